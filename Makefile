@@ -1,0 +1,38 @@
+# The two set-up commands of the README. Each installs what it needs (apt packages, a virtual
+# environment with every Python dependency) and then runs: `make demo` or `make test`.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PIP := $(VENV)/bin/pip
+# open_clip needs torchvision; these two builds import together on CPU-only x86_64 machines.
+TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
+# libusb: open3d's shared library links it.
+APT_PACKAGES ?= libusb-1.0-0
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test setup system-deps clean
+
+demo: setup
+	$(VENV)/bin/mem3d demo
+
+test: setup
+	$(VENV)/bin/python -m pytest
+
+setup: system-deps $(VENV)/.ready
+
+system-deps:
+	@if ! ldconfig -p | grep -q 'libusb-1.0.so.0'; then \
+	  echo "installing $(APT_PACKAGES) with apt-get"; \
+	  $(SUDO) apt-get install -y --no-install-recommends $(APT_PACKAGES) \
+	  || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $(APT_PACKAGES); }; \
+	fi
+
+$(VENV)/.ready: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet $(TORCH_PINS)
+	$(PIP) install --quiet -e '.[all,dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,239 @@
+"""Typed boundary types shared by sim, perception, the memory service and planners.
+
+Conventions (see docs/architecture.md):
+- World frame: z up, metres, right-handed (REP-103).
+- Camera frame: OpenCV optical (x right, y down, z forward).
+- ``T_a_b`` maps points expressed in frame b into frame a; ``T_world_camera`` is the camera pose.
+- Depth: float32 metres along the optical axis (z-depth); 0 or non-finite means "no measurement".
+- Features: L2-normalised vectors of a dimension D fixed when a map is created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mem3d.errors import InvalidInputError
+from mem3d.validation import (require_array, require_finite, require_rigid_pose,
+                              require_unit_rows)
+
+
+@dataclass(frozen=True)
+class CameraIntrinsics:
+    """Pinhole intrinsics in pixels for an image of ``width`` x ``height`` pixels."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+
+    def __post_init__(self) -> None:
+        values = (self.fx, self.fy, self.cx, self.cy)
+        if not all(np.isfinite(v) for v in values) or self.fx <= 0 or self.fy <= 0:
+            raise InvalidInputError(f"intrinsics need finite, positive focal lengths, got {values}")
+        if int(self.width) <= 0 or int(self.height) <= 0:
+            raise InvalidInputError(f"image size must be positive, got {self.width}x{self.height}")
+
+    @property
+    def K(self) -> np.ndarray:  # noqa: N802 - the conventional name
+        """The 3x3 camera matrix (float64)."""
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+    @classmethod
+    def from_matrix(cls, K: np.ndarray, width: int, height: int) -> CameraIntrinsics:  # noqa: N803
+        K = require_array("K", np.asarray(K, dtype=np.float64), shape=(3, 3))
+        return cls(float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]), int(width), int(height))
+
+    @classmethod
+    def from_fov(cls, width: int, height: int, hfov_deg: float) -> CameraIntrinsics:
+        """Square pixels, principal point at the image centre, horizontal field of view in degrees."""
+        if not 0.0 < hfov_deg < 180.0:
+            raise InvalidInputError(f"horizontal field of view must be in (0, 180) degrees, got {hfov_deg}")
+        f = 0.5 * width / np.tan(np.deg2rad(hfov_deg) / 2.0)
+        return cls(f, f, (width - 1) / 2.0, (height - 1) / 2.0, width, height)
+
+    def scaled(self, factor: float) -> CameraIntrinsics:
+        """Intrinsics of the same camera with the image resized by ``factor`` (pixel-centre convention)."""
+        width, height = max(1, round(self.width * factor)), max(1, round(self.height * factor))
+        sx, sy = width / self.width, height / self.height
+        return CameraIntrinsics(self.fx * sx, self.fy * sy, (self.cx + 0.5) * sx - 0.5,
+                                (self.cy + 0.5) * sy - 0.5, width, height)
+
+
+@dataclass
+class Observation:
+    """One posed RGB-D frame from any source (sim, ROS 2, bag, replay)."""
+
+    rgb: np.ndarray
+    """(H, W, 3) uint8, RGB."""
+    depth: np.ndarray
+    """(H, W) float32 z-depth in metres; 0 or non-finite = invalid."""
+    intrinsics: CameraIntrinsics
+    """Pinhole intrinsics of both images."""
+    T_world_camera: np.ndarray  # noqa: N815 - frame naming convention
+    """(4, 4) float64 rigid pose of the optical frame in the world frame."""
+    stamp: float
+    """Acquisition time, seconds."""
+    obs_id: int
+    """Monotonically increasing observation id of the source."""
+    semantic: np.ndarray | None = None
+    """Optional (H, W) int32 category id per pixel; 0 = unlabelled."""
+    instance: np.ndarray | None = None
+    """Optional (H, W) int32 object instance id per pixel; 0 = none."""
+    labels: Mapping[int, str] = field(default_factory=dict)
+    """Category id -> label text (e.g. 7 -> "red mug") for the ids in ``semantic``."""
+
+    def validate(self) -> Observation:
+        """Raise ``InvalidInputError`` unless every field has the documented shape and dtype."""
+        h, w = self.intrinsics.height, self.intrinsics.width
+        require_array("rgb", self.rgb, shape=(h, w, 3), dtypes=(np.uint8,))
+        require_array("depth", self.depth, shape=(h, w), dtypes=(np.float32,))
+        require_rigid_pose("T_world_camera", self.T_world_camera)
+        if not np.isfinite(self.stamp):
+            raise InvalidInputError(f"stamp must be finite, got {self.stamp}")
+        for name in ("semantic", "instance"):
+            ids = getattr(self, name)
+            if ids is not None:
+                require_array(name, ids, shape=(h, w), dtypes=(np.int32,))
+        return self
+
+
+@dataclass
+class FeatureFrame:
+    """What perception sends to the memory: sampled surface points with features, in the world frame.
+
+    Features come as a palette: ``features`` holds K distinct feature vectors and ``feature_index``
+    says which one each point carries (a ViT gives a few hundred patch features per frame, the label
+    path a few dozen). A per-point feature frame is the case K = N with ``feature_index = arange(N)``.
+    """
+
+    points: np.ndarray
+    """(N, 3) float32 world points, metres."""
+    colors: np.ndarray
+    """(N, 3) uint8 RGB colour of each point."""
+    features: np.ndarray
+    """(K, D) float16 or float32 L2-normalised feature palette."""
+    feature_index: np.ndarray
+    """(N,) int32 row of ``features`` for each point."""
+    T_world_camera: np.ndarray  # noqa: N815
+    """(4, 4) float64 camera pose at capture."""
+    stamp: float
+    """Capture time, seconds."""
+    obs_id: int
+    """Observation id this frame was computed from."""
+    depth: np.ndarray | None = None
+    """Optional (h, w) float32 z-depth in metres used to carve free space (may be downsampled).
+    Unlike a sensor's depth it must be sanitised: finite everywhere, 0 = no measurement."""
+    intrinsics: CameraIntrinsics | None = None
+    """Intrinsics of ``depth`` (required when ``depth`` is given)."""
+    feature_model: str = ""
+    """Name of the encoder that made the features, checked against the map's."""
+
+    @property
+    def n_points(self) -> int:
+        return int(self.points.shape[0]) if isinstance(self.points, np.ndarray) else 0
+
+    @property
+    def feature_dim(self) -> int:
+        return int(self.features.shape[1])
+
+    def validate(self, feature_dim: int | None = None) -> FeatureFrame:
+        """Raise ``InvalidInputError`` on any malformed field; checks D when ``feature_dim`` is given."""
+        points = require_array("points", self.points, shape=(None, 3), dtypes=(np.float32,))
+        n = points.shape[0]
+        if n == 0:
+            raise InvalidInputError("feature frame has no points")
+        require_finite("points", points)
+        require_array("colors", self.colors, shape=(n, 3), dtypes=(np.uint8,))
+        features = require_array("features", self.features, shape=(None, None),
+                                 dtypes=(np.float16, np.float32))
+        if features.shape[0] == 0 or features.shape[1] == 0:
+            raise InvalidInputError(f"features must be a non-empty (K, D) palette, got {features.shape}")
+        if feature_dim is not None and features.shape[1] != feature_dim:
+            raise InvalidInputError(
+                f"feature dimension {features.shape[1]} does not match the map's dimension {feature_dim}")
+        require_finite("features", features)
+        require_unit_rows("features", features)
+        index = require_array("feature_index", self.feature_index, shape=(n,), dtypes=(np.int32, np.int64))
+        if index.min() < 0 or index.max() >= features.shape[0]:
+            raise InvalidInputError(
+                f"feature_index must lie in [0, {features.shape[0]}), got [{index.min()}, {index.max()}]")
+        require_rigid_pose("T_world_camera", self.T_world_camera)
+        if not np.isfinite(self.stamp):
+            raise InvalidInputError(f"stamp must be finite, got {self.stamp}")
+        if self.depth is not None:
+            if self.intrinsics is None:
+                raise InvalidInputError("a carving depth image needs its intrinsics")
+            require_array("depth", self.depth,
+                          shape=(self.intrinsics.height, self.intrinsics.width), dtypes=(np.float32,))
+            require_finite("depth", self.depth)
+            if (self.depth < 0).any():
+                raise InvalidInputError("depth must be >= 0 metres (0 = no measurement), found negative values")
+        return self
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One place where a queried concept was found: a connected cluster of matching voxels."""
+
+    centroid: tuple[float, float, float]
+    """Score-weighted mean of the cluster's voxel positions, world frame, metres."""
+    bbox_min: tuple[float, float, float]
+    """Axis-aligned bounding box corner (world, metres), voxel extents included."""
+    bbox_max: tuple[float, float, float]
+    score: float
+    """Mean cosine similarity of the cluster's best voxels to the query (in [-1, 1])."""
+    n_voxels: int
+    """Number of matching voxels in the cluster."""
+    first_seen: float
+    """Earliest stamp (s) at which any of the cluster's voxels was observed."""
+    last_seen: float
+    """Latest stamp (s) at which any of the cluster's voxels was observed."""
+    obs_id: int
+    """Observation that last saw the best-matching voxel: the evidence to show a user."""
+
+
+@dataclass(frozen=True)
+class LocalizeResult:
+    """Ranked answer to "where is X?"; empty ``candidates`` means "not found, go explore"."""
+
+    candidates: tuple[Candidate, ...]
+    threshold: float
+    """Cosine similarity a voxel must reach to count as a match."""
+    best_score: float
+    """Highest voxel similarity in the whole map (also when below the threshold); -1 for an empty map."""
+    n_matching_voxels: int
+
+    @property
+    def found(self) -> bool:
+        return bool(self.candidates)
+
+
+@dataclass(frozen=True)
+class MapUpdate:
+    """Which voxels one update changed, as packed int64 voxel keys (see ``mem3d.voxel_keys``)."""
+
+    obs_id: int
+    stamp: float
+    added: np.ndarray
+    updated: np.ndarray
+    removed: np.ndarray
+    """Voxels carved away because the depth showed free space where they were."""
+    evicted: np.ndarray
+    """Voxels dropped to keep the map within its voxel budget."""
+
+    @classmethod
+    def empty(cls, obs_id: int = -1, stamp: float = 0.0) -> MapUpdate:
+        none = np.empty(0, dtype=np.int64)
+        return cls(obs_id, stamp, none, none, none, none)
+
+    def merged(self, other: MapUpdate) -> MapUpdate:
+        """This update followed by ``other`` (keys may appear in several lists if touched twice)."""
+        cat = np.concatenate
+        return MapUpdate(other.obs_id, other.stamp, cat([self.added, other.added]),
+                         cat([self.updated, other.updated]), cat([self.removed, other.removed]),
+                         cat([self.evicted, other.evicted]))

@@ -1,0 +1,1 @@
+"""Perception: feature encoders and the node that turns observations into feature frames."""

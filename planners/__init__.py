@@ -1,0 +1,1 @@
+"""Planners: clients of the memory that localize goals, plan paths and explore."""
