@@ -56,6 +56,13 @@ class CameraIntrinsics:
         f = 0.5 * width / np.tan(np.deg2rad(hfov_deg) / 2.0)
         return cls(f, f, (width - 1) / 2.0, (height - 1) / 2.0, width, height)
 
+    def binned(self, factor: int) -> CameraIntrinsics:
+        """Intrinsics after pooling ``factor`` x ``factor`` pixel blocks (partial blocks dropped)."""
+        if int(factor) != factor or factor < 1:
+            raise InvalidInputError(f"binning factor must be a positive integer, got {factor}")
+        return CameraIntrinsics(self.fx / factor, self.fy / factor, (self.cx + 0.5) / factor - 0.5,
+                                (self.cy + 0.5) / factor - 0.5, self.width // factor, self.height // factor)
+
     def scaled(self, factor: float) -> CameraIntrinsics:
         """Intrinsics of the same camera with the image resized by ``factor`` (pixel-centre convention)."""
         width, height = max(1, round(self.width * factor)), max(1, round(self.height * factor))
@@ -204,9 +211,8 @@ class LocalizeResult:
     candidates: tuple[Candidate, ...]
     threshold: float
     """Cosine similarity a voxel must reach to count as a match."""
-    best_score: float
-    """Highest voxel similarity in the whole map (also when below the threshold); -1 for an empty map."""
     n_matching_voxels: int
+    """Voxels at or above the threshold, in all clusters (noise clusters included)."""
 
     @property
     def found(self) -> bool:

@@ -1,0 +1,35 @@
+"""Compact storage of unit feature vectors: int8 components with one float32 scale per vector.
+
+A unit vector f is stored as q = round(f * 127 / max|f|) and scale = max|f| / 127, so f ~ q * scale.
+At D = 512 that is 516 bytes instead of 2,048 (float32); the cosine error is about 1e-3.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def normalize_rows(rows: np.ndarray) -> np.ndarray:
+    """L2-normalise rows in place (float32); zero rows stay zero."""
+    norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+    norms[norms == 0] = 1.0
+    rows *= (1.0 / norms)[:, None]
+    return rows
+
+
+def quantize_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Directions of float32 rows (any norm) -> (int8 rows, float32 scales); consumes ``rows``."""
+    norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+    peaks = np.maximum(rows.max(axis=1), -rows.min(axis=1))
+    peaks[peaks == 0] = 1.0
+    rows *= (127.0 / peaks)[:, None]
+    np.rint(rows, out=rows)
+    norms[norms == 0] = 1.0
+    return rows.astype(np.int8), (peaks / (127.0 * norms)).astype(np.float32)
+
+
+def dequantize_rows(quantized: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """int8 rows and scales -> float32 rows (unit length up to quantization error)."""
+    rows = quantized.astype(np.float32)
+    rows *= scales[:, None]
+    return rows

@@ -1,0 +1,199 @@
+"""Save and load a ``VoxelMap`` as checkpoints in a directory of zarr v3 groups, crash-safely.
+
+Layout of a store directory::
+
+    CURRENT              name of the checkpoint to load (replaced atomically, last step of a save)
+    ckpt-000007/         zarr v3 group: one array per voxel column, the codebook, and attributes
+                         (format, schema version, map config, voxel count, a CRC32 per array)
+
+A save writes a new checkpoint under a temporary name, flushes it to disk, renames it, and only then
+points ``CURRENT`` at it. A crash at any moment leaves ``CURRENT`` naming a complete checkpoint, so
+the previous checkpoint stays loadable. Loading verifies every array's shape and checksum, so a
+truncated or damaged checkpoint is reported, never loaded as valid but wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zlib
+from pathlib import Path
+
+import numpy as np
+import zarr
+
+from mem3d import voxel_keys
+from mem3d.config import config_from_dict, config_to_dict
+from mem3d.errors import SchemaMismatchError, StoreError
+from mem3d.voxel_map import SCHEMA_VERSION, MapConfig, VoxelMap
+
+FORMAT = "mem3d-voxel-map"
+CURRENT = "CURRENT"
+PREFIX = "ckpt-"
+CHUNK_ROWS = 65536
+
+
+def list_checkpoints(path: str | Path) -> list[str]:
+    """Names of the complete checkpoints in a store, oldest first."""
+    path = Path(path)
+    if not path.is_dir():
+        return []
+    return sorted(p.name for p in path.iterdir() if p.is_dir() and p.name.startswith(PREFIX))
+
+
+def save_map(voxel_map: VoxelMap, path: str | Path, *, keep: int = 2, extra_attrs: dict | None = None) -> str:
+    """Write a new checkpoint of ``voxel_map`` into the store at ``path``; returns its name.
+
+    Keeps the newest ``keep`` checkpoints. ``extra_attrs`` (JSON-serialisable) are stored alongside,
+    e.g. the service's log position.
+    """
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    existing = list_checkpoints(path)
+    number = int(existing[-1][len(PREFIX):]) + 1 if existing else 1
+    name = f"{PREFIX}{number:06d}"
+    staging = path / f".staging-{name}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    _write_checkpoint(voxel_map, staging, extra_attrs or {})
+    _fsync_tree(staging)
+    os.replace(staging, path / name)
+    _fsync_dir(path)
+    _atomic_write(path / CURRENT, name + "\n")
+    for old in list_checkpoints(path)[:-max(keep, 1)]:
+        shutil.rmtree(path / old, ignore_errors=True)
+    return name
+
+
+def load_map(path: str | Path, *, checkpoint: str | None = None, feature_dim: int | None = None,
+             feature_model: str | None = None, voxel_size: float | None = None) -> VoxelMap:
+    """Load the current (or the named) checkpoint; the keyword checks raise ``SchemaMismatchError``."""
+    voxel_map, _ = load_map_with_attrs(path, checkpoint=checkpoint, feature_dim=feature_dim,
+                                       feature_model=feature_model, voxel_size=voxel_size)
+    return voxel_map
+
+
+def load_map_with_attrs(path: str | Path, *, checkpoint: str | None = None, feature_dim: int | None = None,
+                        feature_model: str | None = None, voxel_size: float | None = None,
+                        ) -> tuple[VoxelMap, dict]:
+    """Like ``load_map``, also returning the ``extra_attrs`` saved with the checkpoint."""
+    path = Path(path)
+    if checkpoint is not None and checkpoint not in list_checkpoints(path):
+        raise StoreError(f"{path} has no checkpoint {checkpoint!r}; it has {list_checkpoints(path)}")
+    name = checkpoint or _current_name(path)
+    group = _open_group(path / name)
+    attrs = dict(group.attrs)
+    if attrs.get("format") != FORMAT:
+        raise StoreError(f"{path / name} is not a mem3d map checkpoint (format {attrs.get('format')!r})")
+    if attrs.get("schema_version") != SCHEMA_VERSION:
+        raise SchemaMismatchError(f"{path / name} has schema version {attrs.get('schema_version')}, "
+                                  f"this mem3d reads version {SCHEMA_VERSION}")
+    config = config_from_dict(MapConfig, attrs["config"], where="stored map config")
+    _check_expected(config, feature_dim, feature_model, voxel_size, path)
+    voxel_map = VoxelMap(config)
+    _read_checkpoint(voxel_map, group, attrs, path / name)
+    return voxel_map, dict(attrs.get("extra", {}))
+
+
+def _current_name(path: Path) -> str:
+    try:
+        name = (path / CURRENT).read_text().strip()
+    except FileNotFoundError:
+        raise StoreError(f"{path} is not a mem3d map store (no {CURRENT} file)") from None
+    if not name.startswith(PREFIX) or not (path / name).is_dir():
+        raise StoreError(f"{path / CURRENT} names {name!r}, which is not a checkpoint in the store")
+    return name
+
+
+def _open_group(where: Path) -> zarr.Group:
+    try:
+        return zarr.open_group(str(where), mode="r", zarr_format=3)
+    except Exception as error:  # zarr raises several types for missing or damaged metadata
+        raise StoreError(f"cannot open checkpoint {where}: {error}") from error
+
+
+def _check_expected(config: MapConfig, feature_dim: int | None, feature_model: str | None,
+                    voxel_size: float | None, path: Path) -> None:
+    checks = (("feature dimension", feature_dim, config.feature_dim),
+              ("feature model", feature_model, config.feature_model),
+              ("voxel size", voxel_size, config.voxel_size))
+    for what, wanted, stored in checks:
+        if wanted is not None and wanted != stored:
+            raise SchemaMismatchError(f"map at {path} has {what} {stored!r}, expected {wanted!r}")
+
+
+def _checksum(array: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(array).view(np.uint8).ravel())
+
+
+def _write_checkpoint(voxel_map: VoxelMap, where: Path, extra: dict) -> None:
+    group = zarr.open_group(str(where), mode="w", zarr_format=3)
+    store = voxel_map.grid.store
+    arrays = {f"voxels/{c.name}": store.live(c.name) for c in store.columns}
+    arrays["codebook/centroids"] = voxel_map.codebook.centroids
+    checksums = {}
+    for key, data in arrays.items():
+        chunks = (min(CHUNK_ROWS, max(data.shape[0], 1)),) + data.shape[1:]
+        written = group.create_array(key, shape=data.shape, dtype=data.dtype, chunks=chunks, fill_value=0)
+        if data.size:
+            written[...] = data
+        checksums[key] = _checksum(data)
+    group.attrs.update({
+        "format": FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "config": json.loads(json.dumps(config_to_dict(voxel_map.config))),
+        "n_voxels": int(len(voxel_map)),
+        "checksums": checksums,
+        "extra": extra,
+    })
+
+
+def _read_checkpoint(voxel_map: VoxelMap, group: zarr.Group, attrs: dict, where: Path) -> None:
+    n = int(attrs["n_voxels"])
+    checksums = attrs["checksums"]
+    store = voxel_map.grid.store
+    data = {}
+    for key, expected in checksums.items():
+        try:
+            data[key] = np.asarray(group[key][...])
+        except Exception as error:  # missing or undecodable chunk files
+            raise StoreError(f"checkpoint {where} is damaged: cannot read {key} ({error})") from error
+        if _checksum(data[key]) != expected:
+            raise StoreError(f"checkpoint {where} is damaged: checksum of {key} does not match")
+    for column in store.columns:
+        array = data.get(f"voxels/{column.name}")
+        if array is None or array.shape[0] != n:
+            raise StoreError(f"checkpoint {where} is damaged: column {column.name} is missing or short")
+    slots = voxel_map.grid.add(voxel_keys.unpack(data["voxels/key"]))
+    for column in store.columns:
+        store.array(column.name)[slots] = data[f"voxels/{column.name}"]
+    voxel_map.codebook.set_centroids(data["codebook/centroids"])
+
+
+def _atomic_write(target: Path, text: str) -> None:
+    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with open(staging, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(staging, target)
+    _fsync_dir(target.parent)
+
+
+def _fsync_tree(root: Path) -> None:
+    for directory, _, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(directory, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(directory))
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
