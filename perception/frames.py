@@ -1,0 +1,78 @@
+"""Observation -> ``FeatureFrame``: encode, keep valid pixels, sample, unproject, attach features."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from mem3d.errors import InvalidInputError
+from mem3d.types import FeatureFrame, Observation
+from perception.config import FrameConfig
+from perception.encoders.base import DenseFeatures, FeatureEncoder
+from perception.geometry import block_min_intrinsics, carving_depth, unproject
+from perception.sampling import sample_pixels, trusted_depth, valid_pixels
+from perception.timing import StageTimer, maybe_stage
+
+
+class NoValidPixelsError(InvalidInputError):
+    """An observation had no pixel with trusted depth and a feature, so no points to send."""
+
+
+def frame_from_dense(obs: Observation, dense: DenseFeatures, config: FrameConfig, feature_model: str,
+                     timer: StageTimer | None = None) -> FeatureFrame:
+    """The feature frame of ``obs`` given its dense features (already validated observation).
+
+    Raises ``NoValidPixelsError`` when no pixel qualifies; the palette keeps only the rows in use."""
+    depth = obs.depth
+    with maybe_stage(timer, "sample"):
+        trusted = trusted_depth(depth, config)
+        valid = valid_pixels(depth, dense.index_map, config, trusted)
+        rng = np.random.default_rng((config.seed, obs.obs_id & 0xFFFFFFFF))
+        picks = sample_pixels(valid, config.n_samples, rng)
+    if picks.size == 0:
+        raise NoValidPixelsError(f"observation {obs.obs_id} has no pixel with depth in "
+                                 f"[{config.min_depth}, {config.max_depth}] m, off depth edges, "
+                                 "with a feature")
+    with maybe_stage(timer, "unproject"):
+        points = unproject(picks, depth, obs.intrinsics, obs.T_world_camera)
+        colors = obs.rgb.reshape(-1, 3)[picks]
+        rows = dense.index_map.ravel()[picks]
+        used = np.flatnonzero(np.bincount(rows, minlength=dense.palette.shape[0]))
+        remap = np.zeros(dense.palette.shape[0], dtype=np.int32)
+        remap[used] = np.arange(used.size, dtype=np.int32)
+        palette = dense.palette[used].astype(config.feature_dtype)
+    with maybe_stage(timer, "carve_depth"):
+        carve = carving_depth(depth, trusted, config.carve_downsample)
+    return FeatureFrame(points=points, colors=colors, features=palette, feature_index=remap[rows],
+                        T_world_camera=np.asarray(obs.T_world_camera, dtype=np.float64),
+                        stamp=float(obs.stamp), obs_id=int(obs.obs_id), depth=carve,
+                        intrinsics=block_min_intrinsics(obs.intrinsics, config.carve_downsample),
+                        feature_model=feature_model)
+
+
+def build_feature_frames(observations: Sequence[Observation], encoder: FeatureEncoder,
+                         config: FrameConfig | None = None, *, feature_dim: int | None = None,
+                         timer: StageTimer | None = None) -> list[FeatureFrame]:
+    """Feature frames of several observations; the encoder batches them where it can.
+
+    ``feature_dim`` (the map's D), when given, is checked against the encoder first
+    (``SchemaMismatchError``). Bad observations raise ``InvalidInputError``."""
+    config = config or FrameConfig()
+    if feature_dim is not None:
+        encoder.info.require_compatible(feature_dim)
+    with maybe_stage(timer, "validate"):
+        for obs in observations:
+            obs.validate()
+    with maybe_stage(timer, "encode"):
+        dense = encoder.encode_dense_batch(observations)
+    return [frame_from_dense(obs, d, config, encoder.info.model_id, timer)
+            for obs, d in zip(observations, dense)]
+
+
+def build_feature_frame(obs: Observation, encoder: FeatureEncoder, config: FrameConfig | None = None,
+                        *, feature_dim: int | None = None,
+                        timer: StageTimer | None = None) -> FeatureFrame:
+    """The ``FeatureFrame`` of one observation: up to ``config.n_samples`` world points (float32,
+    metres) with colours and palette features, plus the block-minimum carving depth."""
+    return build_feature_frames([obs], encoder, config, feature_dim=feature_dim, timer=timer)[0]
