@@ -52,6 +52,7 @@ def matching_voxels(store: VoxelStore, codebook: FeatureCodebook, query: np.ndar
     n = store.n
     slots = codebook.candidates(store.code[:n], store.residual[:n], query, threshold)
     scores = (store.feature[slots].astype(np.float32) @ query) * store.feature_scale[slots]
+    np.clip(scores, -1.0, 1.0, out=scores)  # quantization can nudge a perfect match past 1
     keep = scores >= threshold
     return slots[keep], scores[keep]
 
@@ -114,7 +115,7 @@ def _candidate(grid: VoxelGrid, slots: np.ndarray, scores: np.ndarray, score: fl
     weights = np.maximum(scores, 1e-6)
     centroid = (positions * weights[:, None]).sum(axis=0) / weights.sum()
     half = 0.5 * grid.voxel_size
-    best = slots[int(np.argmax(scores))]
+    latest = slots[int(np.argmax(store.last_seen[slots]))]
     return Candidate(
         centroid=tuple(float(c) for c in centroid),
         bbox_min=tuple(float(c) for c in positions.min(axis=0) - half),
@@ -123,5 +124,5 @@ def _candidate(grid: VoxelGrid, slots: np.ndarray, scores: np.ndarray, score: fl
         n_voxels=int(slots.size),
         first_seen=float(store.first_seen[slots].min()),
         last_seen=float(store.last_seen[slots].max()),
-        obs_id=int(store.last_obs_id[best]),
+        obs_id=int(store.last_obs_id[latest]),
     )

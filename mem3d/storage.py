@@ -14,10 +14,12 @@ truncated or damaged checkpoint is reported, never loaded as valid but wrong.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,8 @@ from mem3d.voxel_map import SCHEMA_VERSION, MapConfig, VoxelMap
 
 FORMAT = "mem3d-voxel-map"
 CURRENT = "CURRENT"
+LOCK = "LOCK"
+STAGING = ".staging-"
 PREFIX = "ckpt-"
 CHUNK_ROWS = 65536
 
@@ -50,19 +54,32 @@ def save_map(voxel_map: VoxelMap, path: str | Path, *, keep: int = 2, extra_attr
     """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    existing = list_checkpoints(path)
-    number = int(existing[-1][len(PREFIX):]) + 1 if existing else 1
-    name = f"{PREFIX}{number:06d}"
-    staging = path / f".staging-{name}-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    _write_checkpoint(voxel_map, staging, extra_attrs or {})
-    _fsync_tree(staging)
-    os.replace(staging, path / name)
-    _fsync_dir(path)
-    _atomic_write(path / CURRENT, name + "\n")
-    for old in list_checkpoints(path)[:-max(keep, 1)]:
-        shutil.rmtree(path / old, ignore_errors=True)
+    with _locked(path):
+        for leftover in path.glob(f"{STAGING}*"):  # from saves that crashed
+            shutil.rmtree(leftover, ignore_errors=True)
+        existing = list_checkpoints(path)
+        number = int(existing[-1][len(PREFIX):]) + 1 if existing else 1
+        name = f"{PREFIX}{number:06d}"
+        staging = path / f"{STAGING}{name}"
+        _write_checkpoint(voxel_map, staging, extra_attrs or {})
+        _fsync_tree(staging)
+        os.replace(staging, path / name)
+        _fsync_dir(path)
+        _atomic_write(path / CURRENT, name + "\n")
+        for old in list_checkpoints(path)[:-max(keep, 1)]:
+            shutil.rmtree(path / old, ignore_errors=True)
     return name
+
+
+@contextmanager
+def _locked(path: Path):
+    """Hold an exclusive lock on the store, so concurrent saves take turns."""
+    with open(path / LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def load_map(path: str | Path, *, checkpoint: str | None = None, feature_dim: int | None = None,

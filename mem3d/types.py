@@ -201,7 +201,7 @@ class Candidate:
     last_seen: float
     """Latest stamp (s) at which any of the cluster's voxels was observed."""
     obs_id: int
-    """Observation that last saw the best-matching voxel: the evidence to show a user."""
+    """Observation of the most recent sighting (the one at ``last_seen``): the evidence to show a user."""
 
 
 @dataclass(frozen=True)

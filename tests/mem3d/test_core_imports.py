@@ -1,0 +1,25 @@
+"""The core imports without the heavy edge dependencies."""
+
+import subprocess
+import sys
+
+BLOCKER = """
+import sys, importlib.abc
+HEAVY = ("torch", "open3d", "cv2", "rclpy", "habitat_sim", "sentence_transformers", "open_clip", "transformers")
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in HEAVY:
+            raise ImportError(f"core imported heavy dependency {name}")
+sys.meta_path.insert(0, Block())
+import pkgutil, importlib, mem3d
+for module in pkgutil.walk_packages(mem3d.__path__, "mem3d."):
+    importlib.import_module(module.name)
+import perception, sim, planners, ros_bridge, bench
+print("ok")
+"""
+
+
+def test_every_core_module_imports_without_torch_open3d_or_ros():
+    result = subprocess.run([sys.executable, "-c", BLOCKER], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
