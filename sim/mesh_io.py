@@ -1,0 +1,208 @@
+"""External meshes: single objects (.obj / .ply / .glb / .gltf / .off) and labelled scene meshes
+(Replica's ``mesh_semantic.ply`` + ``info_semantic.json``, HM3D's ``*.semantic.glb`` + ``*.semantic.txt``).
+
+Frames: our world is z up, metres. glTF files are y up by specification, so ``.glb`` / ``.gltf`` are
+rotated to z up by default (``up_axis="y"``); other formats are taken as z up. Override with ``up_axis``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from mem3d.errors import InvalidInputError
+from sim.mesh import TriMesh
+from sim.ply import faces_to_triangles, read_ply
+from sim.scene import ObjectKind, Scene, SceneObject
+
+MESH_SUFFIXES = (".obj", ".ply", ".glb", ".gltf", ".off")
+STRUCTURE_LABELS = {"wall", "floor", "ceiling", "stairs", "door frame", "window frame", "beam", "column"}
+SMALL_OBJECT_SIZE_M = 0.5
+"""Scanned objects whose largest extent is below this are treated as small (movable) objects."""
+DEFAULT_COLOR = (180, 180, 180)
+_Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+
+
+def _up_rotation(path: Path, up_axis: str | None) -> np.ndarray:
+    axis = up_axis or ("y" if path.suffix.lower() in (".glb", ".gltf") else "z")
+    if axis not in ("y", "z"):
+        raise InvalidInputError(f"up_axis must be 'y' or 'z', got {up_axis!r}")
+    return _Y_UP_TO_Z_UP if axis == "y" else np.eye(3)
+
+
+def _check_file(path: Path, suffixes: tuple[str, ...]) -> None:
+    if not path.is_file():
+        raise InvalidInputError(f"mesh file {path} does not exist")
+    if not path.name.lower().endswith(suffixes):
+        raise InvalidInputError(f"unsupported mesh file {path.name}: expected one of {', '.join(suffixes)}")
+
+
+def _texture_atlas(textures: list[np.ndarray], material: np.ndarray,
+                   uvs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Stack the used textures into one image and remap each triangle's uvs (OBJ convention, v up)."""
+    used = sorted({int(m) for m in np.unique(material) if 0 <= m < len(textures) and textures[m].size})
+    if not used:
+        return None
+    images = [textures[m][..., :3] if textures[m].ndim == 3 else np.repeat(textures[m][..., None], 3, 2)
+              for m in used]
+    width, total = max(i.shape[1] for i in images), sum(i.shape[0] for i in images)
+    atlas = np.zeros((total, width, 3), dtype=np.uint8)
+    remapped = uvs.copy()
+    row = 0
+    for m, image in zip(used, images):
+        h, w = image.shape[:2]
+        atlas[row:row + h, :w] = image.astype(np.uint8)
+        sel = material == m
+        remapped[sel, :, 0] = uvs[sel, :, 0] * (w / width)
+        remapped[sel, :, 1] = 1.0 - (row + (1.0 - uvs[sel, :, 1]) * h) / total
+        row += h
+    return atlas, remapped
+
+
+def load_mesh(path: str | Path, up_axis: str | None = None, scale: float = 1.0,
+              color: tuple[int, int, int] | None = None) -> TriMesh:
+    """Read a mesh file with its vertex colours or textures; ``color`` paints an uncoloured mesh."""
+    import open3d as o3d
+
+    path = Path(path)
+    _check_file(path, MESH_SUFFIXES)
+    if not np.isfinite(scale) or scale <= 0:
+        raise InvalidInputError(f"mesh scale must be positive, got {scale}")
+    legacy = o3d.io.read_triangle_mesh(str(path), enable_post_processing=False)
+    triangles = np.asarray(legacy.triangles, dtype=np.int64)
+    if len(triangles) == 0:
+        raise InvalidInputError(f"{path} has no triangles (not a mesh, or a format open3d cannot read)")
+    vertices = np.asarray(legacy.vertices, dtype=np.float64) @ _up_rotation(path, up_axis).T * scale
+    vertex_colors = None
+    if legacy.has_vertex_colors():
+        vertex_colors = np.round(np.clip(np.asarray(legacy.vertex_colors), 0, 1) * 255).astype(np.uint8)
+    face = np.tile(np.asarray(color or DEFAULT_COLOR, dtype=np.uint8), (len(triangles), 1))
+    if vertex_colors is not None:
+        face = vertex_colors[triangles].astype(np.float64).mean(axis=1).round().astype(np.uint8)
+    texture = uvs = None
+    if legacy.has_triangle_uvs() and len(legacy.textures):
+        material = np.asarray(legacy.triangle_material_ids) if legacy.has_triangle_material_ids() \
+            else np.zeros(len(triangles), dtype=np.int64)
+        atlas = _texture_atlas([np.asarray(t) for t in legacy.textures], material,
+                               np.asarray(legacy.triangle_uvs, dtype=np.float32).reshape(-1, 3, 2))
+        if atlas is not None:
+            texture, uvs = atlas
+            th, tw = texture.shape[:2]
+            centre = uvs.mean(axis=1)
+            face = texture[np.clip(((1 - centre[:, 1]) * th).astype(int), 0, th - 1),
+                           np.clip((centre[:, 0] * tw).astype(int), 0, tw - 1)]
+            vertex_colors = None
+    return TriMesh(vertices, triangles, face, vertex_colors, uvs, texture)
+
+
+def mesh_object(path: str | Path, label: str, pose: np.ndarray, instance_id: int,
+                kind: ObjectKind = ObjectKind.SMALL, up_axis: str | None = None, scale: float = 1.0,
+                room: str = "") -> SceneObject:
+    """An object from a mesh file; every external mesh needs a category label."""
+    if not isinstance(label, str) or not label.strip():
+        raise InvalidInputError(f"mesh {path} needs a label (a category such as 'chair'); none was given")
+    mesh = load_mesh(path, up_axis, scale)
+    color = tuple(int(c) for c in np.median(mesh.face_colors, axis=0))
+    return SceneObject(instance_id, label.strip(), mesh, pose, color, kind, room)  # type: ignore[arg-type]
+
+
+def _kind_for(label: str, vertices: np.ndarray) -> ObjectKind:
+    if label in STRUCTURE_LABELS:
+        return ObjectKind.STRUCTURE
+    extent = vertices.max(axis=0) - vertices.min(axis=0)
+    return ObjectKind.SMALL if extent.max() < SMALL_OBJECT_SIZE_M else ObjectKind.FURNITURE
+
+
+def scene_from_labelled_faces(vertices: np.ndarray, triangles: np.ndarray, face_ids: np.ndarray,
+                              labels: Mapping[int, str], face_colors: np.ndarray,
+                              vertex_colors: np.ndarray | None = None) -> Scene:
+    """Split one scene mesh into objects by per-triangle id; ids without a label become background."""
+    scene = Scene()
+    named = [int(i) for i in np.unique(face_ids) if int(i) > 0 and labels.get(int(i), "").strip()]
+    unlabelled = ~np.isin(face_ids, named)
+    groups = [(int(i), face_ids == i) for i in np.unique(face_ids[~unlabelled])]
+    if unlabelled.any():
+        groups.append((0, unlabelled))
+    next_free = max([i for i, _ in groups] + [0]) + 1
+    for object_id, mask in groups:
+        used, local = np.unique(triangles[mask], return_inverse=True)
+        mesh = TriMesh(vertices[used], local.reshape(-1, 3), face_colors[mask],
+                       None if vertex_colors is None else vertex_colors[used])
+        label = labels.get(object_id, "").strip() if object_id else ""
+        kind = _kind_for(label, mesh.vertices) if object_id else ObjectKind.BACKGROUND
+        instance_id = object_id if object_id > 0 else next_free
+        color = tuple(int(c) for c in np.median(mesh.face_colors, axis=0))
+        scene.add(SceneObject(instance_id, label, mesh, np.eye(4), color, kind))  # type: ignore[arg-type]
+    floors = [o.world_bounds()[0][2] for o in scene if o.label == "floor"]
+    lows = [o.world_bounds()[0][2] for o in scene]
+    scene.floor_z = float(np.median(floors)) if floors else float(min(lows))
+    return scene
+
+
+def load_replica(directory: str | Path, up_axis: str = "z") -> Scene:
+    """A Replica scene: ``habitat/mesh_semantic.ply`` (faces with ``object_id``) + ``habitat/info_semantic.json``."""
+    directory = Path(directory)
+    ply_path, info_path = directory / "habitat" / "mesh_semantic.ply", directory / "habitat" / "info_semantic.json"
+    for needed in (ply_path, info_path):
+        if not needed.is_file():
+            raise InvalidInputError(f"not a Replica scene: {needed} is missing")
+    info = json.loads(info_path.read_text())
+    classes = {int(c["id"]): str(c["name"]) for c in info.get("classes", [])}
+    labels = {}
+    for obj in info.get("objects", []):
+        name = obj.get("class_name") or classes.get(int(obj.get("class_id", -1)), "")
+        if name and name not in ("undefined", "unlabeled", "unknown"):
+            labels[int(obj["id"])] = str(name).replace("-", " ").replace("_", " ")
+    ply = read_ply(ply_path)
+    face_ids = ply.get("face", "object_id")
+    faces = ply.get("face", "vertex_indices")
+    if faces is None:
+        faces = ply.get("face", "vertex_index")
+    if face_ids is None or faces is None:
+        raise InvalidInputError(f"{ply_path} has no per-face object_id: cannot label its objects")
+    vertices = np.stack([ply.get("vertex", a) for a in "xyz"], axis=1).astype(np.float64)
+    vertices = vertices @ (_Y_UP_TO_Z_UP if up_axis == "y" else np.eye(3)).T
+    colors = None
+    if ply.get("vertex", "red") is not None:
+        colors = np.stack([ply.get("vertex", c) for c in ("red", "green", "blue")], axis=1).astype(np.uint8)
+    triangles, source = faces_to_triangles(faces)
+    face_colors = colors[triangles].astype(np.float64).mean(axis=1).round().astype(np.uint8) if colors is not None \
+        else np.tile(np.asarray(DEFAULT_COLOR, np.uint8), (len(triangles), 1))
+    return scene_from_labelled_faces(vertices, triangles, np.asarray(face_ids)[source].astype(np.int64), labels,
+                                     face_colors, colors)
+
+
+def read_hm3d_semantics(path: str | Path) -> dict[str, tuple[int, str]]:
+    """Parse an HM3D ``*.semantic.txt``: lines ``id,HEXCOLOR,"category",region`` -> {hex: (id, label)}."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInputError(f"HM3D semantic annotation file {path} does not exist")
+    table = {}
+    pattern = re.compile(r'^\s*(\d+)\s*,\s*([0-9A-Fa-f]{6})\s*,\s*"([^"]*)"\s*,')
+    for line in path.read_text().splitlines():
+        match = pattern.match(line)
+        if match:
+            table[match.group(2).upper()] = (int(match.group(1)), match.group(3).strip())
+    if not table:
+        raise InvalidInputError(f"{path} holds no HM3D annotation lines (id,HEX,\"name\",region)")
+    return table
+
+
+def load_hm3d(semantic_glb: str | Path, semantic_txt: str | Path | None = None, up_axis: str = "y") -> Scene:
+    """An HM3D-semantics scene: objects are coded by colour in ``*.semantic.glb`` (vertex colours or a
+    texture), named in ``*.semantic.txt``. RGB renders show those annotation colours."""
+    semantic_glb = Path(semantic_glb)
+    if semantic_txt is None:
+        semantic_txt = semantic_glb.with_name(semantic_glb.name.replace(".glb", ".txt"))
+    table = read_hm3d_semantics(semantic_txt)
+    mesh = load_mesh(semantic_glb, up_axis)
+    if mesh.vertex_colors is None and mesh.texture is None:
+        raise InvalidInputError(f"{semantic_glb} has no colours: cannot find its objects")
+    keys = ["%02X%02X%02X" % tuple(int(v) for v in c) for c in mesh.face_colors]
+    face_ids = np.array([table.get(k, (0, ""))[0] for k in keys], dtype=np.int64)
+    labels = {i: name for i, name in table.values()}
+    return scene_from_labelled_faces(mesh.vertices, mesh.triangles, face_ids, labels, mesh.face_colors)
