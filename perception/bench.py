@@ -27,7 +27,7 @@ class BenchConfig:
     """Timed frames of the label path."""
     clip_frames: int = 5
     """Timed frames of the open_clip path."""
-    views: int = 8
+    views: int = 4
     """Distinct synthetic views, cycled through."""
     width: int = 640
     height: int = 480

@@ -27,13 +27,15 @@ def _bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clip-frames", type=int, default=5, help="timed frames of the open_clip path")
     parser.add_argument("--clip-arch", default="ViT-B-32", help="open_clip architecture (random weights)")
     parser.add_argument("--input-long-side", type=int, default=448, help="open_clip input long side, px")
+    parser.add_argument("--views", type=int, default=4, help="distinct synthetic views, cycled through")
 
 
 def _bench(args: argparse.Namespace) -> int:
     from perception.bench import BenchConfig, run_benchmark
 
     config = BenchConfig(label_frames=max(1, args.frames), clip_frames=max(1, args.clip_frames),
-                         clip_arch=args.clip_arch, clip_input_long_side=args.input_long_side)
+                         views=max(1, args.views), clip_arch=args.clip_arch,
+                         clip_input_long_side=args.input_long_side)
     print(json.dumps(run_benchmark(config), indent=None if args.json else 2))
     return 0
 

@@ -10,8 +10,9 @@ from mem3d.errors import InvalidInputError
 from mem3d.types import FeatureFrame, Observation
 from perception.config import FrameConfig
 from perception.encoders.base import DenseFeatures, FeatureEncoder
-from perception.geometry import block_min_intrinsics, carving_depth, unproject
-from perception.sampling import sample_pixels, trusted_depth, valid_pixels
+from mem3d.depth import downsample_min
+from perception.geometry import unproject
+from perception.sampling import sample_pixels, valid_pixels
 from perception.timing import StageTimer, maybe_stage
 
 
@@ -26,8 +27,7 @@ def frame_from_dense(obs: Observation, dense: DenseFeatures, config: FrameConfig
     Raises ``NoValidPixelsError`` when no pixel qualifies; the palette keeps only the rows in use."""
     depth = obs.depth
     with maybe_stage(timer, "sample"):
-        trusted = trusted_depth(depth, config)
-        valid = valid_pixels(depth, dense.index_map, config, trusted)
+        valid = valid_pixels(depth, dense.index_map, config)
         rng = np.random.default_rng((config.seed, obs.obs_id & 0xFFFFFFFF))
         picks = sample_pixels(valid, config.n_samples, rng)
     if picks.size == 0:
@@ -43,11 +43,11 @@ def frame_from_dense(obs: Observation, dense: DenseFeatures, config: FrameConfig
         remap[used] = np.arange(used.size, dtype=np.int32)
         palette = dense.palette[used].astype(config.feature_dtype)
     with maybe_stage(timer, "carve_depth"):
-        carve = carving_depth(depth, trusted, config.carve_downsample)
+        carve = downsample_min(depth, config.carve_downsample)
     return FeatureFrame(points=points, colors=colors, features=palette, feature_index=remap[rows],
                         T_world_camera=np.asarray(obs.T_world_camera, dtype=np.float64),
                         stamp=float(obs.stamp), obs_id=int(obs.obs_id), depth=carve,
-                        intrinsics=block_min_intrinsics(obs.intrinsics, config.carve_downsample),
+                        intrinsics=obs.intrinsics.binned(config.carve_downsample),
                         feature_model=feature_model)
 
 

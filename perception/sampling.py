@@ -28,14 +28,9 @@ def trusted_depth(depth: np.ndarray, config: FrameConfig) -> np.ndarray:
         return (depth >= config.min_depth) & (depth <= config.max_depth)
 
 
-def valid_pixels(depth: np.ndarray, index_map: np.ndarray, config: FrameConfig,
-                 trusted: np.ndarray | None = None) -> np.ndarray:
-    """(H, W) bool: trusted depth, not a depth edge, and a feature (``index_map >= 0``).
-
-    ``trusted`` may pass a precomputed ``trusted_depth(depth, config)``."""
-    if trusted is None:
-        trusted = trusted_depth(depth, config)
-    return trusted & (index_map >= 0) & ~depth_edges(depth, config.edge_threshold)
+def valid_pixels(depth: np.ndarray, index_map: np.ndarray, config: FrameConfig) -> np.ndarray:
+    """(H, W) bool: trusted depth, not a depth edge, and a feature (``index_map >= 0``)."""
+    return trusted_depth(depth, config) & (index_map >= 0) & ~depth_edges(depth, config.edge_threshold)
 
 
 def sample_pixels(valid: np.ndarray, n_samples: int, rng: np.random.Generator) -> np.ndarray:

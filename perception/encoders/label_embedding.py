@@ -118,6 +118,11 @@ class LabelEmbeddingEncoder:
     def feature_dim(self) -> int:
         return self._info.feature_dim
 
+    @property
+    def cached_labels(self) -> tuple[str, ...]:
+        """Label texts embedded so far (each is embedded once per encoder)."""
+        return tuple(self._cache)
+
     def _embed(self, texts: list[str]) -> np.ndarray:
         vectors = self._model.encode(texts, batch_size=64, convert_to_numpy=True,
                                      normalize_embeddings=True, show_progress_bar=False)

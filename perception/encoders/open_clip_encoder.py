@@ -9,6 +9,7 @@ ViT patch tokens (``perception.encoders.maskclip``) on the whole image, resized 
 from __future__ import annotations
 
 import difflib
+import pickle
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +19,7 @@ import open_clip
 import torch
 import torch.nn.functional as F
 
-from mem3d.errors import InvalidInputError
+from mem3d.errors import InvalidInputError, NotAvailableError
 from mem3d.types import Observation
 from perception.config import OpenClipConfig, config_from_kwargs
 from perception.encoders.base import DenseFeatures, EncoderInfo, require_rgb, require_texts
@@ -46,6 +47,21 @@ def _weights(config: OpenClipConfig) -> tuple[str | None, str]:
     return str(path), f"file:{path.name}"
 
 
+def _create_model(config: OpenClipConfig, pretrained: str | None, weights_name: str,
+                  device: torch.device) -> torch.nn.Module:
+    """open_clip's model with the weights loaded; load failures become ``Mem3dError``s."""
+    try:
+        return open_clip.create_model(config.arch, pretrained=pretrained, device=device,
+                                      precision=config.precision)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, KeyError, ValueError, OSError) as error:
+        reason = "\n".join(str(error).splitlines()[:4])  # a state-dict mismatch lists every tensor
+        if weights_name.startswith("file:"):
+            raise InvalidInputError(f"could not load checkpoint {pretrained!r} into {config.arch}: "
+                                    f"{reason}") from error
+        raise NotAvailableError(f"could not fetch {config.arch} weights {pretrained!r} ({reason}); "
+                                "offline, pass the path of a downloaded checkpoint instead") from error
+
+
 @lru_cache(maxsize=16)
 def cell_index_map(height: int, width: int, rows: int, cols: int) -> np.ndarray:
     """(height, width) int32 read-only map of the grid cell (row-major) under each pixel centre."""
@@ -67,13 +83,7 @@ class OpenClipEncoder:
             torch.set_num_threads(config.num_threads)
         pretrained, weights_name = _weights(config)
         self.device = resolve_device(config.device)
-        try:
-            model = open_clip.create_model(config.arch, pretrained=pretrained, device=self.device,
-                                           precision=config.precision)
-        except RuntimeError as error:
-            raise InvalidInputError(f"could not load {config.arch} weights {config.pretrained!r}: {error}") \
-                from error
-        self.model = model.eval()
+        self.model = _create_model(config, pretrained, weights_name, self.device).eval()
         check_dense_capable(self.model.visual)
         self.tokenizer = open_clip.get_tokenizer(config.arch)
         preprocess = open_clip.get_model_preprocess_cfg(self.model)

@@ -1,0 +1,51 @@
+"""The registry: names, options, lazy imports, and config validation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from mem3d.errors import InvalidInputError
+from perception import FrameConfig, OpenClipConfig, available_encoders, create_encoder
+
+
+def test_known_encoders_are_listed():
+    assert available_encoders() == ("label-minilm", "open-clip")
+
+
+def test_unknown_encoder_name_lists_the_known_ones():
+    with pytest.raises(InvalidInputError, match="unknown encoder 'clip-xl'.*label-minilm, open-clip"):
+        create_encoder("clip-xl")
+
+
+def test_unknown_option_names_the_valid_options():
+    with pytest.raises(InvalidInputError, match="no option.*'archh'.*valid options.*'arch'"):
+        create_encoder("open-clip", archh="ViT-B-32")
+
+
+def test_importing_perception_does_not_import_torch():
+    code = ("import sys, perception, perception.cli, perception.bench, perception.encoders; "
+            "heavy = [m for m in ('torch', 'open_clip', 'sentence_transformers') if m in sys.modules]; "
+            "print(','.join(heavy))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("options", [
+    {"n_samples": 0}, {"min_depth": 2.0, "max_depth": 1.0}, {"min_depth": 0.0},
+    {"max_depth": float("nan")}, {"edge_threshold": 0.0}, {"carve_downsample": 0},
+    {"feature_dtype": "int8"},
+])
+def test_frame_config_rejects_bad_values(options):
+    with pytest.raises(InvalidInputError):
+        FrameConfig(**options)
+
+
+def test_open_clip_config_needs_weights_unless_random_is_asked_for():
+    with pytest.raises(InvalidInputError, match="needs weights"):
+        OpenClipConfig(pretrained=None)
+    assert OpenClipConfig(pretrained=None, random_weights=True).pretrained is None
+    with pytest.raises(InvalidInputError, match="text_templates"):
+        OpenClipConfig(text_templates=("a photo",))
