@@ -48,6 +48,8 @@ class CameraConfig:
         return CameraIntrinsics(self.fx, fy, cx, cy, self.width, self.height)
 
     def __post_init__(self) -> None:
+        if int(self.width) <= 0 or int(self.height) <= 0:
+            raise InvalidInputError(f"image size must be positive, got {self.width}x{self.height}")
         if self.height_m <= 0:
             raise InvalidInputError(f"camera height must be positive, got {self.height_m} m")
         if self.depth_noise_std_m < 0 or self.max_depth_m < 0:

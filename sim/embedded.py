@@ -113,7 +113,8 @@ class EmbeddedSimSource:
         if camera.depth_noise_std_m > 0 or camera.depth_missing_fraction > 0 or camera.max_depth_m > 0:
             depth = degrade_depth(depth, camera, np.random.default_rng([self._episode_seed, obs_id]))
         names = self.scene.label_of_semantic()
-        labels = {int(i): names[int(i)] for i in np.unique(frame.semantic) if i}
+        present = np.flatnonzero(np.bincount(frame.semantic.ravel()))
+        labels = {int(i): names[int(i)] for i in present if i}
         obs = Observation(frame.rgb, depth, self.intrinsics, pose, self._time, obs_id,
                           frame.semantic, frame.instance, labels)
         self._next_obs_id += 1

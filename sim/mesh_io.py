@@ -24,14 +24,16 @@ STRUCTURE_LABELS = {"wall", "floor", "ceiling", "stairs", "door frame", "window 
 SMALL_OBJECT_SIZE_M = 0.5
 """Scanned objects whose largest extent is below this are treated as small (movable) objects."""
 DEFAULT_COLOR = (180, 180, 180)
-_Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+Y_UP_TO_Z_UP = np.array([[0.0, 0.0, -1.0], [-1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+"""Rotation from a y-up, -z-forward frame (glTF, Habitat) to ours: x = -z', y = -x', z = y'. The same
+mapping serves the Habitat adapter, so scenes loaded here and poses from Habitat agree."""
 
 
 def _up_rotation(path: Path, up_axis: str | None) -> np.ndarray:
     axis = up_axis or ("y" if path.suffix.lower() in (".glb", ".gltf") else "z")
     if axis not in ("y", "z"):
         raise InvalidInputError(f"up_axis must be 'y' or 'z', got {up_axis!r}")
-    return _Y_UP_TO_Z_UP if axis == "y" else np.eye(3)
+    return Y_UP_TO_Z_UP if axis == "y" else np.eye(3)
 
 
 def _check_file(path: Path, suffixes: tuple[str, ...]) -> None:
@@ -165,7 +167,7 @@ def load_replica(directory: str | Path, up_axis: str = "z") -> Scene:
     if face_ids is None or faces is None:
         raise InvalidInputError(f"{ply_path} has no per-face object_id: cannot label its objects")
     vertices = np.stack([ply.get("vertex", a) for a in "xyz"], axis=1).astype(np.float64)
-    vertices = vertices @ (_Y_UP_TO_Z_UP if up_axis == "y" else np.eye(3)).T
+    vertices = vertices @ (Y_UP_TO_Z_UP if up_axis == "y" else np.eye(3)).T
     colors = None
     if ply.get("vertex", "red") is not None:
         colors = np.stack([ply.get("vertex", c) for c in ("red", "green", "blue")], axis=1).astype(np.uint8)

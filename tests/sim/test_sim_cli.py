@@ -1,0 +1,90 @@
+"""``mem3d sim`` commands, the benchmark, and configuration from YAML."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mem3d.cli import main
+from mem3d.errors import InvalidInputError
+from sim.bench import run_benchmark
+from sim.config import SimConfig
+from sim.embedded import EmbeddedSimSource
+from sim.episode import ReplaySource
+
+
+def test_render_writes_rgb_depth_semantic_side_by_side(tmp_path, capsys):
+    import cv2
+
+    out = tmp_path / "frame.png"
+    assert main(["sim", "render", "--scene", "2", "--out", str(out), "--width", "120", "--height", "90",
+                 "--tilt", "-10", "--seed", "3"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    image = cv2.imread(str(out))
+    assert image.shape == (90, 360, 3) and report["visible"]
+    left, middle, right = image[:, :120], image[:, 120:240], image[:, 240:]
+    assert left.std() > 5 and middle.std() > 5 and right.std() > 5
+    assert not np.array_equal(left, middle) and not np.array_equal(middle, right)
+
+
+def test_scene_command_then_render_and_record_from_the_directory(tmp_path, capsys):
+    assert main(["sim", "scene", "--scene", "1", "--out", str(tmp_path / "apt")]) == 0
+    assert json.loads(capsys.readouterr().out)["manifest"].endswith("manifest.json")
+    assert (tmp_path / "apt" / "manifest.json").is_file()
+    xy = EmbeddedSimSource.from_spec(str(tmp_path / "apt")).navgrid.random_point(np.random.default_rng(0))
+    assert main(["sim", "render", "--scene", str(tmp_path / "apt"), "--out", str(tmp_path / "f.png"),
+                 "--width", "64", "--height", "48", "--pose", str(xy[0]), str(xy[1]), "45"]) == 0
+    assert json.loads(capsys.readouterr().out)["pose"] == [round(xy[0], 3), round(xy[1], 3), 45.0]
+    assert main(["sim", "record", "--scene", str(tmp_path / "apt"), "--out", str(tmp_path / "ep.zarr"),
+                 "--steps", "5", "--width", "64", "--height", "48", "--rearrange-at", "2"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["frames"] == 6 and len(ReplaySource(tmp_path / "ep.zarr")) == 6
+    assert main(["sim", "record", "--scene", "1", "--out", str(tmp_path / "ep.zarr"), "--steps", "1"]) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--scene", "/no/such/scene"], "does not exist"),
+    (["--scene", "0", "--width", "-5"], "image size must be positive"),
+    (["--scene", "0", "--missing", "2"], "depth_missing_fraction"),
+])
+def test_render_errors_are_clear(tmp_path, capsys, argv, message):
+    assert main(["sim", "render", "--out", str(tmp_path / "x.png"), *argv]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_render_pose_inside_a_wall_is_an_error(tmp_path, capsys):
+    assert main(["sim", "render", "--scene", "0", "--out", str(tmp_path / "x.png"), "--width", "32",
+                 "--height", "24", "--pose", "0.0", "0.0", "0"]) == 1
+    assert "not on navigable floor" in capsys.readouterr().err
+
+
+def test_bench_prints_one_json_object(capsys):
+    assert main(["sim", "bench", "--json", "--frames", "2", "--repeats", "1", "--width", "64", "--height", "48"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert captured.out.count("\n") == 1 and "frames/s" in captured.err
+    assert result["frames_per_s"] > 0 and result["depth_max_abs_error_m"] <= 0.001
+    assert result["width"] == 64 and result["n_objects"] >= 40
+
+
+def test_benchmark_depth_check_covers_many_pixels():
+    result = run_benchmark(frames=2, width=96, height=72, repeats=1)
+    assert result["depth_pixels_checked"] > 96 * 72 * 4 and result["depth_max_abs_error_m"] < 1e-4
+
+
+def test_config_from_nested_values_and_yaml(tmp_path, capsys):
+    config = SimConfig.from_dict({"camera": {"width": 80, "height": 60, "tilt_deg": -20}, "agent": {"radius_m": 0.2},
+                                  "dt_s": 0.2})
+    assert config.camera.intrinsics().width == 80 and config.agent.radius_m == 0.2 and config.dt_s == 0.2
+    with pytest.raises(InvalidInputError, match="unknown CameraConfig option"):
+        SimConfig.from_dict({"camera": {"widht": 80}})
+    with pytest.raises(InvalidInputError, match="must be positive"):
+        SimConfig.from_dict({"agent": {"radius_m": -1}})
+    (tmp_path / "sim.yaml").write_text("camera:\n  width: 72\n  height: 54\n  hfov_deg: 70\n")
+    assert main(["sim", "render", "--config", str(tmp_path / "sim.yaml"), "--out", str(tmp_path / "c.png")]) == 0
+    import cv2
+
+    assert cv2.imread(str(tmp_path / "c.png")).shape == (54, 216, 3)
