@@ -91,6 +91,7 @@ def run_benchmark(frames: int = 60, width: int = 640, height: int = 480, seed: i
     scene = source.scene
     return {**best, "frames_per_s_runs": [round(r["frames_per_s"], 2) for r in runs], **accuracy,
             "width": width, "height": height, "frames_per_run": frames,
-            "n_objects": len(scene.labelled_objects()), "n_categories": len({o.label for o in scene.labelled_objects()}),
+            "n_objects": len(scene.labelled_objects()),
+            "n_categories": len({o.label for o in scene.labelled_objects()}),
             "n_triangles": int(sum(o.mesh.n_triangles for o in scene)), "n_rooms": len(scene.rooms),
             "cpu_count": os.cpu_count(), "open3d": open3d.__version__}

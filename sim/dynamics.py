@@ -141,8 +141,8 @@ def move_object(scene: Scene, instance_id: int, pose: np.ndarray | None = None, 
     delta = obj.pose @ np.linalg.inv(old_pose)
     for rider in riders:
         scene.set_pose(rider.instance_id, delta @ rider.pose, room=obj.room)
-    return ChangeEvent("moved", instance_id, obj.label, tuple(float(v) for v in old_pose[:3, 3]),  # type: ignore[arg-type]
-                       _position(obj), old_room, obj.room)
+    old_position: tuple[float, float, float] = tuple(float(v) for v in old_pose[:3, 3])  # type: ignore[assignment]
+    return ChangeEvent("moved", instance_id, obj.label, old_position, _position(obj), old_room, obj.room)
 
 
 def add_object(scene: Scene, obj: SceneObject, check: bool = True) -> ChangeEvent:

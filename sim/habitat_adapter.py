@@ -68,7 +68,8 @@ def world_point_to_habitat(p: np.ndarray) -> np.ndarray:
     return np.asarray(p, dtype=np.float64) @ R_WORLD_HABITAT
 
 
-def habitat_sensor_to_T_world_camera(position: Sequence[float], rotation_wxyz: Sequence[float]) -> np.ndarray:  # noqa: N802
+def habitat_sensor_to_T_world_camera(position: Sequence[float],  # noqa: N802
+                                     rotation_wxyz: Sequence[float]) -> np.ndarray:
     """``T_world_camera`` (OpenCV optical) of a Habitat sensor state (position, rotation as w, x, y, z)."""
     pose = np.eye(4)
     pose[:3, :3] = R_WORLD_HABITAT @ quaternion_to_matrix(rotation_wxyz) @ R_GL_CV
@@ -100,16 +101,17 @@ def habitat_intrinsics(width: int, height: int, hfov_deg: float) -> CameraIntrin
 
 def hfov_of(intrinsics: CameraIntrinsics) -> float:
     """Horizontal field of view (degrees) of intrinsics Habitat can render; rejects what it cannot."""
-    if abs(intrinsics.fx - intrinsics.fy) > 1e-6 * intrinsics.fx \
-            or abs(intrinsics.cx - (intrinsics.width - 1) / 2) > 1e-6 or abs(intrinsics.cy - (intrinsics.height - 1) / 2) > 1e-6:
+    centred = abs(intrinsics.cx - (intrinsics.width - 1) / 2) <= 1e-6 \
+        and abs(intrinsics.cy - (intrinsics.height - 1) / 2) <= 1e-6
+    if abs(intrinsics.fx - intrinsics.fy) > 1e-6 * intrinsics.fx or not centred:
         raise InvalidInputError("Habitat cameras have square pixels and a centred principal point; "
                                 f"cannot render {intrinsics}")
     return float(np.rad2deg(2 * np.arctan(intrinsics.width / (2 * intrinsics.fx))))
 
 
-def convert_observation(raw: dict[str, np.ndarray], intrinsics: CameraIntrinsics, T_world_camera: np.ndarray,  # noqa: N803
-                        stamp: float, obs_id: int, object_category: np.ndarray | None,
-                        category_names: dict[int, str]) -> Observation:
+def convert_observation(raw: dict[str, np.ndarray], intrinsics: CameraIntrinsics,
+                        T_world_camera: np.ndarray, stamp: float, obs_id: int,  # noqa: N803
+                        object_category: np.ndarray | None, category_names: dict[int, str]) -> Observation:
     """Habitat sensor outputs (``rgb`` RGBA uint8, ``depth`` float32 z-depth m, ``semantic`` uint32 object
     ids) to an ``Observation``; ``object_category[object id]`` gives our category id."""
     rgb = np.ascontiguousarray(np.asarray(raw["rgb"])[..., :3], dtype=np.uint8)

@@ -204,7 +204,9 @@ def load_hm3d(semantic_glb: str | Path, semantic_txt: str | Path | None = None, 
     mesh = load_mesh(semantic_glb, up_axis)
     if mesh.vertex_colors is None and mesh.texture is None:
         raise InvalidInputError(f"{semantic_glb} has no colours: cannot find its objects")
-    keys = ["%02X%02X%02X" % tuple(int(v) for v in c) for c in mesh.face_colors]
-    face_ids = np.array([table.get(k, (0, ""))[0] for k in keys], dtype=np.int64)
+    codes = mesh.face_colors.astype(np.int64) @ np.array([1 << 16, 1 << 8, 1])
+    by_code = {int(key, 16): object_id for key, (object_id, _) in table.items()}
+    unique, inverse = np.unique(codes, return_inverse=True)
+    face_ids = np.array([by_code.get(int(c), 0) for c in unique], dtype=np.int64)[inverse.ravel()]
     labels = {i: name for i, name in table.values()}
     return scene_from_labelled_faces(mesh.vertices, mesh.triangles, face_ids, labels, mesh.face_colors)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mem3d.errors import InvalidInputError
 from mem3d.types import CameraIntrinsics
 from mem3d.validation import require_rigid_pose
 from sim.config import CameraConfig
@@ -42,6 +43,8 @@ class _Tables:
         import open3d as o3d
 
         objects = sorted(scene, key=lambda o: o.instance_id)
+        if not objects:
+            raise InvalidInputError("cannot render an empty scene")
         meshes = [o.world_mesh() for o in objects]
         counts = np.array([m.n_triangles for m in meshes], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(counts)])

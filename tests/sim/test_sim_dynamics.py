@@ -118,7 +118,8 @@ def test_add_and_remove_objects(source):
     obs = source.observe()
     assert source.scene.categories["pink cube"] in obs.labels
     events = source.remove_object(table.instance_id)
-    assert [e.instance_id for e in events][0] == table.instance_id and new.instance_id in [e.instance_id for e in events]
+    removed = [e.instance_id for e in events]
+    assert removed[0] == table.instance_id and new.instance_id in removed
     assert not (source.observe().instance == new.instance_id).any()
     assert new.instance_id not in {t.instance_id for t in source.ground_truth()}
     with pytest.raises(InvalidInputError, match="already used"):

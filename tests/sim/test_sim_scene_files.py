@@ -149,7 +149,8 @@ def replica_like(directory, binary: bool = True):
         lines += [" ".join(map(str, [4, *q, i])) for q, i in zip(quads, ids)]
         path.write_text("\n".join(lines) + "\n")
     info = {"classes": [{"id": 2, "name": "floor"}, {"id": 5, "name": "table"}],
-            "objects": [{"id": 1, "class_id": 2, "class_name": "floor"}, {"id": 7, "class_id": 5, "class_name": "table"},
+            "objects": [{"id": 1, "class_id": 2, "class_name": "floor"},
+                        {"id": 7, "class_id": 5, "class_name": "table"},
                         {"id": 9, "class_id": -1, "class_name": "undefined"}]}
     (directory / "habitat" / "info_semantic.json").write_text(json.dumps(info))
 
