@@ -14,6 +14,7 @@ import numpy as np
 from mem3d.errors import InvalidInputError, SchemaMismatchError
 from mem3d.types import Observation
 from mem3d.validation import require_array, require_unit_rows
+from perception.config import config_from_kwargs
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,35 @@ class FeatureEncoder(Protocol):
 
         Raises ``NotAvailableError`` for encoders without an image model (the label path)."""
         ...
+
+
+class EncoderBase:
+    """Plumbing shared by the encoders: options -> config, and the metadata properties.
+
+    Subclasses set ``name`` and ``config_type``, take a config in ``__init__`` and set ``_info``."""
+
+    name: str
+    config_type: type
+    _info: EncoderInfo
+
+    @classmethod
+    def from_options(cls, **options: object):
+        """The encoder built from keyword options of its config dataclass (unknown keys -> error)."""
+        return cls(config_from_kwargs(cls.config_type, cls.name, options))
+
+    @property
+    def info(self) -> EncoderInfo:
+        return self._info
+
+    @property
+    def feature_dim(self) -> int:
+        return self._info.feature_dim
+
+    def encode_dense(self, obs: Observation) -> DenseFeatures:
+        return self.encode_dense_batch([obs])[0]
+
+    def encode_dense_batch(self, observations: Sequence[Observation]) -> list[DenseFeatures]:
+        raise NotImplementedError
 
 
 def l2_normalise(rows: np.ndarray, eps: float = 1e-12) -> np.ndarray:

@@ -16,8 +16,9 @@ import numpy as np
 
 from mem3d.errors import InvalidInputError, NotAvailableError
 from mem3d.types import Observation
-from perception.config import LabelEncoderConfig, config_from_kwargs
-from perception.encoders.base import DenseFeatures, EncoderInfo, l2_normalise, require_texts
+from perception.config import LabelEncoderConfig
+from perception.encoders.base import (DenseFeatures, EncoderBase, EncoderInfo, l2_normalise,
+                                      require_texts)
 
 ENCODER_NAME = "label-minilm"
 
@@ -73,10 +74,11 @@ def label_texts(ids: np.ndarray, labels: Mapping[int, str]) -> list[str]:
     return [t.strip() for t in texts]
 
 
-class LabelEmbeddingEncoder:
+class LabelEmbeddingEncoder(EncoderBase):
     """Semantic label ids -> sentence embeddings of the label texts (one cached embedding per label)."""
 
     name = ENCODER_NAME
+    config_type = LabelEncoderConfig
 
     def __init__(self, config: LabelEncoderConfig | None = None) -> None:
         self.config = config or LabelEncoderConfig()
@@ -92,10 +94,6 @@ class LabelEmbeddingEncoder:
         self._info = EncoderInfo(ENCODER_NAME, self.config.model_name, dim, float(threshold))
         self._cache: dict[str, np.ndarray] = {}
 
-    @classmethod
-    def from_options(cls, **options: object) -> LabelEmbeddingEncoder:
-        return cls(config_from_kwargs(LabelEncoderConfig, ENCODER_NAME, options))
-
     @staticmethod
     def _load(config: LabelEncoderConfig):
         path = Path(config.model_path) if config.model_path else default_model_path()
@@ -109,14 +107,6 @@ class LabelEmbeddingEncoder:
         from perception.encoders.torch_device import resolve_device
 
         return SentenceTransformer(str(path), device=str(resolve_device(config.device)))
-
-    @property
-    def info(self) -> EncoderInfo:
-        return self._info
-
-    @property
-    def feature_dim(self) -> int:
-        return self._info.feature_dim
 
     @property
     def cached_labels(self) -> tuple[str, ...]:

@@ -21,8 +21,8 @@ import torch.nn.functional as F
 
 from mem3d.errors import InvalidInputError, NotAvailableError
 from mem3d.types import Observation
-from perception.config import OpenClipConfig, config_from_kwargs
-from perception.encoders.base import DenseFeatures, EncoderInfo, require_rgb, require_texts
+from perception.config import OpenClipConfig
+from perception.encoders.base import DenseFeatures, EncoderBase, EncoderInfo, require_rgb, require_texts
 from perception.encoders.maskclip import check_dense_capable, dense_patch_features, patch_grid
 from perception.encoders.torch_device import resolve_device
 
@@ -72,10 +72,11 @@ def cell_index_map(height: int, width: int, rows: int, cols: int) -> np.ndarray:
     return index
 
 
-class OpenClipEncoder:
+class OpenClipEncoder(EncoderBase):
     """Dense MaskCLIP image features and CLIP text features from one open_clip model."""
 
     name = ENCODER_NAME
+    config_type = OpenClipConfig
 
     def __init__(self, config: OpenClipConfig | None = None) -> None:
         self.config = config = config or OpenClipConfig()
@@ -97,18 +98,6 @@ class OpenClipEncoder:
         if text_dim != dim:
             raise InvalidInputError(f"{config.arch}: text features are {text_dim}-d but image features "
                                     f"{dim}-d; not a joint embedding model")
-
-    @classmethod
-    def from_options(cls, **options: object) -> OpenClipEncoder:
-        return cls(config_from_kwargs(OpenClipConfig, ENCODER_NAME, options))
-
-    @property
-    def info(self) -> EncoderInfo:
-        return self._info
-
-    @property
-    def feature_dim(self) -> int:
-        return self._info.feature_dim
 
     def input_size(self, height: int, width: int) -> tuple[int, int]:
         """(H, W) in pixels the image is resized to: long side ~``input_long_side``, patch multiples."""
@@ -149,8 +138,8 @@ class OpenClipEncoder:
         return [DenseFeatures(np.ascontiguousarray(p, dtype=np.float32), index_map) for p in palettes]
 
     def encode_dense_batch(self, observations: Sequence[Observation]) -> list[DenseFeatures]:
-        """Dense features of each observation; runs of equal-size images go through the model in
-        batches of ``batch_size``."""
+        """Palette = (upsampled) patch features, index_map = the cell under each pixel, per
+        observation; runs of equal-size images go through the model in batches of ``batch_size``."""
         images = [obs.validate().rgb for obs in observations]
         out: list[DenseFeatures] = []
         start = 0
@@ -162,10 +151,6 @@ class OpenClipEncoder:
             out.extend(self._dense_chunk(images[start:stop]))
             start = stop
         return out
-
-    def encode_dense(self, obs: Observation) -> DenseFeatures:
-        """Palette = (upsampled) patch features, index_map = the cell under each pixel."""
-        return self.encode_dense_batch([obs])[0]
 
     @torch.inference_mode()
     def encode_image_global(self, images: Sequence[np.ndarray]) -> np.ndarray:
