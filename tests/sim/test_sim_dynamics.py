@@ -51,6 +51,11 @@ def test_visible_instances_are_the_objects_in_front_of_the_camera(source):
         assert ((corners @ T_camera_world.T)[:, 2] > 0).any()  # some of the object is in front
     labels = {source.scene.get(i).label for i in visible}
     assert labels <= set(obs.labels.values())
+    for instance_id in np.unique(obs.instance):  # every pixel's category is its object's category
+        if instance_id:
+            expected = source.scene.categories[source.scene.get(int(instance_id)).label]
+            assert (obs.semantic[obs.instance == instance_id] == expected).all()
+    assert ((obs.instance == 0) == (obs.semantic == 0)).all()
 
 
 def test_impossible_placements_are_refused_and_change_nothing(source):
