@@ -198,6 +198,8 @@ class ReplaySource:
 
     def frame(self, index: int) -> Observation:
         """Observation ``index`` of the recording, exactly as it was recorded."""
+        if self.group is None:
+            raise StoreError(f"replay of {self.path} is closed")
         if not 0 <= index < self.n_frames:
             raise EndOfEpisodeError(f"frame {index} is outside the episode's {self.n_frames} frames")
         arrays = {name: self.group[name][index] for name, _, _ in _FRAME_ARRAYS}

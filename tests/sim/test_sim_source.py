@@ -91,6 +91,9 @@ def test_record_and_replay_give_identical_observations(apartment, tmp_path):
         np.testing.assert_array_equal(truth[t.instance_id], t.pose)
     assert replay.attrs["changes"] and all(c["step"] == 4 for c in replay.attrs["changes"])
     assert_same_observation(replay.reset(), ReplaySource(path).frame(0))
+    replay.close()
+    with pytest.raises(StoreError, match="closed"):
+        replay.reset()
 
 
 def test_episode_store_errors(tmp_path, small_camera, source):
