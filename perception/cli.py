@@ -1,8 +1,10 @@
 """``mem3d perceive <action>``: perception commands.
 
 Each action is a row of ``ACTIONS``: a function adding its options and one running it. ``bench`` and
-``calibrate`` exist now; the perception node will add its own row (e.g. ``mem3d perceive run
---source ... --memory tcp://...``) without touching the others.
+``calibrate`` exist now. The action is optional on the command line, so the perception node can come
+either as its own row (``mem3d perceive run --source ... --memory tcp://...``) or as top-level options
+handled by ``run`` when no action is given (``mem3d perceive --source ... --memory tcp://...``),
+without touching the other actions.
 """
 
 from __future__ import annotations

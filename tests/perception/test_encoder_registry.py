@@ -49,3 +49,8 @@ def test_open_clip_config_needs_weights_unless_random_is_asked_for():
     assert OpenClipConfig(pretrained=None, random_weights=True).pretrained is None
     with pytest.raises(InvalidInputError, match="text_templates"):
         OpenClipConfig(text_templates=("a photo",))
+
+
+def test_label_encoder_without_a_model_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(InvalidInputError, match="no sentence-transformers model at .*modules.json missing"):
+        create_encoder("label-minilm", model_path=str(tmp_path))
