@@ -18,8 +18,12 @@ def downsample_min(depth: np.ndarray, factor: int) -> np.ndarray:
     if factor == 1:
         return depth.astype(np.float32, copy=True)
     h, w = depth.shape[0] // factor, depth.shape[1] // factor
-    blocks = depth[: h * factor, : w * factor].reshape(h, factor, w, factor)
-    valid = np.isfinite(blocks) & (blocks > 0)
-    nearest = np.where(valid, blocks, np.inf).min(axis=(1, 3))
-    nearest[~np.isfinite(nearest)] = 0.0
-    return nearest.astype(np.float32)
+    cropped = depth[: h * factor, : w * factor]
+    marked = np.where(np.isfinite(cropped) & (cropped > 0), cropped, np.inf).astype(np.float32)
+    nearest = marked[::factor, ::factor].copy()
+    for dv in range(factor):  # factor^2 strided passes over 1/factor^2 of the image each
+        for du in range(factor):
+            if dv or du:
+                np.minimum(nearest, marked[dv::factor, du::factor], out=nearest)
+    nearest[np.isinf(nearest)] = 0.0
+    return nearest

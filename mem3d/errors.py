@@ -21,3 +21,7 @@ class StoreError(Mem3dError):
 
 class NotAvailableError(Mem3dError):
     """A feature that needs an optional dependency or a component not built yet."""
+
+
+class EndOfStreamError(Mem3dError):
+    """A finite source (a recorded episode, a bag) has no more observations."""

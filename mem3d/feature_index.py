@@ -69,6 +69,12 @@ class FeatureCodebook:
         diff = features - self.centroids[codes]
         return np.sqrt(np.einsum("ij,ij->i", diff, diff))
 
+    def stored_residuals(self, rounded: np.ndarray, scales: np.ndarray, squared_norms: np.ndarray,
+                         codes: np.ndarray) -> np.ndarray:
+        """Exact |f - c| for int8-stored features f = ``rounded`` x ``scales`` (``squared_norms`` = |f|^2)."""
+        dots = np.einsum("ij,ij->i", rounded, self.centroids[codes]) * scales
+        return np.sqrt(np.maximum(squared_norms - 2.0 * dots + 1.0, 0.0))
+
     def nearest(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Nearest centroid and residual for each row (costs V x C x D; for rebuilds, not frames)."""
         if not len(self):

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mem3d import voxel_keys
-from mem3d.feature_codec import dequantize_rows, normalize_rows, quantize_rows
+from mem3d.feature_codec import normalize_rows
 from mem3d.feature_index import FeatureCodebook
 from mem3d.types import FeatureFrame
 from mem3d.voxel_grid import VoxelGrid
@@ -93,14 +93,8 @@ def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, 
     store.color[slots] = np.clip(np.rint(color), 0, 255)
     store.weight[slots] = np.minimum(old_weight + fv.count, max_weight)
 
-    features = fv.feature_sum
-    if seen.any():
-        old = dequantize_rows(store.feature[slots[seen]], store.feature_scale[slots[seen]])
-        features[seen] += old * old_weight[seen, None]
-    quantized, scales = quantize_rows(features)
-    store.feature[slots] = quantized
-    store.feature_scale[slots] = scales
-    _assign_codes(store, codebook, slots, seen, quantized, scales, palette_codes[fv.dominant])
+    rounded, scales = _blend_features(store, slots, old_weight, fv.feature_sum)
+    _assign_codes(store, codebook, slots, seen, rounded, scales, palette_codes[fv.dominant])
 
     store.first_seen[slots[is_new]] = stamp
     store.first_seen[slots[seen]] = np.minimum(store.first_seen[slots[seen]], stamp)
@@ -111,21 +105,45 @@ def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, 
     return FusionResult(added=keys[is_new], updated=keys[seen])
 
 
+def _blend_features(store, slots: np.ndarray, old_weight: np.ndarray,
+                    feature_sum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stored feature x old weight + new features -> stored again as int8 with a scale per row.
+
+    Returns the stored int8 values as float32 rows and their scales (the stored feature is their
+    product). The steps are written for the fewest passes over the (V, D) block: this is the
+    hottest loop of integration.
+    """
+    fused = store.feature[slots].astype(np.float32)  # new voxels hold zeros
+    fused *= (store.feature_scale[slots] * old_weight)[:, None]
+    fused += feature_sum
+    norms = np.sqrt(np.einsum("ij,ij->i", fused, fused))
+    peaks = np.maximum(fused.max(axis=1), -fused.min(axis=1))
+    peaks[peaks == 0] = 1.0
+    fused *= (127.0 / peaks)[:, None]
+    np.rint(fused, out=fused)
+    scales = (peaks / (127.0 * norms)).astype(np.float32)
+    store.feature[slots] = fused.astype(np.int8)
+    store.feature_scale[slots] = scales
+    return fused, scales
+
+
 def _assign_codes(store, codebook: FeatureCodebook, slots: np.ndarray, seen: np.ndarray,
-                  quantized: np.ndarray, scales: np.ndarray, dominant_codes: np.ndarray) -> None:
+                  rounded: np.ndarray, scales: np.ndarray, dominant_codes: np.ndarray) -> None:
     """Give each voxel the better of its current code and its dominant palette feature's code.
 
-    Residuals are computed from the stored (dequantized) features, so query bounds stay exact.
+    Residuals are exact for the stored features (``rounded`` x ``scales``), so query bounds hold.
     """
-    stored = dequantize_rows(quantized, scales)
-    codes = dominant_codes.astype(np.int32)
-    residuals = codebook.residuals(stored, codes)
-    if seen.any():
-        current = store.code[slots[seen]]
-        current_residuals = codebook.residuals(stored[seen], current)
-        keep = current_residuals < residuals[seen]
-        codes[np.flatnonzero(seen)[keep]] = current[keep]
-        residuals[np.flatnonzero(seen)[keep]] = current_residuals[keep]
+    codes = np.where(seen, store.code[slots], dominant_codes).astype(np.int32)
+    squared_norms = np.einsum("ij,ij->i", rounded, rounded) * scales**2
+    residuals = codebook.stored_residuals(rounded, scales, squared_norms, codes)
+    differs = np.flatnonzero(codes != dominant_codes)
+    if differs.size:
+        alternative = dominant_codes[differs].astype(np.int32)
+        alt_residuals = codebook.stored_residuals(rounded[differs], scales[differs], squared_norms[differs],
+                                                  alternative)
+        better = alt_residuals < residuals[differs]
+        codes[differs[better]] = alternative[better]
+        residuals[differs[better]] = alt_residuals[better]
     store.code[slots] = codes
     store.residual[slots] = residuals
 

@@ -27,6 +27,7 @@ import zarr
 
 from mem3d import voxel_keys
 from mem3d.config import config_from_dict, config_to_dict
+from mem3d.durable_files import atomic_write_text, fsync_dir, fsync_tree
 from mem3d.errors import SchemaMismatchError, StoreError
 from mem3d.voxel_map import SCHEMA_VERSION, MapConfig, VoxelMap
 
@@ -62,10 +63,10 @@ def save_map(voxel_map: VoxelMap, path: str | Path, *, keep: int = 2, extra_attr
         name = f"{PREFIX}{number:06d}"
         staging = path / f"{STAGING}{name}"
         _write_checkpoint(voxel_map, staging, extra_attrs or {})
-        _fsync_tree(staging)
+        fsync_tree(staging)
         os.replace(staging, path / name)
-        _fsync_dir(path)
-        _atomic_write(path / CURRENT, name + "\n")
+        fsync_dir(path)
+        atomic_write_text(path / CURRENT, name + "\n")
         for old in list_checkpoints(path)[:-max(keep, 1)]:
             shutil.rmtree(path / old, ignore_errors=True)
     return name
@@ -185,32 +186,3 @@ def _read_checkpoint(voxel_map: VoxelMap, group: zarr.Group, attrs: dict, where:
     for column in store.columns:
         store.array(column.name)[slots] = data[f"voxels/{column.name}"]
     voxel_map.codebook.set_centroids(data["codebook/centroids"])
-
-
-def _atomic_write(target: Path, text: str) -> None:
-    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(staging, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(staging, target)
-    _fsync_dir(target.parent)
-
-
-def _fsync_tree(root: Path) -> None:
-    for directory, _, files in os.walk(root):
-        for name in files:
-            fd = os.open(os.path.join(directory, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(Path(directory))
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

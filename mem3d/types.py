@@ -113,6 +113,8 @@ class Observation:
 class FeatureFrame:
     """What perception sends to the memory: sampled surface points with features, in the world frame.
 
+    A frame may have no points when it carries a depth image: it then only carves free space.
+
     Features come as a palette: ``features`` holds K distinct feature vectors and ``feature_index``
     says which one each point carries (a ViT gives a few hundred patch features per frame, the label
     path a few dozen). A per-point feature frame is the case K = N with ``feature_index = arange(N)``.
@@ -152,13 +154,13 @@ class FeatureFrame:
         """Raise ``InvalidInputError`` on any malformed field; checks D when ``feature_dim`` is given."""
         points = require_array("points", self.points, shape=(None, 3), dtypes=(np.float32,))
         n = points.shape[0]
-        if n == 0:
-            raise InvalidInputError("feature frame has no points")
+        if n == 0 and self.depth is None:
+            raise InvalidInputError("feature frame has no points and no depth to carve with")
         require_finite("points", points)
         require_array("colors", self.colors, shape=(n, 3), dtypes=(np.uint8,))
         features = require_array("features", self.features, shape=(None, None),
                                  dtypes=(np.float16, np.float32))
-        if features.shape[0] == 0 or features.shape[1] == 0:
+        if features.shape[1] == 0 or (features.shape[0] == 0 and n > 0):
             raise InvalidInputError(f"features must be a non-empty (K, D) palette, got {features.shape}")
         if feature_dim is not None and features.shape[1] != feature_dim:
             raise InvalidInputError(
@@ -166,7 +168,7 @@ class FeatureFrame:
         require_finite("features", features)
         require_unit_rows("features", features)
         index = require_array("feature_index", self.feature_index, shape=(n,), dtypes=(np.int32, np.int64))
-        if index.min() < 0 or index.max() >= features.shape[0]:
+        if n and (index.min() < 0 or index.max() >= features.shape[0]):
             raise InvalidInputError(
                 f"feature_index must lie in [0, {features.shape[0]}), got [{index.min()}, {index.max()}]")
         require_rigid_pose("T_world_camera", self.T_world_camera)

@@ -98,11 +98,14 @@ class VoxelMap:
         """
         self._check_frame(frame)
         palette = fusion.unit_palette(frame)
-        frame_voxels = fusion.group_by_voxel(frame, palette, self.voxel_size)
+        frame_voxels = fusion.group_by_voxel(frame, palette, self.voxel_size) if frame.n_points else None
         removed = np.empty(0, dtype=np.int64)
         if carve and frame.depth is not None:
             removed = self.grid.remove(carving.carve(self.grid, frame.depth, frame.intrinsics,
                                                      frame.T_world_camera, self.config.carve))
+        if frame.n_points == 0:
+            none = np.empty(0, dtype=np.int64)
+            return MapUpdate(frame.obs_id, frame.stamp, none, none, removed, none)
         result = fusion.fuse(self.grid, self.codebook, frame_voxels, self.codebook.learn(palette),
                              frame.stamp, frame.obs_id, self.config.max_weight)
         evicted = self._enforce_budget()
@@ -150,6 +153,11 @@ class VoxelMap:
     def nbytes(self) -> int:
         """Bytes the map holds (arrays with their spare capacity, hash tables, codebook)."""
         return self.grid.nbytes() + self.codebook.centroids.nbytes
+
+    def check(self, frame: FeatureFrame) -> None:
+        """Raise exactly the error ``update(frame)`` would raise, without changing anything."""
+        self._check_frame(frame)
+        voxel_keys.voxel_coords(frame.points, self.voxel_size)  # the map's coordinate range
 
     def _check_frame(self, frame: FeatureFrame) -> None:
         if not isinstance(frame, FeatureFrame):

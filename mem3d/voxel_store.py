@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-GROWTH = 1.5
+GROWTH = 2.0
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from mem3d.errors import Mem3dError, StoreError
+from mem3d.errors import EndOfStreamError, Mem3dError, StoreError
 from mem3d.source import Action, ActionKind, ActionResult
 from mem3d.types import CameraIntrinsics, Observation
 
@@ -30,7 +30,7 @@ _FRAME_ARRAYS = (("rgb", np.uint8, (3,)), ("depth", np.float32, ()), ("semantic"
                  ("instance", np.int32, ()))
 
 
-class EndOfEpisodeError(Mem3dError):
+class EndOfEpisodeError(EndOfStreamError):
     """A replay was asked for an observation past the end of its recording."""
 
 

@@ -63,7 +63,7 @@ CASES = {
     "pose 3x4": (lambda f: {"T_world_camera": f.T_world_camera[:3]}, "shape"),
     "stamp nan": (lambda f: {"stamp": float("nan")}, "stamp"),
     "empty frame": (lambda f: {"points": np.empty((0, 3), np.float32), "colors": np.empty((0, 3), np.uint8),
-                               "feature_index": np.empty(0, np.int32)}, "no points"),
+                               "feature_index": np.empty(0, np.int32), "depth": None}, "no points"),
     "far away points": (lambda f: {"points": f.points + np.float32(1e6)}, "range"),
 }
 

@@ -73,3 +73,16 @@ def test_carve_alone_reports_removed_keys(new_map, scene, concepts, camera):
     update = new_map.carve(empty_room.depth, empty_room.intrinsics, empty_room.T_world_camera, stamp=3.0)
     assert update.removed.size == n_before - len(new_map) > 0
     assert update.added.size == 0 and update.updated.size == 0
+
+
+def test_a_frame_without_points_still_carves(new_map, scene, concepts, camera):
+    import dataclasses
+    observe(new_map, scene, concepts, camera, range(2))
+    n_before = len(new_map)
+    gone = frame_of(BoxScene(room_boxes()[:2]), concepts, camera, 2)
+    depth_only = dataclasses.replace(gone, points=np.empty((0, 3), np.float32), colors=np.empty((0, 3), np.uint8),
+                                     features=np.empty((0, concepts.shape[1]), np.float32),
+                                     feature_index=np.empty(0, np.int32))
+    update = new_map.update(depth_only)
+    assert update.removed.size > 50 and update.added.size == 0
+    assert len(new_map) == n_before - update.removed.size

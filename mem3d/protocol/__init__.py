@@ -1,0 +1,1 @@
+"""The ZeroMQ wire protocol: framing (wire) and typed message conversions (messages)."""

@@ -1,0 +1,1 @@
+"""The memory service: durable memory, the ZeroMQ server, authentication, change feed, CLI."""

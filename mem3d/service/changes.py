@@ -1,0 +1,60 @@
+"""Summaries of map updates for the change feed: counts per region and object-sized changes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mem3d import voxel_keys
+from mem3d.localization import cluster_labels
+from mem3d.protocol.wire import Message
+from mem3d.types import MapUpdate
+
+REGION_SIZE = 1.0
+"""Edge of the cubic regions the counts are given for, metres."""
+MIN_OBJECT_VOXELS = 8
+
+
+def summarize_update(update: MapUpdate, voxel_size: float) -> Message:
+    """A ``map_update`` message: totals, per-region counts, and clusters that appeared or vanished.
+
+    ``regions`` lists [i, j, k, added, removed] for every 1 m region with new or removed voxels;
+    ``appeared`` / ``disappeared`` list connected clusters of at least 8 added / removed voxels
+    (carved or evicted) with their centroid and bounding box (world frame, metres).
+    """
+    gone = np.concatenate([update.removed, update.evicted])
+    return Message("map_update", 0, {
+        "obs_id": update.obs_id, "stamp": update.stamp,
+        "added": int(update.added.size), "updated": int(update.updated.size),
+        "removed": int(update.removed.size), "evicted": int(update.evicted.size),
+        "regions": _region_counts(update.added, gone, voxel_size),
+        "appeared": _clusters(update.added, voxel_size),
+        "disappeared": _clusters(gone, voxel_size),
+    })
+
+
+def _region_counts(added: np.ndarray, removed: np.ndarray, voxel_size: float) -> list[list[int]]:
+    def regions_of(keys: np.ndarray) -> np.ndarray:
+        return np.floor(voxel_keys.centers(keys, voxel_size) / REGION_SIZE).astype(np.int64)
+
+    both = np.concatenate([regions_of(added), regions_of(removed)])
+    if both.shape[0] == 0:
+        return []
+    cells, inverse = np.unique(both, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    n_added = np.bincount(inverse[: added.size], minlength=cells.shape[0])
+    n_removed = np.bincount(inverse[added.size:], minlength=cells.shape[0])
+    return [[int(c[0]), int(c[1]), int(c[2]), int(a), int(r)] for c, a, r in zip(cells, n_added, n_removed)]
+
+
+def _clusters(keys: np.ndarray, voxel_size: float) -> list[dict]:
+    if keys.size < MIN_OBJECT_VOXELS:
+        return []
+    labels = cluster_labels(keys)
+    centers = voxel_keys.centers(keys, voxel_size)
+    found = []
+    for label in np.flatnonzero(np.bincount(labels) >= MIN_OBJECT_VOXELS):
+        points = centers[labels == label]
+        half = voxel_size / 2
+        found.append({"centroid": points.mean(axis=0).tolist(), "bbox_min": (points.min(axis=0) - half).tolist(),
+                      "bbox_max": (points.max(axis=0) + half).tolist(), "n_voxels": int(points.shape[0])})
+    return found

@@ -1,0 +1,177 @@
+"""A voxel map that survives crashes: the newest checkpoint plus a write-ahead log of what came after.
+
+An ingest is acknowledged only after its wire message is in the log and fsynced. Starting up loads
+the checkpoint and replays the log records it does not contain, through the same code path as live
+ingests, so the memory after a crash is exactly what it was after the last acknowledged ingest.
+Checkpoints are written from a snapshot in a background thread while ingests go on into a new log
+segment; the segments a checkpoint covers are deleted only once it is safely on disk.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from mem3d.errors import Mem3dError, SchemaMismatchError
+from mem3d.protocol.messages import message_to_frame
+from mem3d.protocol.wire import ProtocolError, decode
+from mem3d.service.wal import WriteAheadLog
+from mem3d.storage import list_checkpoints, load_map_with_attrs, save_map
+from mem3d.types import FeatureFrame, MapUpdate
+from mem3d.voxel_map import MapConfig, VoxelMap
+
+log = logging.getLogger("mem3d.service")
+MAX_TRACKED_SOURCES = 1024
+
+
+@dataclass(frozen=True)
+class Ingest:
+    """One ingest to make durable: its raw wire frames and what they decode to."""
+
+    frames: list[bytes]
+    frame: FeatureFrame
+    source: str
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    seq: int
+    """Position in the log; 0 for a duplicate that was not applied again."""
+    update: MapUpdate | None
+    duplicate: bool = False
+
+
+class DurableMemory:
+    """Owns one store directory: checkpoints (``mem3d.storage``) and the write-ahead log (``wal/``)."""
+
+    def __init__(self, store: str | Path, map_config: MapConfig | None = None) -> None:
+        self.store = Path(store)
+        self.store.mkdir(parents=True, exist_ok=True)
+        self.wal = WriteAheadLog(self.store / "wal")
+        extra: dict = {}
+        if list_checkpoints(self.store):
+            self.map, extra = load_map_with_attrs(self.store)
+            if map_config is not None:
+                _require_same_schema(self.map.config, map_config, self.store)
+        else:
+            self.map = VoxelMap(map_config or MapConfig())
+        self.seq = int(extra.get("wal_seq", 0))
+        self.sources: OrderedDict[str, int] = OrderedDict(extra.get("sources", {}))
+        self.frames_since_checkpoint = 0
+        self.replayed = self._replay()
+        self._saver: threading.Thread | None = None
+        self._save_error: Exception | None = None
+        self.last_checkpoint: str | None = list_checkpoints(self.store)[-1] if list_checkpoints(self.store) else None
+
+    def _replay(self) -> int:
+        replayed = 0
+        for seq, frames in self.wal.replay():
+            if seq <= self.seq:
+                continue
+            try:
+                frame, source = message_to_frame(decode(frames))
+                self._apply(frame, source)
+            except (Mem3dError, ProtocolError) as error:  # a record the live path would have refused
+                log.warning("skipping log record %d: %s", seq, error)
+            self.seq = seq
+            replayed += 1
+        self.frames_since_checkpoint = replayed
+        if replayed:
+            log.info("replayed %d logged ingests after the checkpoint", replayed)
+        return replayed
+
+    def is_duplicate(self, frame: FeatureFrame, source: str) -> bool:
+        """A frame whose obs_id is not newer than the last one applied from its source."""
+        return frame.obs_id <= self.sources.get(source, -1)
+
+    def ingest(self, batch: list[Ingest]) -> list[IngestOutcome | Mem3dError]:
+        """Validate, log, fsync once (group commit), then apply; one outcome or error per ingest."""
+        outcomes: list[IngestOutcome | Mem3dError | None] = [None] * len(batch)
+        accepted: list[tuple[int, Ingest]] = []
+        newest_in_batch: dict[str, int] = {}
+        for i, item in enumerate(batch):
+            last = max(self.sources.get(item.source, -1), newest_in_batch.get(item.source, -1))
+            if item.frame.obs_id <= last:
+                outcomes[i] = IngestOutcome(0, None, duplicate=True)
+                continue
+            try:
+                self.map.check(item.frame)
+            except Mem3dError as error:
+                outcomes[i] = error
+                continue
+            self.seq += 1
+            self.wal.append(self.seq, item.frames)
+            accepted.append((i, item))
+            newest_in_batch[item.source] = item.frame.obs_id
+        if accepted:
+            self.wal.sync()
+        first_seq = self.seq - len(accepted) + 1
+        for offset, (i, item) in enumerate(accepted):
+            outcomes[i] = IngestOutcome(first_seq + offset, self._apply(item.frame, item.source))
+        self.frames_since_checkpoint += len(accepted)
+        return outcomes  # type: ignore[return-value]
+
+    def _apply(self, frame: FeatureFrame, source: str) -> MapUpdate:
+        update = self.map.update(frame)
+        self.sources[source] = frame.obs_id
+        self.sources.move_to_end(source)
+        while len(self.sources) > MAX_TRACKED_SOURCES:
+            self.sources.popitem(last=False)
+        return update
+
+    @property
+    def saving(self) -> bool:
+        return self._saver is not None and self._saver.is_alive()
+
+    def checkpoint(self, wait: bool = False) -> str | None:
+        """Start writing a checkpoint of the current state (returns at once unless ``wait``).
+
+        Returns the checkpoint's name when ``wait``; None if a checkpoint is already being written.
+        """
+        if self.saving:
+            if not wait:
+                return None
+            self._saver.join()
+        snapshot = copy.deepcopy(self.map)
+        attrs = {"wal_seq": self.seq, "sources": dict(self.sources)}
+        first_uncovered_segment = self.wal.rotate()
+        self.frames_since_checkpoint = 0
+        result: dict[str, str] = {}
+
+        def write() -> None:
+            try:
+                result["name"] = save_map(snapshot, self.store, extra_attrs=attrs)
+                self.last_checkpoint = result["name"]
+                self.wal.drop_before(first_uncovered_segment)
+            except Exception as error:  # disk full, permissions: keep the log, report
+                self._save_error = error
+                log.error("checkpoint failed, the write-ahead log is kept: %s", error)
+
+        self._saver = threading.Thread(target=write, name="mem3d-checkpoint", daemon=True)
+        self._saver.start()
+        if wait:
+            self._saver.join()
+            if self._save_error is not None:
+                error, self._save_error = self._save_error, None
+                raise Mem3dError(f"checkpoint failed: {error}") from error
+            return result.get("name")
+        return None
+
+    def close(self, checkpoint: bool = True) -> None:
+        """Finish any checkpoint in progress, optionally write a final one, close the log."""
+        if self._saver is not None:
+            self._saver.join()
+        if checkpoint and self.frames_since_checkpoint:
+            self.checkpoint(wait=True)
+        self.wal.close()
+
+
+def _require_same_schema(stored: MapConfig, wanted: MapConfig, store: Path) -> None:
+    for name in ("feature_dim", "feature_model", "voxel_size"):
+        if getattr(stored, name) != getattr(wanted, name):
+            raise SchemaMismatchError(f"the map in {store} has {name} {getattr(stored, name)!r}, "
+                                      f"the service was started for {getattr(wanted, name)!r}")

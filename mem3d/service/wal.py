@@ -1,0 +1,131 @@
+"""Write-ahead log: the ingests that arrived since the last checkpoint, in numbered segment files.
+
+Each record holds one ingest message exactly as it came off the wire::
+
+    magic "M3DW" | crc32 (u32) | seq (u64) | n_frames (u32) | n_frames x length (u32) | frame bytes...
+
+The CRC covers everything after itself. An ingest is acknowledged only after its record is fsynced,
+so after a crash a damaged or incomplete record can only sit in the unsynced tail of the newest
+segment: replay truncates it there. A damaged record anywhere else is corruption and is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from mem3d.durable_files import fsync_dir
+from mem3d.errors import StoreError
+
+MAGIC = b"M3DW"
+_HEAD = struct.Struct("<4sIQI")
+_SUFFIX = ".wal"
+
+
+class WriteAheadLog:
+    """Append-only, segmented, checksummed log of wire messages."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._handle = None
+        self._segment = max(self.segments(), default=0)
+
+    def segments(self) -> list[int]:
+        """Numbers of the segment files present, ascending."""
+        return sorted(int(p.stem) for p in self.directory.glob(f"*{_SUFFIX}") if p.stem.isdigit())
+
+    def _path(self, segment: int) -> Path:
+        return self.directory / f"{segment:08d}{_SUFFIX}"
+
+    @property
+    def current_segment(self) -> int:
+        return self._segment
+
+    def append(self, seq: int, frames: list[bytes]) -> None:
+        """Write one record (buffered; call ``sync`` before acknowledging it)."""
+        if self._handle is None:
+            if self._segment == 0:
+                self._segment = 1
+            self._handle = open(self._path(self._segment), "ab")
+        lengths = struct.pack(f"<{len(frames)}I", *(len(f) for f in frames))
+        body = struct.pack("<QI", seq, len(frames)) + lengths
+        crc = zlib.crc32(body)
+        for frame in frames:
+            crc = zlib.crc32(frame, crc)
+        self._handle.write(MAGIC + struct.pack("<I", crc) + body)
+        for frame in frames:
+            self._handle.write(frame)
+
+    def sync(self) -> None:
+        """Make every appended record durable."""
+        if self._handle is not None:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+
+    def rotate(self) -> int:
+        """Close the current segment and start a new one; returns the new segment's number."""
+        self.sync()
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        self._segment += 1
+        self._handle = open(self._path(self._segment), "ab")
+        fsync_dir(self.directory)
+        return self._segment
+
+    def drop_before(self, segment: int) -> None:
+        """Delete every segment numbered below ``segment`` (their records are in a checkpoint)."""
+        for number in self.segments():
+            if number < segment:
+                self._path(number).unlink(missing_ok=True)
+        fsync_dir(self.directory)
+
+    def replay(self) -> Iterator[tuple[int, list[bytes]]]:
+        """Every intact record, oldest first, as (seq, frames); truncates a torn tail of the newest segment."""
+        segments = self.segments()
+        for number in segments:
+            yield from self._read_segment(self._path(number), is_last=number == segments[-1])
+
+    def _read_segment(self, path: Path, is_last: bool) -> Iterator[tuple[int, list[bytes]]]:
+        data = path.read_bytes()
+        offset = 0
+        while offset < len(data):
+            record = _parse_record(data, offset)
+            if record is None:
+                if not is_last:
+                    raise StoreError(f"write-ahead log {path} is damaged at byte {offset}")
+                with open(path, "r+b") as handle:  # the unacknowledged tail of a crash
+                    handle.truncate(offset)
+                    os.fsync(handle.fileno())
+                return
+            seq, frames, offset = record
+            yield seq, frames
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self.sync()
+            self._handle.close()
+            self._handle = None
+
+
+def _parse_record(data: bytes, offset: int) -> tuple[int, list[bytes], int] | None:
+    """(seq, frames, next offset) of the record at ``offset``, or None if it is incomplete or damaged."""
+    if offset + _HEAD.size > len(data):
+        return None
+    magic, crc, seq, n_frames = _HEAD.unpack_from(data, offset)
+    lengths_end = offset + _HEAD.size + 4 * n_frames
+    if magic != MAGIC or n_frames > 64 or lengths_end > len(data):
+        return None
+    lengths = struct.unpack_from(f"<{n_frames}I", data, offset + _HEAD.size)
+    end = lengths_end + sum(lengths)
+    if end > len(data) or zlib.crc32(data[offset + 8:end]) != crc:
+        return None
+    frames, position = [], lengths_end
+    for length in lengths:
+        frames.append(data[position:position + length])
+        position += length
+    return seq, frames, end
