@@ -86,9 +86,15 @@ class _Channel:
         self._socket.close(linger=0)
         self._socket = self._connect()
 
-    def send(self, message: Message) -> int:
+    def send(self, message: Message, timeout: float) -> int:
+        """Queue a request; a DEALER with no (authenticated) peer cannot take it within ``timeout``."""
         message.id = next(self._ids)
-        self._socket.send_multipart(encode(message), copy=False)
+        if not self._socket.poll(int(timeout * 1000), zmq.POLLOUT):
+            raise ServiceTimeoutError(f"cannot reach {self.endpoint} within {timeout:.1f} s")
+        try:
+            self._socket.send_multipart(encode(message), zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            raise ServiceTimeoutError(f"cannot reach {self.endpoint}: its queue is full") from None
         return message.id
 
     def receive(self, request_id: int | None, timeout: float) -> Message:
@@ -146,8 +152,8 @@ class MemoryClient:
     def _call(self, request: Message, idempotent: bool) -> Message:
         attempts = 1 + (self.retries if idempotent else 0)
         for attempt in range(attempts):
-            request_id = self._requests.send(request)
             try:
+                request_id = self._requests.send(request, self.timeout)
                 return _check(self._requests.receive(request_id, self.timeout))
             except ServiceTimeoutError:
                 self._requests.reconnect()
@@ -164,7 +170,7 @@ class MemoryClient:
 
     def send_frame(self, frame: FeatureFrame, source: str) -> int:
         """Send one frame without waiting; returns the request id its ``IngestAck`` will carry."""
-        return self._ingest_channel().send(messages.frame_to_message(frame, source))
+        return self._ingest_channel().send(messages.frame_to_message(frame, source), self.timeout)
 
     def receive_ack(self, timeout: float | None = None) -> tuple[int, IngestAck]:
         """The next ingest acknowledgement as (request id, ack); raises ``ServiceError`` on a refusal."""
@@ -174,8 +180,8 @@ class MemoryClient:
     def ingest(self, frame: FeatureFrame, source: str) -> IngestAck:
         """Send one frame and wait until it is durable in the memory."""
         channel = self._ingest_channel()
-        request_id = self.send_frame(frame, source)
         try:
+            request_id = self.send_frame(frame, source)
             return _typed(IngestAck, _check(channel.receive(request_id, self.timeout)).fields)
         except ServiceTimeoutError:
             channel.reconnect()

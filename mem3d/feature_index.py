@@ -25,8 +25,8 @@ BOUND_SLACK = 1e-4  # float32 rounding in scores and residuals
 class IndexConfig:
     """Codebook size and how far a feature may lie from its centroid before a new one is made."""
 
-    max_centroids: int = 1024
-    new_centroid_residual: float = 0.35
+    max_centroids: int = 2048
+    new_centroid_residual: float = 0.5
 
 
 class FeatureCodebook:
@@ -70,9 +70,13 @@ class FeatureCodebook:
         return np.sqrt(np.einsum("ij,ij->i", diff, diff))
 
     def stored_residuals(self, rounded: np.ndarray, scales: np.ndarray, squared_norms: np.ndarray,
-                         codes: np.ndarray) -> np.ndarray:
-        """Exact |f - c| for int8-stored features f = ``rounded`` x ``scales`` (``squared_norms`` = |f|^2)."""
-        dots = np.einsum("ij,ij->i", rounded, self.centroids[codes]) * scales
+                         codes: np.ndarray, buffer: np.ndarray | None = None) -> np.ndarray:
+        """Exact |f - c| for int8-stored features f = ``rounded`` x ``scales`` (``squared_norms`` = |f|^2).
+
+        ``buffer`` (V, D) float32, if given, receives the gathered centroids (saves an allocation).
+        """
+        centroids = np.take(self.centroids, codes, axis=0, out=buffer, mode="clip")  # "raise" buffers "out"
+        dots = np.einsum("ij,ij->i", rounded, centroids) * scales
         return np.sqrt(np.maximum(squared_norms - 2.0 * dots + 1.0, 0.0))
 
     def nearest(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -30,8 +30,10 @@ class FrameVoxels:
     """(U, 3) float64 sum of point positions, metres."""
     color_sum: np.ndarray
     """(U, 3) float64 sum of point colours."""
-    feature_sum: np.ndarray
-    """(U, D) float32 sum of the points' unit features."""
+    membership: sp.csr_matrix
+    """(U, K) float32 count of each voxel's points per palette row."""
+    palette: np.ndarray
+    """(K, D) float32 unit features of the frame."""
     dominant: np.ndarray
     """(U,) int64 palette row that contributed most points to each voxel."""
 
@@ -51,8 +53,7 @@ def group_by_voxel(frame: FeatureFrame, palette: np.ndarray, voxel_size: float) 
     membership.sum_duplicates()
     dominant = _row_argmax(membership)
     return FrameVoxels(coords[first], count.astype(np.float32), np.stack(sums, axis=1),
-                       np.stack(colors, axis=1), np.asarray(membership @ palette, dtype=np.float32),
-                       dominant)
+                       np.stack(colors, axis=1), membership, palette, dominant)
 
 
 def _row_argmax(matrix: sp.csr_matrix) -> np.ndarray:
@@ -70,8 +71,26 @@ class FusionResult:
     """Keys of existing voxels this frame observed again."""
 
 
+class Workspace:
+    """Scratch buffers reused by every frame: the (V, D) blocks of fusion are large, and allocating
+    them afresh each frame costs page faults that rival the arithmetic."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, rows: int, cols: int, dtype: type) -> np.ndarray:
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.shape[0] < rows or buffer.shape[1] != cols:
+            buffer = np.empty((max(rows, 1024, 0 if buffer is None else 2 * buffer.shape[0]), cols), dtype)
+            self._buffers[name] = buffer
+        return buffer[:rows]
+
+    def __deepcopy__(self, memo: dict) -> Workspace:
+        return Workspace()  # scratch space is not state
+
+
 def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, palette_codes: np.ndarray,
-         stamp: float, obs_id: int, max_weight: float) -> FusionResult:
+         stamp: float, obs_id: int, max_weight: float, workspace: Workspace) -> FusionResult:
     """Blend grouped points into the grid with weighted running means (old weight capped at ``max_weight``).
 
     ``palette_codes`` are the codebook codes of the frame's palette rows (``FeatureCodebook.learn``).
@@ -93,8 +112,15 @@ def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, 
     store.color[slots] = np.clip(np.rint(color), 0, 255)
     store.weight[slots] = np.minimum(old_weight + fv.count, max_weight)
 
-    rounded, scales = _blend_features(store, slots, old_weight, fv.feature_sum)
-    _assign_codes(store, codebook, slots, seen, rounded, scales, palette_codes[fv.dominant])
+    dominant_codes = palette_codes[fv.dominant]
+    dense = slots.size * fv.palette.shape[0] <= DENSE_MEMBERSHIP_LIMIT
+    membership = fv.membership.toarray() if dense else fv.membership
+    for lo in range(0, slots.size, CHUNK_ROWS):  # cache-sized chunks: every pass stays in cache
+        rows = slice(lo, min(slots.size, lo + CHUNK_ROWS))
+        rounded, scales = _blend_features(store, slots[rows], old_weight[rows], membership[rows], fv.palette,
+                                          workspace)
+        _assign_codes(store, codebook, slots[rows], seen[rows], rounded, scales, dominant_codes[rows],
+                      workspace.get("centroids", rounded.shape[0], store.feature_dim, np.float32))
 
     store.first_seen[slots[is_new]] = stamp
     store.first_seen[slots[seen]] = np.minimum(store.first_seen[slots[seen]], stamp)
@@ -105,45 +131,60 @@ def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, 
     return FusionResult(added=keys[is_new], updated=keys[seen])
 
 
-def _blend_features(store, slots: np.ndarray, old_weight: np.ndarray,
-                    feature_sum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Stored feature x old weight + new features -> stored again as int8 with a scale per row.
+DENSE_MEMBERSHIP_LIMIT = 1 << 22
+"""Largest voxels x palette size for which the feature sum uses a dense BLAS product."""
+CHUNK_ROWS = 1024
+"""Voxels blended at a time: a few MB of float32 rows, so the dozen passes over them hit the cache."""
+
+
+def _blend_features(store, slots: np.ndarray, old_weight: np.ndarray, membership, palette: np.ndarray,
+                    workspace: Workspace) -> tuple[np.ndarray, np.ndarray]:
+    """Stored feature x old weight + the frame's feature sum -> stored again as int8 with a scale.
 
     Returns the stored int8 values as float32 rows and their scales (the stored feature is their
-    product). The steps are written for the fewest passes over the (V, D) block: this is the
+    product). Written for the fewest passes over the (V, D) block, in reused buffers: this is the
     hottest loop of integration.
     """
-    fused = store.feature[slots].astype(np.float32)  # new voxels hold zeros
-    fused *= (store.feature_scale[slots] * old_weight)[:, None]
-    fused += feature_sum
+    n, dim = slots.size, store.feature_dim
+    fused = workspace.get("fused", n, dim, np.float32)
+    scratch = workspace.get("scratch", n, dim, np.float32)
+    stored = workspace.get("stored", n, dim, np.int8)
+    if isinstance(membership, np.ndarray):
+        np.matmul(membership, palette, out=fused)
+    else:  # per-point features: K is as large as N, so the membership stays sparse
+        fused[:] = membership @ palette
+    np.take(store.feature, slots, axis=0, out=stored, mode="clip")  # valid slots; "raise" would buffer
+    np.multiply(stored, (store.feature_scale[slots] * old_weight)[:, None], out=scratch)
+    fused += scratch
     norms = np.sqrt(np.einsum("ij,ij->i", fused, fused))
     peaks = np.maximum(fused.max(axis=1), -fused.min(axis=1))
     peaks[peaks == 0] = 1.0
     fused *= (127.0 / peaks)[:, None]
     np.rint(fused, out=fused)
+    np.copyto(stored, fused, casting="unsafe")
+    store.feature[slots] = stored
     scales = (peaks / (127.0 * norms)).astype(np.float32)
-    store.feature[slots] = fused.astype(np.int8)
     store.feature_scale[slots] = scales
     return fused, scales
 
 
-def _assign_codes(store, codebook: FeatureCodebook, slots: np.ndarray, seen: np.ndarray,
-                  rounded: np.ndarray, scales: np.ndarray, dominant_codes: np.ndarray) -> None:
-    """Give each voxel the better of its current code and its dominant palette feature's code.
+def _assign_codes(store, codebook: FeatureCodebook, slots: np.ndarray, seen: np.ndarray, rounded: np.ndarray,
+                  scales: np.ndarray, dominant_codes: np.ndarray, centroid_buffer: np.ndarray) -> None:
+    """Keep each voxel's code while its residual is small; otherwise try its dominant palette code.
 
     Residuals are exact for the stored features (``rounded`` x ``scales``), so query bounds hold.
     """
     codes = np.where(seen, store.code[slots], dominant_codes).astype(np.int32)
     squared_norms = np.einsum("ij,ij->i", rounded, rounded) * scales**2
-    residuals = codebook.stored_residuals(rounded, scales, squared_norms, codes)
-    differs = np.flatnonzero(codes != dominant_codes)
-    if differs.size:
-        alternative = dominant_codes[differs].astype(np.int32)
-        alt_residuals = codebook.stored_residuals(rounded[differs], scales[differs], squared_norms[differs],
-                                                  alternative)
-        better = alt_residuals < residuals[differs]
-        codes[differs[better]] = alternative[better]
-        residuals[differs[better]] = alt_residuals[better]
+    residuals = codebook.stored_residuals(rounded, scales, squared_norms, codes, centroid_buffer)
+    retry = np.flatnonzero((codes != dominant_codes) & (residuals > codebook.config.new_centroid_residual))
+    if retry.size:
+        alternative = dominant_codes[retry].astype(np.int32)
+        alt_residuals = codebook.stored_residuals(rounded[retry], scales[retry], squared_norms[retry],
+                                                  alternative, centroid_buffer[: retry.size])
+        better = alt_residuals < residuals[retry]
+        codes[retry[better]] = alternative[better]
+        residuals[retry[better]] = alt_residuals[better]
     store.code[slots] = codes
     store.residual[slots] = residuals
 

@@ -51,7 +51,8 @@ class VoxelGrid:
         rows, cells, _ = self._locate(coords, create=True)
         slots = self.store.append(coords.shape[0])
         self.blocks.slots[rows, cells] = slots
-        np.add.at(self.blocks.count, rows, 1)
+        touched, counts = np.unique(rows, return_counts=True)
+        self.blocks.count[touched] += counts.astype(np.int32)
         self.store.key[slots] = voxel_keys.pack(coords)
         return slots
 
@@ -63,8 +64,8 @@ class VoxelGrid:
             return keys
         rows, cells, block_keys = self._locate(voxel_keys.unpack(keys), create=False)
         self.blocks.slots[rows, cells] = EMPTY
-        np.subtract.at(self.blocks.count, rows, 1)
-        unique_rows, first = np.unique(rows, return_index=True)
+        unique_rows, first, counts = np.unique(rows, return_index=True, return_counts=True)
+        self.blocks.count[unique_rows] -= counts.astype(np.int32)
         self.blocks.release_empty(unique_rows, block_keys[first])
         _, moved_to = self.store.remove(slots)
         if moved_to.size:

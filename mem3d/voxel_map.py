@@ -79,6 +79,7 @@ class VoxelMap:
         self.config = config or MapConfig()
         self.grid = VoxelGrid(self.config.voxel_size, self.config.feature_dim)
         self.codebook = FeatureCodebook(self.config.feature_dim, self.config.index)
+        self._workspace = fusion.Workspace()
 
     def __len__(self) -> int:
         return len(self.grid)
@@ -107,7 +108,7 @@ class VoxelMap:
             none = np.empty(0, dtype=np.int64)
             return MapUpdate(frame.obs_id, frame.stamp, none, none, removed, none)
         result = fusion.fuse(self.grid, self.codebook, frame_voxels, self.codebook.learn(palette),
-                             frame.stamp, frame.obs_id, self.config.max_weight)
+                             frame.stamp, frame.obs_id, self.config.max_weight, self._workspace)
         evicted = self._enforce_budget()
         return MapUpdate(frame.obs_id, frame.stamp, result.added, result.updated, removed, evicted)
 

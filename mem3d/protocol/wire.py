@@ -43,9 +43,11 @@ class ErrorCode(str, Enum):
 class ProtocolError(Exception):
     """A message that cannot be accepted; ``code`` says why."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, request_id: int = 0) -> None:
         super().__init__(message)
         self.code = code
+        self.request_id = request_id
+        """The id of the refused request when its header was readable, else 0."""
 
 
 @dataclass
@@ -82,6 +84,16 @@ def decode(frames: list[bytes]) -> Message:
     if total > MAX_MESSAGE_BYTES:
         raise ProtocolError(ErrorCode.TOO_LARGE, f"message of {total} bytes exceeds {MAX_MESSAGE_BYTES}")
     header = _parse_header(frames[0])
+    request_id = header.get("id", 0)
+    try:
+        return _decode_fields(header, frames)
+    except ProtocolError as error:
+        if isinstance(request_id, int) and not isinstance(request_id, bool) and 0 <= request_id < 2**63:
+            error.request_id = request_id
+        raise
+
+
+def _decode_fields(header: dict, frames: list[bytes]) -> Message:
     version = header.get("v")
     if version != SCHEMA_VERSION:
         raise ProtocolError(ErrorCode.UNSUPPORTED_VERSION,

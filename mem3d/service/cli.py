@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 
@@ -28,8 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _shifted(endpoint: str, offset: int) -> str:
+    """The endpoint ``offset`` ports above; a wildcard port (``*``) stays a wildcard."""
     head, _, port = endpoint.rpartition(":")
-    return f"{head}:{int(port) + offset}"
+    return endpoint if port == "*" else f"{head}:{int(port) + offset}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,5 +52,7 @@ def run(args: argparse.Namespace) -> int:
         map=load_yaml_config(MapConfig, args.map_config) if args.map_config else None,
         encoder=args.encoder, checkpoint_every_frames=args.checkpoint_every_frames,
         checkpoint_every_s=args.checkpoint_every_s, curve=curve)
-    MemoryService(config).serve_forever()
+    service = MemoryService(config)
+    print(json.dumps({"ready": True, **service.endpoints}), flush=True)  # for launchers and scripts
+    service.serve_forever()
     return 0

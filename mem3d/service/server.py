@@ -74,6 +74,9 @@ class MemoryService:
         self._requests = self._bind(zmq.ROUTER, config.bind)
         self._ingest = self._bind(zmq.ROUTER, config.ingest_bind)
         self._publisher = self._bind(zmq.PUB, config.publish_bind)
+        self.endpoints = {name: socket.getsockopt_string(zmq.LAST_ENDPOINT) for name, socket in
+                          (("requests", self._requests), ("ingest", self._ingest), ("changes", self._publisher))}
+        """The bound endpoints (useful with ``tcp://127.0.0.1:*``, which picks free ports)."""
         self._running = False
         self._last_checkpoint_time = time.monotonic()
         self._started = time.time()
@@ -109,7 +112,7 @@ class MemoryService:
         poller.register(self._ingest, zmq.POLLIN)
         self._running = True
         log.info("serving %d voxels from %s on %s (ingest %s, changes %s)", len(self.memory.map),
-                 self.config.store, self.config.bind, self.config.ingest_bind, self.config.publish_bind)
+                 self.config.store, self.endpoints["requests"], self.endpoints["ingest"], self.endpoints["changes"])
         try:
             while self._running:
                 ready = dict(poller.poll(POLL_MS))
@@ -160,7 +163,7 @@ class MemoryService:
                 raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown request type {message.type!r}")
             return handler(message)
         except ProtocolError as error:
-            return messages.error_message(request_id, error.code, str(error))
+            return messages.error_message(request_id or error.request_id, error.code, str(error))
         except Mem3dError as error:
             return messages.error_message(request_id, _code_of(error), str(error))
         except Exception as error:  # a bug must not take the service down
@@ -232,7 +235,8 @@ class MemoryService:
                 frame, source = messages.message_to_frame(message)
                 pending.append((envelope, request_id, Ingest(frames, frame, source)))
             except ProtocolError as error:
-                _send(self._ingest, envelope, messages.error_message(request_id, error.code, str(error)))
+                _send(self._ingest, envelope,
+                      messages.error_message(request_id or error.request_id, error.code, str(error)))
         if not pending:
             return
         outcomes = self.memory.ingest([item for _, _, item in pending])

@@ -61,3 +61,53 @@ def observe(voxel_map: VoxelMap, scene: BoxScene, concepts: np.ndarray, camera: 
 
 def box_contains(box: Box, points: np.ndarray, margin: float) -> np.ndarray:
     return np.all((points >= box.min_corner - margin) & (points <= box.max_corner + margin), axis=1)
+
+
+# --- the memory service, in a thread of the test process, on free loopback ports --------------
+
+@pytest.fixture
+def start_service(tmp_path):
+    """Start ``MemoryService`` instances (real sockets on 127.0.0.1); all are stopped at the end."""
+    import threading
+
+    from mem3d.service.server import MemoryService, ServiceConfig
+
+    started = []
+
+    def start(store=None, **overrides):
+        settings = {"bind": "tcp://127.0.0.1:*", "ingest_bind": "tcp://127.0.0.1:*",
+                    "publish_bind": "tcp://127.0.0.1:*", "map": MapConfig(feature_dim=DIM, feature_model="synthetic")}
+        config = ServiceConfig(store=str(store or tmp_path / "store"), **(settings | overrides))
+        service = MemoryService(config)
+        thread = threading.Thread(target=service.run, daemon=True)
+        thread.start()
+        started.append((service, thread))
+        return service
+
+    yield start
+    for service, thread in started:
+        service.stop()
+        thread.join(timeout=20)
+
+
+def client_of(service, **options):
+    from mem3d.client import MemoryClient
+    return MemoryClient(service.endpoints["requests"], service.endpoints["ingest"], **options)
+
+
+def serve_process(store, tmp_path, *extra_args):
+    """``mem3d serve`` as a real process on free ports; returns (process, endpoints)."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    config = tmp_path / "map.yaml"
+    config.write_text(f"feature_dim: {DIM}\nfeature_model: synthetic\n")
+    mem3d = shutil.which("mem3d", path=str(__import__("pathlib").Path(sys.executable).parent))
+    process = subprocess.Popen([mem3d, "serve", "--store", str(store), "--bind", "tcp://127.0.0.1:*",
+                                "--map-config", str(config), "--log-level", "WARNING", *extra_args],
+                               stdout=subprocess.PIPE, text=True)
+    ready = json.loads(process.stdout.readline())
+    assert ready["ready"], ready
+    return process, ready

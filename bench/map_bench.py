@@ -1,0 +1,167 @@
+"""``mem3d bench map``: integration + carving speed, query latency and memory of the voxel map.
+
+The camera walks down a long aisle until the map holds ``target_voxels``, then some shelving units
+are moved and the camera sweeps back over them, so carving removes real voxels. Every frame is timed
+(``VoxelMap.update`` = carve + integrate; making the synthetic frame is not timed). At the end, the
+same last frames also go through the rebuild baseline, side by side, for ``speedup_vs_rebuild``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from bench.aisle import FIRST_OBJECT_CONCEPT, FLOOR, AisleSpec, aisle_scene, camera_pose, rearrange
+from bench.rebuild_baseline import RebuildMap
+from mem3d.synthetic import FrameSpec, make_frame, random_concepts
+from mem3d.types import CameraIntrinsics, FeatureFrame
+from mem3d.voxel_map import MapConfig, VoxelMap
+
+
+@dataclass(frozen=True)
+class MapBenchConfig:
+    target_voxels: int = 1_050_000
+    feature_dim: int = 512
+    n_points: int = 20_000
+    width: int = 640
+    height: int = 480
+    hfov_deg: float = 70.0
+    voxel_size: float = 0.05
+    step: float = 2.0
+    """Metres the camera advances per frame on the way out."""
+    sweep_step: float = 0.5
+    sweep_frames: int = 40
+    rearrange_fraction: float = 0.3
+    palette_variants: int = 4
+    feature_noise: float = 0.3
+    n_queries: int = 100
+    query_noise: float = 0.3
+    baseline_frames: int = 3
+    seed: int = 0
+
+
+def run(config: MapBenchConfig, show_progress: bool = True) -> dict:
+    """Run the benchmark and return its figures as a JSON-ready dict."""
+    aisle = AisleSpec(length=max(60.0, config.target_voxels / 1000.0 + 60.0))  # ~1,350 voxels/m
+    scene = aisle_scene(aisle, seed=config.seed)
+    concepts = random_concepts(aisle.n_concepts, config.feature_dim, seed=config.seed)
+    camera = CameraIntrinsics.from_fov(config.width, config.height, config.hfov_deg)
+    spec = FrameSpec(n_points=config.n_points, carve_downsample=4, carve_render_scale=0.5,
+                     palette_variants=config.palette_variants, feature_noise=config.feature_noise)
+    voxel_map = VoxelMap(MapConfig(feature_dim=config.feature_dim, voxel_size=config.voxel_size,
+                                   feature_model="synthetic"))
+    obs_id = 0
+
+    def next_frame(x: float) -> FeatureFrame:
+        nonlocal obs_id
+        obs_id += 1
+        return make_frame(scene, concepts, camera, camera_pose(aisle, x), obs_id=obs_id, stamp=0.1 * obs_id,
+                          spec=spec, rng=np.random.default_rng(obs_id))
+
+    frame_seconds: list[float] = []
+    comparisons: list[dict] = []
+    carved = 0
+
+    def timed_update(frame: FeatureFrame) -> None:
+        nonlocal carved
+        start = time.perf_counter()
+        update = voxel_map.update(frame)
+        frame_seconds.append(time.perf_counter() - start)
+        carved += update.removed.size
+
+    def compare_with_rebuild(frames: list[FeatureFrame]) -> None:
+        """Time the same frames through the rebuild baseline (started from this map) and through ours."""
+        baseline = RebuildMap.from_voxel_map(voxel_map)
+        rebuild_seconds, ours_start = [], len(frame_seconds)
+        for frame in frames:
+            start = time.perf_counter()
+            baseline.update(frame)
+            rebuild_seconds.append(time.perf_counter() - start)
+            timed_update(frame)
+        ours_ms = 1e3 * float(np.median(frame_seconds[ours_start:]))
+        rebuild_ms = 1e3 * float(np.median(rebuild_seconds))
+        comparisons.append({"n_voxels": len(voxel_map), "ours_ms": round(ours_ms, 2),
+                            "rebuild_ms": round(rebuild_ms, 1), "speedup": round(rebuild_ms / ours_ms, 1)})
+
+    progress = tqdm(total=config.target_voxels, desc="growing the map", unit="voxel", disable=not show_progress)
+    x = 0.0
+    while len(voxel_map) < config.target_voxels:
+        if x > aisle.length:
+            raise RuntimeError("the aisle is too short for the target voxel count")
+        if not comparisons and len(voxel_map) >= config.target_voxels // 4:
+            compare_with_rebuild([next_frame(x)])
+        else:
+            timed_update(next_frame(x))
+        progress.update(len(voxel_map) - progress.n)
+        x += config.step
+    progress.close()
+
+    x_end = x - config.step
+    sweep = [x_end - config.sweep_step * i for i in range(config.sweep_frames)]
+    moved = rearrange(scene, (sweep[-1], x_end + 2.0), config.rearrange_fraction, seed=config.seed + 1)
+    carved_before_sweep = carved
+    n_plain = max(0, len(sweep) - config.baseline_frames)
+    for x_sweep in tqdm(sweep[:n_plain], desc="sweeping back", disable=not show_progress):
+        timed_update(next_frame(x_sweep))
+    compare_with_rebuild([next_frame(x_sweep) for x_sweep in sweep[n_plain:]])
+
+    query_stats = _query_latency(voxel_map, scene, concepts, config)
+    frame_ms = 1e3 * np.asarray(frame_seconds)
+    return {
+        "frames_per_s": round(1e3 / float(np.median(frame_ms)), 2),
+        "frames_per_s_mean": round(len(frame_ms) / (frame_ms.sum() / 1e3), 2),
+        "frame_ms_p50": round(float(np.median(frame_ms)), 2),
+        "frame_ms_p99": round(float(np.percentile(frame_ms, 99)), 2),
+        **query_stats,
+        "bytes_per_voxel": round(voxel_map.nbytes() / len(voxel_map), 1),
+        "n_voxels": len(voxel_map),
+        "speedup_vs_rebuild": comparisons[-1]["speedup"],
+        "speedup_vs_rebuild_by_size": comparisons,
+        "n_frames": len(frame_ms),
+        "units_moved": moved,
+        "carved_voxels": carved,
+        "carved_voxels_in_sweep": carved - carved_before_sweep,
+        "codebook_centroids": len(voxel_map.codebook),
+        "config": asdict(config),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+    }
+
+
+def _query_latency(voxel_map: VoxelMap, scene, concepts: np.ndarray, config: MapBenchConfig) -> dict:
+    """Latency of ``localize(top_k=5)`` for queries near mapped concepts (found) and random ones."""
+    rng = np.random.default_rng(config.seed + 2)
+    objects = [c for c in np.unique(scene.concepts) if c >= FIRST_OBJECT_CONCEPT]  # not floor or walls
+    mapped = [c for c in objects if voxel_map.localize(concepts[c], top_k=1).found]
+    targets = concepts[rng.choice(mapped, config.n_queries // 2)]
+    noise = rng.standard_normal(targets.shape).astype(np.float32)
+    noise *= config.query_noise / np.linalg.norm(noise, axis=1, keepdims=True)
+    near = targets + noise
+    unrelated = rng.standard_normal((config.n_queries - near.shape[0], config.feature_dim)).astype(np.float32)
+    timings: dict[str, list[float]] = {"found": [], "not_found": []}
+    outcomes = {"near": 0, "unrelated": 0}
+    for kind, queries in (("near", near), ("unrelated", unrelated)):
+        for query in queries:
+            start = time.perf_counter()
+            result = voxel_map.localize(query, top_k=5)
+            elapsed = 1e3 * (time.perf_counter() - start)
+            timings["found" if result.found else "not_found"].append(elapsed)
+            outcomes[kind] += result.found
+    every = np.concatenate([timings["found"], timings["not_found"]])
+    stats = {"query_ms_p50": round(float(np.median(every)), 2),
+             "query_ms_p99": round(float(np.percentile(every, 99)), 2),
+             "queries_near_a_mapped_concept_found": f"{outcomes['near']}/{near.shape[0]}",
+             "queries_unrelated_found": f"{outcomes['unrelated']}/{unrelated.shape[0]}"}
+    for kind, values in timings.items():
+        if values:
+            stats[f"query_ms_p50_{kind}"] = round(float(np.median(values)), 2)
+    # The worst case, reported apart: the floor matches about a third of all voxels.
+    start = time.perf_counter()
+    floor = voxel_map.localize(concepts[FLOOR], top_k=5)
+    stats["query_ms_floor"] = round(1e3 * (time.perf_counter() - start), 1)
+    stats["floor_matching_voxels"] = floor.n_matching_voxels
+    return stats

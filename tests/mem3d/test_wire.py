@@ -1,0 +1,105 @@
+"""The wire format: exact round trips, and a decoder that refuses everything malformed with a code."""
+
+import msgpack
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mem3d.protocol.wire import (ALLOWED_DTYPES, MAX_FRAMES, ErrorCode, Message, ProtocolError, decode,
+                                 encode)
+
+
+def valid_message() -> Message:
+    return Message("ingest", 7, {"source": "cam", "stamp": 1.5, "nested": {"a": [1, 2]}},
+                   {"points": np.arange(12, dtype=np.float32).reshape(4, 3),
+                    "colors": np.zeros((4, 3), np.uint8), "empty": np.zeros((0, 5), np.float16)})
+
+
+def test_round_trip_keeps_fields_and_arrays_exactly():
+    message = valid_message()
+    decoded = decode([bytes(f) for f in encode(message)])
+    assert decoded.type == "ingest" and decoded.id == 7 and decoded.fields == message.fields
+    for name, array in message.arrays.items():
+        assert decoded.arrays[name].dtype == array.dtype and np.array_equal(decoded.arrays[name], array)
+
+
+@pytest.mark.parametrize("dtype", sorted(ALLOWED_DTYPES))
+def test_every_allowed_dtype_round_trips(dtype):
+    array = (np.arange(6) % 3).astype(dtype).reshape(2, 3)
+    out = decode([bytes(f) for f in encode(Message("x", 1, {}, {"a": array}))]).arrays["a"]
+    assert out.dtype == np.dtype(dtype) and np.array_equal(out, array)
+
+
+def test_big_endian_input_is_sent_little_endian():
+    array = np.arange(3, dtype=">f4")
+    out = decode([bytes(f) for f in encode(Message("x", 1, {}, {"a": array}))]).arrays["a"]
+    assert out.dtype == np.dtype("<f4") and np.array_equal(out, array)
+
+
+def header(**changes) -> bytes:
+    base = {"v": 1, "type": "ping", "id": 1, "arrays": []}
+    base.update(changes)
+    return msgpack.packb({k: v for k, v in base.items() if v is not ...}, use_bin_type=True)
+
+
+@pytest.mark.parametrize("frames, code, text", [
+    ([], ErrorCode.BAD_MESSAGE, "empty"),
+    ([b"\xc1"], ErrorCode.BAD_MESSAGE, "msgpack"),
+    ([msgpack.packb([1, 2])], ErrorCode.BAD_MESSAGE, "map"),
+    ([header() + b"x"], ErrorCode.BAD_MESSAGE, "msgpack"),
+    ([header(v=2)], ErrorCode.UNSUPPORTED_VERSION, "version 2"),
+    ([header(v=...)], ErrorCode.UNSUPPORTED_VERSION, "None"),
+    ([header(type="")], ErrorCode.BAD_MESSAGE, "type"),
+    ([header(type=5)], ErrorCode.BAD_MESSAGE, "type"),
+    ([header(id=-1)], ErrorCode.BAD_MESSAGE, "id"),
+    ([header(id=True)], ErrorCode.BAD_MESSAGE, "id"),
+    ([header(), b"abc"], ErrorCode.BAD_MESSAGE, "arrays"),
+    ([header(arrays=[["a", "<f4", [2]]])], ErrorCode.BAD_MESSAGE, "arrays"),
+    ([header(arrays=[["a", "<f4", [2]]]), b"\x00" * 7], ErrorCode.BAD_MESSAGE, "needs 8 bytes"),
+    ([header(arrays=[["a", ">f4", [1]]]), b"\x00" * 4], ErrorCode.BAD_MESSAGE, "not allowed"),
+    ([header(arrays=[["a", "|O", [1]]]), b"\x00" * 8], ErrorCode.BAD_MESSAGE, "not allowed"),
+    ([header(arrays=[["a", "<f4", [-1]]]), b""], ErrorCode.BAD_MESSAGE, "shape"),
+    ([header(arrays=[["a", "<f4", [1, 1, 1, 1, 1]]]), b"\x00" * 4], ErrorCode.BAD_MESSAGE, "shape"),
+    ([header(arrays=[["a", "<f4", ["2"]]]), b"\x00" * 8], ErrorCode.BAD_MESSAGE, "shape"),
+    ([header(arrays=[["a", "<f4"]]), b""], ErrorCode.BAD_MESSAGE, "spec"),
+    ([header(arrays=[["a", "|u1", [1]], ["a", "|u1", [1]]]), b"x", b"y"], ErrorCode.BAD_MESSAGE, "twice"),
+    ([header()] + [b""] * MAX_FRAMES, ErrorCode.TOO_LARGE, "frames"),
+    ([b"\x80" * 70_000], ErrorCode.TOO_LARGE, "header"),
+])
+def test_malformed_messages_are_refused_with_a_code(frames, code, text):
+    with pytest.raises(ProtocolError, match=text) as raised:
+        decode(frames)
+    assert raised.value.code == code
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.binary(max_size=200), max_size=5))
+def test_random_frames_never_crash_the_decoder(frames):
+    try:
+        decode(frames)
+    except ProtocolError:
+        pass
+
+
+@settings(max_examples=3000, deadline=None)
+@given(data=st.data())
+def test_mutated_valid_messages_never_crash_the_decoder(data):
+    frames = [bytearray(bytes(f)) for f in encode(valid_message())]
+    for _ in range(data.draw(st.integers(1, 4))):
+        frame = frames[data.draw(st.integers(0, len(frames) - 1))]
+        kind = data.draw(st.sampled_from(["flip", "truncate", "insert"]))
+        if kind == "flip" and frame:
+            frame[data.draw(st.integers(0, len(frame) - 1))] ^= data.draw(st.integers(1, 255))
+        elif kind == "truncate":
+            del frame[data.draw(st.integers(0, len(frame))):]
+        else:
+            frame[data.draw(st.integers(0, len(frame))):0] = data.draw(st.binary(min_size=1, max_size=8))
+    if data.draw(st.booleans()):
+        frames.append(bytearray(data.draw(st.binary(max_size=16))))
+    try:
+        message = decode([bytes(f) for f in frames])
+    except ProtocolError:
+        return
+    for array in message.arrays.values():  # whatever decodes is internally consistent
+        assert array.nbytes == array.size * array.itemsize
