@@ -29,6 +29,7 @@ COMMANDS: dict[str, Command] = {
     "serve": Command("mem3d.service.cli", "run the memory service over ZMQ"),
     "keys": Command("mem3d.service.keys_cli", "create CurveZMQ key pairs"),
     "launch": Command("mem3d.launcher", "start a stack of processes from a YAML launch file"),
+    "plan": Command("planners.cli", "planners: find goals in the memory (go to / explore)"),
     "map": Command("mem3d.map_cli", "inspect and query a saved map offline"),
     "bench": Command("bench.cli", "benchmarks printing JSON figures"),
 }

@@ -27,9 +27,11 @@ from mem3d.types import FeatureFrame, LocalizeResult
 class ServiceError(Mem3dError):
     """The service answered with an error; ``code`` is one of the protocol's error codes."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, request_id: int = 0) -> None:
         super().__init__(f"[{code}] {message}")
         self.code = code
+        self.request_id = request_id
+        """The id of the refused request (0 if the service could not read it)."""
 
 
 class ServiceTimeoutError(Mem3dError):
@@ -173,7 +175,11 @@ class MemoryClient:
         return self._ingest_channel().send(messages.frame_to_message(frame, source), self.timeout)
 
     def receive_ack(self, timeout: float | None = None) -> tuple[int, IngestAck]:
-        """The next ingest acknowledgement as (request id, ack); raises ``ServiceError`` on a refusal."""
+        """The next ingest acknowledgement as (request id, ack).
+
+        Raises ``ServiceError`` (with the request's id) when the service refused the frame, and
+        ``ServiceTimeoutError`` when nothing arrives within ``timeout`` seconds (0 = just look).
+        """
         reply = self._ingest_channel().receive(None, self.timeout if timeout is None else timeout)
         return reply.id, _typed(IngestAck, _check(reply).fields)
 
@@ -207,7 +213,7 @@ class MemoryClient:
 
 def _check(reply: Message) -> Message:
     if reply.type == messages.ERROR:
-        raise ServiceError(str(reply.fields.get("code")), str(reply.fields.get("message")))
+        raise ServiceError(str(reply.fields.get("code")), str(reply.fields.get("message")), reply.id)
     return reply
 
 

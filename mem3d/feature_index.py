@@ -1,15 +1,17 @@
 """Exact cosine search over voxel features with a codebook and per-voxel error bounds.
 
-Every voxel is assigned a codebook centroid c and stores its residual r = |f - c|. For a unit query q,
-Cauchy-Schwarz gives q.f = q.c + q.(f - c) <= q.c + r. A query therefore scores the C centroids
-(C x D, tiny), forms that upper bound for all voxels with one gather, and computes exact scores only
-for the voxels whose bound reaches the threshold. The answer is exact: no voxel above the threshold
-is ever missed, whatever the quality of the codebook; a good codebook only makes it faster.
+Every voxel is assigned a codebook centroid c. For a unit query q, Cauchy-Schwarz gives
+q.f = q.c + q.(f - c) <= q.c + |f - c|. A query scores the C centroids (C x D, tiny), forms that
+upper bound for all voxels with one gather, and computes exact scores only for the voxels whose bound
+reaches the threshold. The answer is exact: no voxel above the threshold is ever missed, whatever the
+codebook; a good codebook only makes it faster.
 
-Centroids are learned online from the feature palettes that perception sends (a new centroid for a
-palette feature farther than ``new_centroid_residual`` from every centroid), so assigning voxels
-costs O(voxels x D) per frame: a voxel's candidates are its current centroid and the centroid of the
-palette feature that contributed most of its points.
+Centroids are learned online from the feature palettes perception sends: a palette feature farther
+than ``new_centroid_residual`` from every centroid starts a new one; the others pull their centroid
+to the mean of its members (at 2, 4, 8... members, up to ``freeze_after``). A centroid that
+moved since a voxel's residual r was measured is at most ``drift`` (its path length) farther away, so
+each voxel stores ``slack = r - drift_then`` and the bound is (q.c + drift_now)[code] + slack: still
+exact, still one gather per voxel.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ BOUND_SLACK = 1e-4  # float32 rounding in scores and residuals
 
 @dataclass(frozen=True)
 class IndexConfig:
-    """Codebook size and how far a feature may lie from its centroid before a new one is made."""
+    """Codebook size, when a feature starts a new centroid, and how long centroids keep learning."""
 
     max_centroids: int = 2048
     new_centroid_residual: float = 0.5
+    freeze_after: int = 64
 
 
 class FeatureCodebook:
@@ -35,12 +38,22 @@ class FeatureCodebook:
     def __init__(self, feature_dim: int, config: IndexConfig | None = None) -> None:
         self.config = config or IndexConfig()
         self.centroids = np.zeros((0, feature_dim), dtype=np.float32)
+        self.sums = np.zeros((0, feature_dim), dtype=np.float32)
+        """Sum of the member palette rows of each centroid (the centroid is its direction)."""
+        self.counts = np.zeros(0, dtype=np.int64)
+        self.drift = np.zeros(0, dtype=np.float32)
+        """Total distance each centroid has moved since it was made."""
 
     def __len__(self) -> int:
         return self.centroids.shape[0]
 
     def learn(self, palette: np.ndarray) -> np.ndarray:
-        """Add centroids for novel palette rows (unit float32, (K, D)); return each row's nearest code."""
+        """Learn from a frame's palette (unit float32, (K, D)); return each row's nearest code."""
+        codes, best = self._nearest_or_new(palette)
+        self._update_means(palette, codes, best)
+        return codes
+
+    def _nearest_or_new(self, palette: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n_rows = palette.shape[0]
         if len(self):
             sims = palette @ self.centroids.T
@@ -50,24 +63,41 @@ class FeatureCodebook:
             codes = np.zeros(n_rows, dtype=np.int32)
             best = np.full(n_rows, -np.inf, dtype=np.float32)
         min_similarity = 1.0 - 0.5 * self.config.new_centroid_residual**2
-        added = []
+        added: list[int] = []
         while len(self) + len(added) < self.config.max_centroids:
             worst = int(np.argmin(best))
             if best[worst] >= min_similarity:
                 break
-            added.append(palette[worst])
+            added.append(worst)
             sims = palette @ palette[worst]
             closer = sims > best
             best[closer] = sims[closer]
             codes[closer] = len(self) + len(added) - 1
         if added:
-            self.centroids = np.concatenate([self.centroids, np.stack(added)]).astype(np.float32)
-        return codes
+            rows = palette[added]
+            self.centroids = np.concatenate([self.centroids, rows]).astype(np.float32)
+            self.sums = np.concatenate([self.sums, rows]).astype(np.float32)
+            self.counts = np.concatenate([self.counts, np.ones(len(added), dtype=np.int64)])
+            self.drift = np.concatenate([self.drift, np.zeros(len(added), dtype=np.float32)])
+            best[added] = 2.0  # the seeds themselves are already counted
+        return codes, best
 
-    def residuals(self, features: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        """Exact |f - c| for rows of ``features`` and their ``codes`` ((V,) float32)."""
-        diff = features - self.centroids[codes]
-        return np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    def _update_means(self, palette: np.ndarray, codes: np.ndarray, best: np.ndarray) -> None:
+        """Accumulate members of learning centroids; move a centroid to its members' mean each time
+        its count passes a power of two (few, large steps keep the recorded drift small)."""
+        members = (best <= 1.0) & (self.counts[codes] < self.config.freeze_after)
+        if not members.any():
+            return
+        before = self.counts.copy()
+        np.add.at(self.sums, codes[members], palette[members])
+        np.add.at(self.counts, codes[members], 1)
+        touched = np.unique(codes[members])
+        crossed = np.floor(np.log2(self.counts[touched])) > np.floor(np.log2(before[touched]))
+        moved = touched[crossed]
+        if moved.size:
+            new = self.sums[moved] / np.linalg.norm(self.sums[moved], axis=1, keepdims=True)
+            self.drift[moved] += np.linalg.norm(new - self.centroids[moved], axis=1) + BOUND_SLACK
+            self.centroids[moved] = new
 
     def stored_residuals(self, rounded: np.ndarray, scales: np.ndarray, squared_norms: np.ndarray,
                          codes: np.ndarray, buffer: np.ndarray | None = None) -> np.ndarray:
@@ -79,25 +109,25 @@ class FeatureCodebook:
         dots = np.einsum("ij,ij->i", rounded, centroids) * scales
         return np.sqrt(np.maximum(squared_norms - 2.0 * dots + 1.0, 0.0))
 
-    def nearest(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest centroid and residual for each row (costs V x C x D; for rebuilds, not frames)."""
-        if not len(self):
-            raise ValueError("the codebook is empty")
-        codes = np.empty(features.shape[0], dtype=np.int32)
-        for start in range(0, features.shape[0], 8192):
-            chunk = features[start:start + 8192]
-            codes[start:start + 8192] = (chunk @ self.centroids.T).argmax(axis=1)
-        return codes, self.residuals(features, codes)
+    def slack(self, residuals: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """What a voxel stores for its bound: its residual now, less its centroid's drift so far."""
+        return (residuals - self.drift[codes]).astype(np.float32)
 
-    def candidates(self, codes: np.ndarray, residuals: np.ndarray, query: np.ndarray,
+    def candidates(self, codes: np.ndarray, slack: np.ndarray, query: np.ndarray,
                    threshold: float) -> np.ndarray:
         """Indices whose score upper bound reaches ``threshold`` for a unit ``query``."""
         if not len(self):
             return np.empty(0, dtype=np.int64)
-        bound = (self.centroids @ query)[codes]
-        bound += residuals
+        bound = (self.centroids @ query + self.drift)[codes]
+        bound += slack
         return np.flatnonzero(bound >= threshold - BOUND_SLACK)
 
-    def set_centroids(self, centroids: np.ndarray) -> None:
-        """Replace the centroids (used when loading a saved map)."""
-        self.centroids = np.ascontiguousarray(centroids, dtype=np.float32)
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything needed to restore the codebook exactly (for saving)."""
+        return {"centroids": self.centroids, "sums": self.sums, "counts": self.counts, "drift": self.drift}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        self.centroids = np.ascontiguousarray(state["centroids"], dtype=np.float32)
+        self.sums = np.ascontiguousarray(state["sums"], dtype=np.float32)
+        self.counts = np.ascontiguousarray(state["counts"], dtype=np.int64)
+        self.drift = np.ascontiguousarray(state["drift"], dtype=np.float32)

@@ -186,7 +186,7 @@ def _assign_codes(store, codebook: FeatureCodebook, slots: np.ndarray, seen: np.
         codes[retry[better]] = alternative[better]
         residuals[retry[better]] = alt_residuals[better]
     store.code[slots] = codes
-    store.residual[slots] = residuals
+    store.bound_slack[slots] = codebook.slack(residuals, codes)
 
 
 def unit_palette(frame: FeatureFrame) -> np.ndarray:

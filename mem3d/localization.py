@@ -50,7 +50,7 @@ def matching_voxels(store: VoxelStore, codebook: FeatureCodebook, query: np.ndar
                     threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Slots and exact cosine scores of every voxel scoring >= ``threshold`` (unit ``query``)."""
     n = store.n
-    slots = codebook.candidates(store.code[:n], store.residual[:n], query, threshold)
+    slots = codebook.candidates(store.code[:n], store.bound_slack[:n], query, threshold)
     scores = (store.feature[slots].astype(np.float32) @ query) * store.feature_scale[slots]
     np.clip(scores, -1.0, 1.0, out=scores)  # quantization can nudge a perfect match past 1
     keep = scores >= threshold

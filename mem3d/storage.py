@@ -148,7 +148,7 @@ def _write_checkpoint(voxel_map: VoxelMap, where: Path, extra: dict) -> None:
     group = zarr.open_group(str(where), mode="w", zarr_format=3)
     store = voxel_map.grid.store
     arrays = {f"voxels/{c.name}": store.live(c.name) for c in store.columns}
-    arrays["codebook/centroids"] = voxel_map.codebook.centroids
+    arrays.update({f"codebook/{name}": data for name, data in voxel_map.codebook.state().items()})
     checksums = {}
     for key, data in arrays.items():
         chunks = (min(CHUNK_ROWS, max(data.shape[0], 1)),) + data.shape[1:]
@@ -185,4 +185,8 @@ def _read_checkpoint(voxel_map: VoxelMap, group: zarr.Group, attrs: dict, where:
     slots = voxel_map.grid.add(voxel_keys.unpack(data["voxels/key"]))
     for column in store.columns:
         store.array(column.name)[slots] = data[f"voxels/{column.name}"]
-    voxel_map.codebook.set_centroids(data["codebook/centroids"])
+    try:
+        voxel_map.codebook.restore({name: data[f"codebook/{name}"] for name in ("centroids", "sums", "counts",
+                                                                             "drift")})
+    except KeyError as error:
+        raise StoreError(f"checkpoint {where} is damaged: codebook array {error} is missing") from None

@@ -34,7 +34,7 @@ def columns_for(feature_dim: int) -> tuple[Column, ...]:
         Column("last_seen", np.dtype(np.float64), 0),
         Column("last_obs_id", np.dtype(np.int64), 0),    # last observation that saw the voxel
         Column("code", np.dtype(np.int32), 0),           # feature index: nearest codebook centroid
-        Column("residual", np.dtype(np.float32), 0),     # |feature - centroid|, bounds query scores
+        Column("bound_slack", np.dtype(np.float32), 0),  # |feature - centroid| - drift: query bound
     )
 
 
@@ -78,7 +78,7 @@ class VoxelStore:
     last_seen = property(lambda self: self._arrays["last_seen"])
     last_obs_id = property(lambda self: self._arrays["last_obs_id"])
     code = property(lambda self: self._arrays["code"])
-    residual = property(lambda self: self._arrays["residual"])
+    bound_slack = property(lambda self: self._arrays["bound_slack"])
 
     def reserve(self, capacity: int) -> None:
         """Grow every column to hold at least ``capacity`` voxels."""

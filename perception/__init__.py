@@ -7,9 +7,9 @@ an encoder that needs them is created (``create_encoder``).
 from perception.config import FrameConfig, LabelEncoderConfig, OpenClipConfig
 from perception.encoders import available_encoders, create_encoder
 from perception.encoders.base import DenseFeatures, EncoderInfo, FeatureEncoder
-from perception.frames import NoValidPixelsError, build_feature_frame, build_feature_frames
+from perception.frames import build_feature_frame, build_feature_frames
 from perception.timing import StageTimer
 
 __all__ = ["DenseFeatures", "EncoderInfo", "FeatureEncoder", "FrameConfig", "LabelEncoderConfig",
-           "NoValidPixelsError", "OpenClipConfig", "StageTimer", "available_encoders",
+           "OpenClipConfig", "StageTimer", "available_encoders",
            "build_feature_frame", "build_feature_frames", "create_encoder"]

@@ -1,4 +1,7 @@
-"""``mem3d perceive <action>``: perception commands.
+"""``mem3d perceive``: the perception node, and perception tools.
+
+    mem3d perceive --source sim --memory tcp://127.0.0.1:5555      run the node
+    mem3d perceive bench --json | mem3d perceive calibrate          tools
 
 Each action is a row of ``ACTIONS``: a function adding its options and one running it. ``bench`` and
 ``calibrate`` exist now. The action is optional on the command line, so the perception node can come
@@ -63,15 +66,59 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+def _node_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", help="sim[:SEED|DIR], replay:DIR or tcp://HOST:PORT (see perception.sources)")
+    parser.add_argument("--memory", default="tcp://127.0.0.1:5555", help="memory service request endpoint")
+    parser.add_argument("--ingest", help="its ingest endpoint (default: request port + 1)")
+    parser.add_argument("--encoder", default="label-minilm", help="feature encoder (label-minilm, open-clip)")
+    parser.add_argument("--frames", type=int, help="stop after this many observations")
+    parser.add_argument("--samples", type=int, default=20_000, help="points per frame")
+    parser.add_argument("--live", action="store_true", help="latest-only delivery (skip frames when behind)")
+    parser.add_argument("--max-in-flight", type=int, default=4, help="unacknowledged frames at most")
+    parser.add_argument("--no-tour", action="store_true", help="sim sources: do not drive the agent")
+
+
+def _run_node(args: argparse.Namespace) -> int:
+    import logging
+
+    from mem3d.client import MemoryClient
+    from perception.config import FrameConfig
+    from perception.encoders import create_encoder
+    from perception.node import DeliveryConfig, PerceptionNode
+    from perception.sources import open_source
+
+    logging.basicConfig(level="INFO", stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    encoder = create_encoder(args.encoder)
+    source, actions = open_source(args.source, tour=not args.no_tour)
+    delivery = DeliveryConfig(live=args.live, max_in_flight=max(1, args.max_in_flight))
+    with MemoryClient(args.memory, args.ingest) as client:
+        stats = client.stats()
+        encoder.info.require_compatible(stats.feature_dim, stats.feature_model)
+        node = PerceptionNode(encoder, client, FrameConfig(n_samples=args.samples), delivery)
+        try:
+            result = node.run(source, actions, max_frames=args.frames)
+        finally:
+            source.close()
+    print(json.dumps({"source": args.source, "node": node.source_id, "observed": result.observed,
+                      "sent": result.sent, "acknowledged": result.acknowledged, "skipped": result.skipped,
+                      "refused": len(result.refused), "resends": result.resends}), flush=True)
+    return 0
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    _node_arguments(parser)
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     for name, action in ACTIONS.items():
         action.add_arguments(sub.add_parser(name, help=action.help, description=action.help))
 
 
 def run(args: argparse.Namespace) -> int:
+    """With an action, run it; without one, run the perception node on ``--source``."""
     action = ACTIONS.get(getattr(args, "action", None) or "")
-    if action is None:
-        print(f"mem3d perceive: choose an action: {', '.join(ACTIONS)}", file=sys.stderr)
+    if action is not None:
+        return action.run(args)
+    if not args.source:
+        print(f"mem3d perceive: give --source to run the node, or an action: {', '.join(ACTIONS)}",
+              file=sys.stderr)
         return 2
-    return action.run(args)
+    return _run_node(args)

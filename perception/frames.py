@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mem3d.errors import InvalidInputError
 from mem3d.types import FeatureFrame, Observation
 from perception.config import FrameConfig
 from perception.encoders.base import DenseFeatures, FeatureEncoder
@@ -16,24 +15,17 @@ from perception.sampling import sample_pixels, valid_pixels
 from perception.timing import StageTimer, maybe_stage
 
 
-class NoValidPixelsError(InvalidInputError):
-    """An observation had no pixel with trusted depth and a feature, so no points to send."""
-
-
 def frame_from_dense(obs: Observation, dense: DenseFeatures, config: FrameConfig, feature_model: str,
                      timer: StageTimer | None = None) -> FeatureFrame:
     """The feature frame of ``obs`` given its dense features (already validated observation).
 
-    Raises ``NoValidPixelsError`` when no pixel qualifies; the palette keeps only the rows in use."""
+    When no pixel qualifies (no feature in view, no trusted depth) the frame has no points and only
+    carries the carving depth. The palette keeps only the rows in use."""
     depth = obs.depth
     with maybe_stage(timer, "sample"):
         valid = valid_pixels(depth, dense.index_map, config)
         rng = np.random.default_rng((config.seed, obs.obs_id & 0xFFFFFFFF))
         picks = sample_pixels(valid, config.n_samples, rng)
-    if picks.size == 0:
-        raise NoValidPixelsError(f"observation {obs.obs_id} has no pixel with depth in "
-                                 f"[{config.min_depth}, {config.max_depth}] m, off depth edges, "
-                                 "with a feature")
     with maybe_stage(timer, "unproject"):
         points = unproject(picks, depth, obs.intrinsics, obs.T_world_camera)
         colors = obs.rgb.reshape(-1, 3)[picks]

@@ -4,6 +4,8 @@
     mem3d sim scene  --scene 3 --out scenes/apt3        save a procedural scene (manifest + meshes)
     mem3d sim record --scene 0 --out ep.zarr --steps 100 [--rearrange-at 50 --fraction 0.3]
     mem3d sim bench --json                              one JSON object on stdout
+    mem3d sim serve --scene 0 --publish tcp://127.0.0.1:5560 [--rate 5 --rounds 2 --rearrange 0.3]
+                                                        tour and stream observations, like a robot
 
 ``--scene`` takes a seed, a saved scene directory, a Replica directory or an HM3D *.semantic.glb.
 """
@@ -39,6 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="move small objects to furniture in other rooms at this step")
     record.add_argument("--fraction", type=float, default=0.3, help="share of small objects moved (0.3)")
     record.add_argument("--overwrite", action="store_true", help="replace an existing episode")
+    serve = sub.add_parser("serve", help="tour the scene and publish its observations over ZeroMQ")
+    _scene_and_camera(serve)
+    serve.add_argument("--publish", default="tcp://127.0.0.1:5560", help="XPUB endpoint to bind")
+    serve.add_argument("--rate", type=float, default=5.0, help="observations per second (0 = max)")
+    serve.add_argument("--rounds", type=int, default=1, help="tours of the apartment")
+    serve.add_argument("--rearrange", type=float, default=0.0, metavar="FRACTION",
+                       help="move this share of small objects to other rooms before each later round")
     bench = sub.add_parser("bench", help="frame rate and depth accuracy, as JSON")
     bench.add_argument("--json", action="store_true", help="print one JSON object (always the case)")
     bench.add_argument("--frames", type=int, default=60, help="frames per timed run (default 60)")
@@ -143,7 +152,26 @@ def _record(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from sim.embedded import EmbeddedSimSource
+    from sim.server import StreamConfig, stream_tours
+
+    logging.basicConfig(level="INFO", stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    if args.rounds < 1 or not 0.0 <= args.rearrange <= 1.0 or args.rate < 0:
+        raise InvalidInputError("need --rounds >= 1, --rate >= 0 and --rearrange in [0, 1]")
+    source = EmbeddedSimSource.from_spec(args.scene, _config(args))
+    config = StreamConfig(args.publish, args.rate, args.rounds, args.rearrange)
+    print(json.dumps({"ready": True, "publish": args.publish}), flush=True)
+    sent = stream_tours(source, config)
+    print(json.dumps({"observations": sent, "changes": len(source.changes)}), flush=True)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.action == "serve":
+        return _serve(args)
     if args.action == "render":
         return _render(args)
     if args.action == "record":

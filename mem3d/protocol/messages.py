@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from mem3d.protocol.wire import ErrorCode, Message, ProtocolError
-from mem3d.types import CameraIntrinsics, Candidate, FeatureFrame, LocalizeResult, MapUpdate
+from mem3d.types import CameraIntrinsics, Candidate, FeatureFrame, LocalizeResult, MapUpdate, Observation
 
 # Request types and the type of their successful reply.
 REPLY_TYPES = {
@@ -127,3 +127,42 @@ def message_to_result(message: Message) -> LocalizeResult:
                                  last_seen=float(c["last_seen"]), obs_id=int(c["obs_id"]))
                        for c in f["candidates"])
     return LocalizeResult(candidates, float(f["threshold"]), int(f["n_matching_voxels"]))
+
+
+# --- observations (robot or simulator -> perception) ------------------------------------------
+
+OBSERVATION_TOPIC = b"obs"
+
+
+def observation_to_message(obs: Observation) -> Message:
+    k = obs.intrinsics
+    arrays = {"rgb": obs.rgb, "depth": obs.depth, "pose": np.asarray(obs.T_world_camera, dtype=np.float64)}
+    for name in ("semantic", "instance"):
+        if getattr(obs, name) is not None:
+            arrays[name] = getattr(obs, name)
+    return Message("observation", 0, {
+        "stamp": float(obs.stamp), "obs_id": int(obs.obs_id),
+        "intrinsics": [float(k.fx), float(k.fy), float(k.cx), float(k.cy), int(k.width), int(k.height)],
+        "labels": [[int(i), str(text)] for i, text in obs.labels.items()]}, arrays)
+
+
+def message_to_observation(message: Message) -> Observation:
+    """An ``observation`` message -> a validated ``Observation``."""
+    f = message.fields
+    raw = f.get("intrinsics")
+    if not (isinstance(raw, list) and len(raw) == 6):
+        raise ProtocolError(ErrorCode.INVALID_INPUT, "intrinsics must be [fx, fy, cx, cy, width, height]")
+    labels = f.get("labels", [])
+    if not (isinstance(labels, list) and all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], int)
+                                             and isinstance(p[1], str) for p in labels)):
+        raise ProtocolError(ErrorCode.INVALID_INPUT, "labels must be a list of [id, text] pairs")
+    try:
+        intrinsics = CameraIntrinsics(*(float(v) for v in raw[:4]), int(raw[4]), int(raw[5]))
+        obs = Observation(rgb=array(message, "rgb"), depth=array(message, "depth"), intrinsics=intrinsics,
+                          T_world_camera=array(message, "pose"), stamp=field(f, "stamp", float),
+                          obs_id=field(f, "obs_id", int), semantic=array(message, "semantic", required=False),
+                          instance=array(message, "instance", required=False),
+                          labels={i: text for i, text in labels})
+        return obs.validate()
+    except (ValueError, TypeError) as error:
+        raise ProtocolError(ErrorCode.INVALID_INPUT, f"bad observation: {error}") from None

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mem3d.errors import InvalidInputError, SchemaMismatchError
-from perception import (FrameConfig, NoValidPixelsError, StageTimer, build_feature_frame,
+from perception import (FrameConfig, StageTimer, build_feature_frame,
                         build_feature_frames)
 
 
@@ -98,10 +98,12 @@ def test_bad_images_are_rejected(room_views, label_encoder, field, value, messag
         build_feature_frame(replace(room_views[0], **{field: value}), label_encoder)
 
 
-def test_a_frame_without_valid_pixels_is_an_explicit_error(room_views, label_encoder):
+def test_a_view_without_features_still_carves(room_views, label_encoder):
+    """No labelled pixel (or no trusted depth): a frame with no points that only carries depth."""
     obs = room_views[0]
-    with pytest.raises(NoValidPixelsError, match="no pixel with depth in"):
-        build_feature_frame(replace(obs, depth=np.zeros_like(obs.depth)), label_encoder)
-    unlabelled = replace(obs, semantic=np.zeros_like(obs.semantic))
-    with pytest.raises(NoValidPixelsError):
-        build_feature_frame(unlabelled, label_encoder)
+    unlabelled = build_feature_frame(replace(obs, semantic=np.zeros_like(obs.semantic)), label_encoder)
+    assert unlabelled.n_points == 0 and unlabelled.features.shape == (0, label_encoder.feature_dim)
+    assert unlabelled.depth is not None and (unlabelled.depth > 0).any()
+    unlabelled.validate(label_encoder.feature_dim)
+    blind = build_feature_frame(replace(obs, depth=np.zeros_like(obs.depth)), label_encoder)
+    assert blind.n_points == 0 and not blind.depth.any()

@@ -1,0 +1,214 @@
+"""``mem3d launch FILE.yaml``: start a stack of processes, merge their logs, restart, stop cleanly.
+
+A launch file (see ``launch/sim_stack.yaml``)::
+
+    name: sim_stack
+    run_dir: out/sim_stack            # "{run_dir}" in commands is replaced by this path
+    processes:
+      - name: memory
+        command: [mem3d, serve, --store, "{run_dir}/store"]
+        ready: json                   # wait for its {"ready": true} line before starting the next
+        restart: on-failure           # never | on-failure | always
+      - name: planner
+        command: [mem3d, plan, find, "red mug"]
+        on_exit: shutdown             # when it ends, stop the whole stack
+
+Every process runs in its own process group, so stopping it stops its children too. Output lines are
+prefixed with ``[name]``. Ctrl-C or SIGTERM stops the processes in reverse order: SIGTERM, then
+SIGKILL after ``stop_timeout_s``; nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mem3d.config import load_yaml_config
+from mem3d.errors import InvalidInputError
+
+RESTART_POLICIES = ("never", "on-failure", "always")
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    command: list[str]
+    ready: str = "none"
+    """"json": wait for a stdout line with {"ready": true}; "none": start the next one at once."""
+    ready_timeout_s: float = 180.0
+    restart: str = "never"
+    max_restarts: int = 3
+    on_exit: str = "continue"
+    """"shutdown": when this process ends by itself (for good), stop the stack."""
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LaunchFile:
+    name: str
+    processes: list[ProcessSpec]
+    run_dir: str = "out/{name}"
+    stop_timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        names = [p.name for p in self.processes]
+        if not names or len(set(names)) != len(names):
+            raise InvalidInputError(f"a launch file needs processes with distinct names, got {names}")
+        for spec in self.processes:
+            if not spec.command:
+                raise InvalidInputError(f"process {spec.name!r} has an empty command")
+            if spec.restart not in RESTART_POLICIES:
+                raise InvalidInputError(f"process {spec.name!r}: restart must be one of {RESTART_POLICIES}")
+            if spec.ready not in ("none", "json") or spec.on_exit not in ("continue", "shutdown"):
+                raise InvalidInputError(f"process {spec.name!r}: ready is none|json, on_exit continue|shutdown")
+
+
+class _Child:
+    """One managed process: its spec, the running Popen, and its restart count."""
+
+    def __init__(self, spec: ProcessSpec, command: list[str], output_lock: threading.Lock) -> None:
+        self.spec, self.command, self._lock = spec, command, output_lock
+        self.process: subprocess.Popen | None = None
+        self.restarts = 0
+        self.ready = threading.Event()
+        self.finished = False
+
+    def start(self) -> None:
+        self.ready.clear()
+        env = {**os.environ, **self.spec.env, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, text=True, env=env, start_new_session=True)
+        threading.Thread(target=self._pump, args=(self.process,), daemon=True).start()
+        self.say(f"started (pid {self.process.pid}): {' '.join(self.command)}")
+
+    def _pump(self, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            self.say(line.rstrip("\n"))
+            if not self.ready.is_set() and line.startswith("{"):
+                try:
+                    if json.loads(line).get("ready") is True:
+                        self.ready.set()
+                except (ValueError, AttributeError):
+                    pass
+
+    def say(self, text: str) -> None:
+        with self._lock:
+            print(f"[{self.spec.name}] {text}", flush=True)
+
+    def should_restart(self, returncode: int) -> bool:
+        wanted = self.spec.restart == "always" or (self.spec.restart == "on-failure" and returncode != 0)
+        return wanted and self.restarts < self.spec.max_restarts
+
+    def stop(self, timeout: float) -> None:
+        """SIGTERM the process group, then SIGKILL it if it is still there after ``timeout``."""
+        if self.process is None or self.process.poll() is not None:
+            _kill_group(self.process, signal.SIGKILL)  # reap stragglers the leader left behind
+            return
+        _kill_group(self.process, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.say(f"did not stop within {timeout:.0f} s: killing it")
+        _kill_group(self.process, signal.SIGKILL)
+        self.process.wait()
+
+
+def _kill_group(process: subprocess.Popen | None, sig: int) -> None:
+    if process is None:
+        return
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+class Launcher:
+    """Runs a ``LaunchFile`` until its processes end, one asks for shutdown, or ``stop`` is called."""
+
+    def __init__(self, launch: LaunchFile, run_dir: str | None = None) -> None:
+        self.launch = launch
+        self.run_dir = Path(run_dir or launch.run_dir.format(name=launch.name))
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.children = [_Child(spec, self._resolve(spec.command), self._lock) for spec in launch.processes]
+
+    def _resolve(self, command: list[str]) -> list[str]:
+        """Fill in ``{run_dir}``; run ``mem3d`` from this same installation."""
+        words = [word.replace("{run_dir}", str(self.run_dir)) for word in command]
+        if words[0] == "mem3d":
+            words[0] = shutil.which("mem3d", path=str(Path(sys.executable).parent)) or "mem3d"
+        return words
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def run(self) -> int:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            for child in self.children:
+                if self._stopping.is_set():
+                    break
+                child.start()
+                if child.spec.ready == "json" and not self._wait_ready(child):
+                    child.say("never became ready: stopping the stack")
+                    return 1
+            return self._supervise()
+        finally:
+            for child in reversed(self.children):
+                child.stop(self.launch.stop_timeout_s)
+
+    def _wait_ready(self, child: _Child) -> bool:
+        deadline = time.monotonic() + child.spec.ready_timeout_s
+        while time.monotonic() < deadline and not self._stopping.is_set():
+            if child.ready.wait(0.1):
+                return True
+            if child.process.poll() is not None:
+                return False
+        return False
+
+    def _supervise(self) -> int:
+        while not self._stopping.is_set():
+            running = False
+            for child in self.children:
+                if child.finished or child.process is None:
+                    continue
+                returncode = child.process.poll()
+                if returncode is None:
+                    running = True
+                    continue
+                if child.should_restart(returncode):
+                    child.restarts += 1
+                    child.say(f"exited with {returncode}: restart {child.restarts}/{child.spec.max_restarts}")
+                    time.sleep(min(8.0, 0.5 * 2**child.restarts))
+                    child.start()
+                    running = True
+                    continue
+                child.finished = True
+                child.say(f"exited with {returncode}")
+                if child.spec.on_exit == "shutdown":
+                    return returncode
+            if not running:
+                return 0
+            self._stopping.wait(0.1)
+        return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="launch file (YAML), e.g. launch/sim_stack.yaml")
+    parser.add_argument("--run-dir", help="directory for the stack's data (default: the file's run_dir)")
+
+
+def run(args: argparse.Namespace) -> int:
+    launcher = Launcher(load_yaml_config(LaunchFile, args.file), args.run_dir)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: launcher.stop())
+    return launcher.run()

@@ -1,0 +1,147 @@
+"""The perception node: observations from a ``Source`` -> feature frames -> the memory service.
+
+Two delivery modes:
+- lossless (recorded data, the default): every observation is sent; at most ``max_in_flight`` frames
+  wait for their acknowledgement, and after a timeout the unacknowledged ones are sent again on a
+  fresh connection (the service drops duplicates by ``(source, obs_id)``), so nothing is lost.
+- live (``live=True``, real sensors): latest-only backpressure. When ``max_in_flight`` frames are
+  unacknowledged the node skips observations without encoding them, so it never falls behind the
+  sensor; the memory always gets the most recent view it can take.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from mem3d.client import MemoryClient, ServiceError, ServiceTimeoutError
+from mem3d.errors import EndOfStreamError, Mem3dError
+from mem3d.source import Action, Source
+from mem3d.types import FeatureFrame, Observation
+from perception.config import FrameConfig
+from perception.encoders.base import FeatureEncoder
+from perception.frames import build_feature_frame
+
+log = logging.getLogger("mem3d.perception")
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    live: bool = False
+    """Latest-only: skip observations while the memory is behind (for live sensors)."""
+    max_in_flight: int = 4
+    """Frames sent and not yet acknowledged."""
+    ack_timeout_s: float = 30.0
+    max_resends: int = 3
+    """Times the unacknowledged frames are re-sent before giving up."""
+
+
+@dataclass
+class NodeStats:
+    observed: int = 0
+    sent: int = 0
+    acknowledged: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    """Live mode: observations not encoded because the memory was behind."""
+    refused: list[str] = field(default_factory=list)
+    """Error messages of frames the service refused (bad data; not re-sent)."""
+    resends: int = 0
+
+
+class PerceptionNode:
+    """Encodes observations and delivers them to a memory service."""
+
+    def __init__(self, encoder: FeatureEncoder, client: MemoryClient, frame_config: FrameConfig | None = None,
+                 delivery: DeliveryConfig | None = None, name: str = "perception") -> None:
+        self.encoder, self.client = encoder, client
+        self.frame_config = frame_config or FrameConfig()
+        self.delivery = delivery or DeliveryConfig()
+        self.source_id = f"{name}/{uuid.uuid4().hex[:12]}"
+        """Names this run for the service's duplicate check (a new run starts its own sequence)."""
+        self.stats = NodeStats()
+        self._in_flight: OrderedDict[int, FeatureFrame] = OrderedDict()
+
+    def process(self, obs: Observation) -> bool:
+        """Encode and send one observation; returns False if live mode skipped it."""
+        self.stats.observed += 1
+        if self.delivery.live:
+            self._collect_acks(wait=False)
+            if len(self._in_flight) >= self.delivery.max_in_flight:
+                self.stats.skipped += 1
+                return False
+        else:
+            while len(self._in_flight) >= self.delivery.max_in_flight:
+                self._collect_acks(wait=True)
+        frame = build_feature_frame(obs, self.encoder, self.frame_config)
+        self._send(frame)
+        return True
+
+    def run(self, source: Source, actions: Iterable[Action] | None = None, max_frames: int | None = None,
+            seed: int | None = None) -> NodeStats:
+        """Observe the source (after each action, if given) until the actions, the stream or
+        ``max_frames`` run out; then wait for every acknowledgement."""
+        self.process(source.reset(seed))
+        steps = iter(actions) if actions is not None else None
+        while max_frames is None or self.stats.observed < max_frames:
+            try:
+                if steps is not None:
+                    action = next(steps, None)
+                    if action is None:
+                        break
+                    source.act(action)
+                self.process(source.observe())
+            except EndOfStreamError:
+                break
+        self.flush()
+        return self.stats
+
+    def flush(self) -> None:
+        """Wait until every sent frame is acknowledged (or refused)."""
+        while self._in_flight:
+            self._collect_acks(wait=True)
+
+    def _send(self, frame: FeatureFrame) -> None:
+        request_id = self.client.send_frame(frame, self.source_id)
+        self._in_flight[request_id] = frame
+        self.stats.sent += 1
+
+    def _collect_acks(self, wait: bool) -> None:
+        """Take the acknowledgements that have arrived; with ``wait``, at least one (re-sending the
+        unacknowledged frames after each timeout)."""
+        resends = 0
+        timeout = self.delivery.ack_timeout_s if wait else 0.0
+        while self._in_flight:
+            try:
+                request_id, ack = self.client.receive_ack(timeout)
+            except ServiceError as error:
+                self._in_flight.pop(error.request_id, None)
+                self.stats.refused.append(str(error))
+                log.warning("the memory refused a frame: %s", error)
+            except ServiceTimeoutError:
+                if timeout == 0.0:
+                    return
+                if resends == self.delivery.max_resends:
+                    raise Mem3dError(f"the memory service acknowledged nothing after {resends} re-sends "
+                                     f"of {len(self._in_flight)} frames") from None
+                resends += 1
+                self._resend_all()
+                continue
+            else:
+                if self._in_flight.pop(request_id, None) is not None:
+                    self.stats.acknowledged += 1
+                    self.stats.duplicates += int(ack.duplicate)
+            timeout = 0.0  # got one: now only drain what is already there
+
+    def _resend_all(self) -> None:
+        log.warning("no acknowledgement within %.0f s; re-sending %d frames", self.delivery.ack_timeout_s,
+                    len(self._in_flight))
+        frames = list(self._in_flight.values())
+        self._in_flight.clear()
+        self.client.reconnect_ingest()
+        for frame in frames:
+            self._send(frame)
+        self.stats.resends += 1
