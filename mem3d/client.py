@@ -47,6 +47,7 @@ class IngestAck:
     updated: int = 0
     removed: int = 0
     evicted: int = 0
+    contradicted: int = 0
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,8 @@ class _Channel:
         """The reply to ``request_id`` (any reply if None); replies to older requests are skipped."""
         deadline = time.monotonic() + timeout
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not self._socket.poll(int(remaining * 1000)):
+            remaining = max(0.0, deadline - time.monotonic())
+            if not self._socket.poll(int(remaining * 1000)):  # a zero timeout still looks once
                 raise ServiceTimeoutError(f"no answer from {self.endpoint} within {timeout:.1f} s")
             try:
                 reply = decode(self._socket.recv_multipart())

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mem3d import voxel_keys
+from mem3d.errors import InvalidInputError
 from mem3d.feature_codec import normalize_rows
 from mem3d.feature_index import FeatureCodebook
 from mem3d.types import FeatureFrame
@@ -69,6 +70,8 @@ class FusionResult:
     """Keys of voxels created by this frame."""
     updated: np.ndarray
     """Keys of existing voxels this frame observed again."""
+    contradicted: np.ndarray
+    """Keys of updated voxels whose content the frame contradicted (``FusionConfig.contradict_below``)."""
 
 
 class Workspace:
@@ -89,9 +92,32 @@ class Workspace:
         return Workspace()  # scratch space is not state
 
 
+@dataclass(frozen=True)
+class FusionConfig:
+    """How new observations blend with what a voxel holds."""
+
+    max_weight: float = 32.0
+    """Cap on a voxel's fused weight (points), so that it keeps following changes."""
+    contradict_below: float | None = 0.5
+    """When the features a frame brings to a voxel have a cosine below this with the voxel's feature,
+    the frame contradicts it (something else may stand there now): the old evidence then weighs at
+    most ``contradicted_keep`` times the new, so a replaced object takes over at once, while a voxel
+    on the border of two objects stays a mix. None = plain running means. Calibrate per encoder:
+    labels of unrelated things have cosines around 0.3 with MiniLM."""
+    contradicted_keep: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.max_weight <= 0:
+            raise InvalidInputError(f"max_weight must be positive, got {self.max_weight}")
+        if self.contradict_below is not None and not -1.0 <= self.contradict_below <= 1.0:
+            raise InvalidInputError(f"contradict_below must be a cosine in [-1, 1], got {self.contradict_below}")
+        if self.contradicted_keep < 0:
+            raise InvalidInputError(f"contradicted_keep must be >= 0, got {self.contradicted_keep}")
+
+
 def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, palette_codes: np.ndarray,
-         stamp: float, obs_id: int, max_weight: float, workspace: Workspace) -> FusionResult:
-    """Blend grouped points into the grid with weighted running means (old weight capped at ``max_weight``).
+         stamp: float, obs_id: int, config: FusionConfig, workspace: Workspace) -> FusionResult:
+    """Blend grouped points into the grid with weighted running means (see ``FusionConfig``).
 
     ``palette_codes`` are the codebook codes of the frame's palette rows (``FeatureCodebook.learn``).
     """
@@ -101,26 +127,27 @@ def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, 
     slots[is_new] = grid.add(fv.coords[is_new])
     store = grid.store
     seen = ~is_new
-    old_weight = np.minimum(store.weight[slots], max_weight)  # zero for new voxels
-
-    blend = old_weight / (old_weight + fv.count)
-    position = fv.position_sum / fv.count[:, None]
-    position += (store.position[slots] - position) * blend[:, None]
-    store.position[slots] = position
-    color = fv.color_sum / fv.count[:, None]
-    color += (store.color[slots] - color) * blend[:, None]
-    store.color[slots] = np.clip(np.rint(color), 0, 255)
-    store.weight[slots] = np.minimum(old_weight + fv.count, max_weight)
+    old_weight = np.minimum(store.weight[slots], config.max_weight)  # zero for new voxels
+    contradicted = np.zeros(slots.size, dtype=bool)
 
     dominant_codes = palette_codes[fv.dominant]
     dense = slots.size * fv.palette.shape[0] <= DENSE_MEMBERSHIP_LIMIT
     membership = fv.membership.toarray() if dense else fv.membership
     for lo in range(0, slots.size, CHUNK_ROWS):  # cache-sized chunks: every pass stays in cache
         rows = slice(lo, min(slots.size, lo + CHUNK_ROWS))
-        rounded, scales = _blend_features(store, slots[rows], old_weight[rows], membership[rows], fv.palette,
-                                          workspace)
+        rounded, scales = _blend_features(store, slots[rows], old_weight[rows], contradicted[rows],
+                                          fv.count[rows], membership[rows], fv.palette, config, workspace)
         _assign_codes(store, codebook, slots[rows], seen[rows], rounded, scales, dominant_codes[rows],
                       workspace.get("centroids", rounded.shape[0], store.feature_dim, np.float32))
+
+    blend = old_weight / (old_weight + fv.count)  # old_weight is discounted where contradicted
+    position = fv.position_sum / fv.count[:, None]
+    position += (store.position[slots] - position) * blend[:, None]
+    store.position[slots] = position
+    color = fv.color_sum / fv.count[:, None]
+    color += (store.color[slots] - color) * blend[:, None]
+    store.color[slots] = np.clip(np.rint(color), 0, 255)
+    store.weight[slots] = np.minimum(old_weight + fv.count, config.max_weight)
 
     store.first_seen[slots[is_new]] = stamp
     store.first_seen[slots[seen]] = np.minimum(store.first_seen[slots[seen]], stamp)
@@ -128,7 +155,7 @@ def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, 
     store.last_seen[slots[newest]] = stamp
     store.last_obs_id[slots[newest]] = obs_id
     keys = store.key[slots]
-    return FusionResult(added=keys[is_new], updated=keys[seen])
+    return FusionResult(added=keys[is_new], updated=keys[seen], contradicted=keys[contradicted])
 
 
 DENSE_MEMBERSHIP_LIMIT = 1 << 22
@@ -137,13 +164,15 @@ CHUNK_ROWS = 1024
 """Voxels blended at a time: a few MB of float32 rows, so the dozen passes over them hit the cache."""
 
 
-def _blend_features(store, slots: np.ndarray, old_weight: np.ndarray, membership, palette: np.ndarray,
+def _blend_features(store, slots: np.ndarray, old_weight: np.ndarray, contradicted: np.ndarray, count: np.ndarray,
+                    membership, palette: np.ndarray, config: FusionConfig,
                     workspace: Workspace) -> tuple[np.ndarray, np.ndarray]:
     """Stored feature x old weight + the frame's feature sum -> stored again as int8 with a scale.
 
-    Returns the stored int8 values as float32 rows and their scales (the stored feature is their
-    product). Written for the fewest passes over the (V, D) block, in reused buffers: this is the
-    hottest loop of integration.
+    Where the new features contradict the stored one, ``old_weight`` is discounted and
+    ``contradicted`` set (both arrays are this chunk's views, changed in place). Returns the stored int8 values as float32
+    rows and their scales (the stored feature is their product). Written for the fewest passes over
+    the (V, D) block, in reused buffers: this is the hottest loop of integration.
     """
     n, dim = slots.size, store.feature_dim
     fused = workspace.get("fused", n, dim, np.float32)
@@ -154,7 +183,13 @@ def _blend_features(store, slots: np.ndarray, old_weight: np.ndarray, membership
     else:  # per-point features: K is as large as N, so the membership stays sparse
         fused[:] = membership @ palette
     np.take(store.feature, slots, axis=0, out=stored, mode="clip")  # valid slots; "raise" would buffer
-    np.multiply(stored, (store.feature_scale[slots] * old_weight)[:, None], out=scratch)
+    np.multiply(stored, store.feature_scale[slots][:, None], out=scratch)  # the unit features held (0 if new)
+    if config.contradict_below is not None:
+        agreement = _agreement(scratch, fused, membership, palette)
+        conflict = (old_weight > 0) & (agreement < config.contradict_below)
+        np.minimum(old_weight, config.contradicted_keep * count, out=old_weight, where=conflict)
+        contradicted |= conflict
+    scratch *= old_weight[:, None]
     fused += scratch
     norms = np.sqrt(np.einsum("ij,ij->i", fused, fused))
     peaks = np.maximum(fused.max(axis=1), -fused.min(axis=1))
@@ -166,6 +201,21 @@ def _blend_features(store, slots: np.ndarray, old_weight: np.ndarray, membership
     scales = (peaks / (127.0 * norms)).astype(np.float32)
     store.feature_scale[slots] = scales
     return fused, scales
+
+
+def _agreement(held: np.ndarray, new_sum: np.ndarray, membership, palette: np.ndarray) -> np.ndarray:
+    """Cosine between each held unit feature and the mean of the frame's features for that voxel.
+
+    With a dense membership M (voxels x palette) this needs no extra pass over the (V, D) block:
+    held . sum = rowsum(M * (held @ P^T)) and |sum|^2 = rowsum((M @ P P^T) * M).
+    """
+    if isinstance(membership, np.ndarray):
+        dots = np.einsum("ij,ij->i", membership, held @ palette.T)
+        squared = np.einsum("ij,ij->i", membership @ (palette @ palette.T), membership)
+    else:
+        dots = np.einsum("ij,ij->i", held, new_sum)
+        squared = np.einsum("ij,ij->i", new_sum, new_sum)
+    return dots / np.sqrt(np.maximum(squared, 1e-12))
 
 
 def _assign_codes(store, codebook: FeatureCodebook, slots: np.ndarray, seen: np.ndarray, rounded: np.ndarray,

@@ -233,15 +233,5 @@ class MapUpdate:
     """Voxels carved away because the depth showed free space where they were."""
     evicted: np.ndarray
     """Voxels dropped to keep the map within its voxel budget."""
-
-    @classmethod
-    def empty(cls, obs_id: int = -1, stamp: float = 0.0) -> MapUpdate:
-        none = np.empty(0, dtype=np.int64)
-        return cls(obs_id, stamp, none, none, none, none)
-
-    def merged(self, other: MapUpdate) -> MapUpdate:
-        """This update followed by ``other`` (keys may appear in several lists if touched twice)."""
-        cat = np.concatenate
-        return MapUpdate(other.obs_id, other.stamp, cat([self.added, other.added]),
-                         cat([self.updated, other.updated]), cat([self.removed, other.removed]),
-                         cat([self.evicted, other.evicted]))
+    contradicted: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    """Updated voxels whose features the frame contradicted: something else may stand there now."""

@@ -17,6 +17,7 @@ from mem3d.errors import InvalidInputError, SchemaMismatchError
 from mem3d.eviction import select_evictions
 from mem3d.feature_codec import dequantize_rows
 from mem3d.feature_index import FeatureCodebook, IndexConfig
+from mem3d.fusion import FusionConfig
 from mem3d.localization import LocalizeConfig, check_query, localize
 from mem3d.types import CameraIntrinsics, FeatureFrame, LocalizeResult, MapUpdate
 from mem3d.validation import require_array, require_finite, require_rigid_pose
@@ -39,8 +40,7 @@ class MapConfig:
     """Voxel budget (None = unbounded); see ``mem3d.eviction`` for the policy."""
     eviction_low_water: float = 0.95
     """Eviction brings the map down to this fraction of the budget."""
-    max_weight: float = 64.0
-    """Cap on a voxel's fused weight (points) so that it keeps following changes."""
+    fusion: FusionConfig = field(default_factory=FusionConfig)
     carve: CarveConfig = field(default_factory=CarveConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     localize: LocalizeConfig = field(default_factory=LocalizeConfig)
@@ -54,8 +54,6 @@ class MapConfig:
             raise InvalidInputError(f"max_voxels must be positive or None, got {self.max_voxels}")
         if not 0.0 < self.eviction_low_water <= 1.0:
             raise InvalidInputError(f"eviction_low_water must be in (0, 1], got {self.eviction_low_water}")
-        if self.max_weight <= 0:
-            raise InvalidInputError(f"max_weight must be positive, got {self.max_weight}")
 
 
 @dataclass(frozen=True)
@@ -108,9 +106,10 @@ class VoxelMap:
             none = np.empty(0, dtype=np.int64)
             return MapUpdate(frame.obs_id, frame.stamp, none, none, removed, none)
         result = fusion.fuse(self.grid, self.codebook, frame_voxels, self.codebook.learn(palette),
-                             frame.stamp, frame.obs_id, self.config.max_weight, self._workspace)
+                             frame.stamp, frame.obs_id, self.config.fusion, self._workspace)
         evicted = self._enforce_budget()
-        return MapUpdate(frame.obs_id, frame.stamp, result.added, result.updated, removed, evicted)
+        return MapUpdate(frame.obs_id, frame.stamp, result.added, result.updated, removed, evicted,
+                         result.contradicted)
 
     def integrate(self, frame: FeatureFrame) -> MapUpdate:
         """Fuse the frame's points without carving (its depth, if any, is ignored)."""

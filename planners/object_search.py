@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mem3d.client import MemoryClient
-from mem3d.types import Candidate
+from mem3d.types import Candidate, LocalizeResult
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,13 @@ class SearchDecision:
                 "alternatives": [brief(c) for c in self.alternatives]}
 
 
-def search(client: MemoryClient, goal: str, top_k: int = 3) -> SearchDecision:
-    """Ask the memory where ``goal`` is and decide: go to the best candidate, or explore."""
-    result = client.localize(text=goal, top_k=top_k)
+def decide(goal: str, result: LocalizeResult) -> SearchDecision:
+    """Go to the best candidate, or explore when the memory has none."""
     if not result.found:
         return SearchDecision(goal, False, None, ())
     return SearchDecision(goal, True, result.candidates[0], result.candidates[1:])
+
+
+def search(client: MemoryClient, goal: str, top_k: int = 3) -> SearchDecision:
+    """Ask the memory where ``goal`` is and decide."""
+    return decide(goal, client.localize(text=goal, top_k=top_k))

@@ -96,7 +96,8 @@ def message_to_frame(message: Message) -> tuple[FeatureFrame, str]:
 
 def update_fields(update: MapUpdate) -> dict[str, int]:
     return {"added": int(update.added.size), "updated": int(update.updated.size),
-            "removed": int(update.removed.size), "evicted": int(update.evicted.size)}
+            "removed": int(update.removed.size), "evicted": int(update.evicted.size),
+            "contradicted": int(update.contradicted.size)}
 
 
 # --- localize ---------------------------------------------------------------------------------

@@ -18,16 +18,17 @@ def summarize_update(update: MapUpdate, voxel_size: float) -> Message:
     """A ``map_update`` message: totals, per-region counts, and clusters that appeared or vanished.
 
     ``regions`` lists [i, j, k, added, removed] for every 1 m region with new or removed voxels;
-    ``appeared`` / ``disappeared`` list connected clusters of at least 8 added / removed voxels
-    (carved or evicted) with their centroid and bounding box (world frame, metres).
+    ``appeared`` lists connected clusters of at least 8 new or contradicted voxels, ``disappeared``
+    those of removed voxels (carved or evicted), with centroid and bounding box (world, metres).
     """
     gone = np.concatenate([update.removed, update.evicted])
     return Message("map_update", 0, {
         "obs_id": update.obs_id, "stamp": update.stamp,
         "added": int(update.added.size), "updated": int(update.updated.size),
         "removed": int(update.removed.size), "evicted": int(update.evicted.size),
+        "contradicted": int(update.contradicted.size),
         "regions": _region_counts(update.added, gone, voxel_size),
-        "appeared": _clusters(update.added, voxel_size),
+        "appeared": _clusters(np.concatenate([update.added, update.contradicted]), voxel_size),
         "disappeared": _clusters(gone, voxel_size),
     })
 

@@ -104,8 +104,11 @@ class LabelEmbeddingEncoder(EncoderBase):
             from sentence_transformers import SentenceTransformer
         except ModuleNotFoundError as error:
             raise NotAvailableError("the label encoder needs 'sentence-transformers'") from error
+        from transformers.utils import logging as transformers_logging
+
         from perception.encoders.torch_device import resolve_device
 
+        transformers_logging.disable_progress_bar()  # a local load needs no progress bar in every log
         return SentenceTransformer(str(path), device=str(resolve_device(config.device)))
 
     @property

@@ -87,3 +87,34 @@ def test_palette_and_per_point_features_fuse_identically(new_map, scene, concept
     assert np.array_equal(a.keys, b.keys)
     assert np.allclose(a.features, b.features, atol=2e-2)
     assert np.allclose(a.positions, b.positions)
+
+
+def test_an_object_swapped_in_place_takes_over_its_voxels(new_map, scene, concepts, camera):
+    """Same geometry, other object: the frames contradict the stored features, which follow quickly."""
+    from conftest import BOOK
+    observe(new_map, scene, concepts, camera, range(3))
+    mug = room_boxes()[MUG]
+    scene.replace(MUG, type(mug)(mug.center, mug.size, BOOK, (20, 20, 200)))  # a book-box where the mug was
+    first = new_map.update(frame_of(scene, concepts, camera, 3))
+    assert first.contradicted.size > 50
+    observe(new_map, scene, concepts, camera, range(4, 6))
+    voxels = new_map.voxels()
+    face = (surface_distance(voxels.positions.astype(np.float64), [mug]) < 1e-3) & (voxels.positions[:, 2] > 0.06)
+    seen_since = face & (voxels.last_seen >= 13.0)  # re-observed after the swap
+    assert seen_since.sum() > 50
+    assert np.median(voxels.features[seen_since] @ concepts[BOOK]) > 0.9
+    assert np.mean(voxels.features[seen_since] @ concepts[MUG] > new_map.config.localize.threshold) < 0.1
+
+
+def test_without_contradiction_handling_old_features_linger(scene, concepts, camera):
+    """The same swap with plain running means: the mug is still what most of those voxels say."""
+    from conftest import BOOK, DIM
+    from mem3d.fusion import FusionConfig
+    from mem3d.voxel_map import MapConfig, VoxelMap
+    voxel_map = VoxelMap(MapConfig(feature_dim=DIM, feature_model="synthetic",
+                                   fusion=FusionConfig(contradict_below=None)))
+    observe(voxel_map, scene, concepts, camera, range(3))
+    mug = room_boxes()[MUG]
+    scene.replace(MUG, type(mug)(mug.center, mug.size, BOOK, (20, 20, 200)))
+    assert voxel_map.update(frame_of(scene, concepts, camera, 3)).contradicted.size == 0
+    assert voxel_map.localize(concepts[MUG]).found
