@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from conftest import frame_of, observe
+from synthetic_room import frame_of, observe
 from mem3d.errors import InvalidInputError, SchemaMismatchError
 from mem3d.types import FeatureFrame
 

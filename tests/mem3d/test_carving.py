@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from conftest import MUG, frame_of, observe, room_boxes
+from synthetic_room import MUG, frame_of, observe, room_boxes
 from mem3d.synthetic import Box, BoxScene, look_at
 from mem3d.voxel_map import MapConfig, VoxelMap
 

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from conftest import DIM, frame_of
+from synthetic_room import DIM, frame_of
 from mem3d.errors import InvalidInputError, StoreError
 from mem3d.protocol.messages import frame_to_message
 from mem3d.protocol.wire import encode

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from conftest import DIM, frame_of, observe
+from synthetic_room import DIM, frame_of, observe
 from mem3d.synthetic import look_at
 from mem3d.voxel_map import MapConfig, VoxelMap
 

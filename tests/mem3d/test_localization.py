@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import BOOK, MUG, UNRELATED, box_contains, observe, room_boxes
+from synthetic_room import BOOK, MUG, UNRELATED, box_contains, observe, room_boxes
 from mem3d.errors import InvalidInputError
 
 

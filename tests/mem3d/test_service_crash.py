@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import DIM, MUG, frame_of, serve_process
+from synthetic_room import DIM, MUG, frame_of, serve_process
 from mem3d.client import MemoryClient, ServiceTimeoutError
 from mem3d.storage import load_map
 from mem3d.synthetic import look_at

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import client_of, frame_of
+from synthetic_room import client_of, frame_of
 from mem3d.client import ServiceTimeoutError
 from mem3d.service.auth import CurveClientConfig, CurveServerConfig, create_key_pair
 

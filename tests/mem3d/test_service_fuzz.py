@@ -6,7 +6,7 @@ import msgpack
 import numpy as np
 import zmq
 
-from conftest import MUG, client_of, frame_of
+from synthetic_room import MUG, client_of, frame_of
 from mem3d.protocol.messages import frame_to_message
 from mem3d.protocol.wire import decode, encode
 

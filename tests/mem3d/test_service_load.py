@@ -3,7 +3,7 @@
 import threading
 import time
 
-from conftest import MUG, client_of, frame_of
+from synthetic_room import MUG, client_of, frame_of
 from mem3d.synthetic import look_at
 
 

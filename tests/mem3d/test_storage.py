@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import DIM, MUG, observe
+from synthetic_room import DIM, MUG, observe
 from mem3d.errors import SchemaMismatchError, StoreError
 from mem3d.storage import list_checkpoints, load_map, load_map_with_attrs, save_map
 
@@ -95,7 +95,7 @@ def test_not_a_store_and_broken_pointer_are_clear_errors(observed, tmp_path):
 SAVER = """
 import sys, json, numpy as np
 sys.path.insert(0, {tests!r})
-from conftest import DIM
+from synthetic_room import DIM
 from mem3d.storage import save_map
 from mem3d.types import FeatureFrame
 from mem3d.voxel_map import MapConfig, VoxelMap
