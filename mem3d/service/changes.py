@@ -34,17 +34,14 @@ def summarize_update(update: MapUpdate, voxel_size: float) -> Message:
 
 
 def _region_counts(added: np.ndarray, removed: np.ndarray, voxel_size: float) -> list[list[int]]:
-    def regions_of(keys: np.ndarray) -> np.ndarray:
-        return np.floor(voxel_keys.centers(keys, voxel_size) / REGION_SIZE).astype(np.int64)
-
-    both = np.concatenate([regions_of(added), regions_of(removed)])
-    if both.shape[0] == 0:
+    both = np.concatenate([added, removed])
+    if both.size == 0:
         return []
-    cells, inverse = np.unique(both, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    n_added = np.bincount(inverse[: added.size], minlength=cells.shape[0])
-    n_removed = np.bincount(inverse[added.size:], minlength=cells.shape[0])
-    return [[int(c[0]), int(c[1]), int(c[2]), int(a), int(r)] for c, a, r in zip(cells, n_added, n_removed)]
+    regions = np.floor(voxel_keys.centers(both, voxel_size) / REGION_SIZE).astype(np.int64)
+    cells, inverse = np.unique(voxel_keys.pack(regions), return_inverse=True)  # 1-D keys sort fast
+    n_added = np.bincount(inverse[: added.size], minlength=cells.size)
+    n_removed = np.bincount(inverse[added.size:], minlength=cells.size)
+    return [[*map(int, c), int(a), int(r)] for c, a, r in zip(voxel_keys.unpack(cells), n_added, n_removed)]
 
 
 def _clusters(keys: np.ndarray, voxel_size: float) -> list[dict]:

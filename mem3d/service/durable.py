@@ -38,6 +38,16 @@ class Ingest:
 
 
 @dataclass(frozen=True)
+class Logged:
+    """An ingest that is durable in the log and waits to be applied."""
+
+    index: int
+    """Its position in the batch given to ``log``."""
+    seq: int
+    item: Ingest
+
+
+@dataclass(frozen=True)
 class IngestOutcome:
     seq: int
     """Position in the log; 0 for a duplicate that was not applied again."""
@@ -64,6 +74,7 @@ class DurableMemory:
         self.frames_since_checkpoint = 0
         self.replayed = self._replay()
         self._saver: threading.Thread | None = None
+        self._unapplied = 0
         self._save_error: Exception | None = None
         self.last_checkpoint: str | None = list_checkpoints(self.store)[-1] if list_checkpoints(self.store) else None
 
@@ -84,14 +95,14 @@ class DurableMemory:
             log.info("replayed %d logged ingests after the checkpoint", replayed)
         return replayed
 
-    def is_duplicate(self, frame: FeatureFrame, source: str) -> bool:
-        """A frame whose obs_id is not newer than the last one applied from its source."""
-        return frame.obs_id <= self.sources.get(source, -1)
+    def log(self, batch: list[Ingest]) -> tuple[list[IngestOutcome | Mem3dError | None], list[Logged]]:
+        """Validate the batch and make the acceptable ingests durable with one fsync (group commit).
 
-    def ingest(self, batch: list[Ingest]) -> list[IngestOutcome | Mem3dError]:
-        """Validate, log, fsync once (group commit), then apply; one outcome or error per ingest."""
+        Returns an outcome for each refused or duplicate ingest (None for the others) and the logged
+        ingests, which must then go through ``apply`` in order before anything else changes the map.
+        """
         outcomes: list[IngestOutcome | Mem3dError | None] = [None] * len(batch)
-        accepted: list[tuple[int, Ingest]] = []
+        logged: list[Logged] = []
         newest_in_batch: dict[str, int] = {}
         for i, item in enumerate(batch):
             last = max(self.sources.get(item.source, -1), newest_in_batch.get(item.source, -1))
@@ -105,14 +116,25 @@ class DurableMemory:
                 continue
             self.seq += 1
             self.wal.append(self.seq, item.frames)
-            accepted.append((i, item))
+            logged.append(Logged(i, self.seq, item))
             newest_in_batch[item.source] = item.frame.obs_id
-        if accepted:
+        if logged:
             self.wal.sync()
-        first_seq = self.seq - len(accepted) + 1
-        for offset, (i, item) in enumerate(accepted):
-            outcomes[i] = IngestOutcome(first_seq + offset, self._apply(item.frame, item.source))
-        self.frames_since_checkpoint += len(accepted)
+            self._unapplied += len(logged)
+        return outcomes, logged
+
+    def apply(self, entry: Logged) -> IngestOutcome:
+        """Apply one logged ingest to the map (in log order)."""
+        update = self._apply(entry.item.frame, entry.item.source)
+        self._unapplied -= 1
+        self.frames_since_checkpoint += 1
+        return IngestOutcome(entry.seq, update)
+
+    def ingest(self, batch: list[Ingest]) -> list[IngestOutcome | Mem3dError]:
+        """``log`` then ``apply`` everything: one outcome or error per ingest."""
+        outcomes, logged = self.log(batch)
+        for entry in logged:
+            outcomes[entry.index] = self.apply(entry)
         return outcomes  # type: ignore[return-value]
 
     def _apply(self, frame: FeatureFrame, source: str) -> MapUpdate:
@@ -132,6 +154,8 @@ class DurableMemory:
 
         Returns the checkpoint's name when ``wait``; None if a checkpoint is already being written.
         """
+        if self._unapplied:
+            raise Mem3dError(f"{self._unapplied} logged ingests are not applied yet: apply them before a checkpoint")
         if self.saving:
             if not wait:
                 return None

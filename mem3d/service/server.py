@@ -3,7 +3,8 @@
 Sockets (all bound, default loopback only):
 - requests (ROUTER): ping, stats, localize, save, shutdown; DEALER or REQ clients.
 - ingest (ROUTER): feature frames, each acknowledged once it is durable (``DurableMemory``).
-- changes (PUB): a ``map.update`` message per applied frame, for planners that react to change.
+- changes (XPUB): a ``map.update`` message per applied frame, for planners that react to change
+  (summarised only while someone is subscribed).
 
 One thread serves both ROUTER sockets, draining each in turn, so queries interleave with ingest
 batches. Every message is decoded defensively; a bad one gets an ``error`` reply and changes nothing.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ from mem3d.protocol import messages
 from mem3d.protocol.wire import ErrorCode, Message, ProtocolError, decode, encode
 from mem3d.service.auth import CurveServerConfig, secure_server_socket, start_authenticator
 from mem3d.service.changes import summarize_update
-from mem3d.service.durable import DurableMemory, Ingest, IngestOutcome
+from mem3d.service.durable import DurableMemory, Ingest, IngestOutcome, Logged
 from mem3d.localization import LocalizeConfig
 from mem3d.voxel_map import MapConfig
 
@@ -73,11 +75,13 @@ class MemoryService:
                                if config.curve is not None else None)
         self._requests = self._bind(zmq.ROUTER, config.bind)
         self._ingest = self._bind(zmq.ROUTER, config.ingest_bind)
-        self._publisher = self._bind(zmq.PUB, config.publish_bind)
+        self._publisher = self._bind(zmq.XPUB, config.publish_bind)
+        self._subscribers = 0
         self.endpoints = {name: socket.getsockopt_string(zmq.LAST_ENDPOINT) for name, socket in
                           (("requests", self._requests), ("ingest", self._ingest), ("changes", self._publisher))}
         """The bound endpoints (useful with ``tcp://127.0.0.1:*``, which picks free ports)."""
         self._running = False
+        self._pending: deque[tuple[list[bytes], int, Logged]] = deque()
         self._last_checkpoint_time = time.monotonic()
         self._started = time.time()
         self.frames_ingested = 0
@@ -110,18 +114,22 @@ class MemoryService:
         poller = zmq.Poller()
         poller.register(self._requests, zmq.POLLIN)
         poller.register(self._ingest, zmq.POLLIN)
+        poller.register(self._publisher, zmq.POLLIN)
         self._running = True
         log.info("serving %d voxels from %s on %s (ingest %s, changes %s)", len(self.memory.map),
                  self.config.store, self.endpoints["requests"], self.endpoints["ingest"], self.endpoints["changes"])
         try:
             while self._running:
-                ready = dict(poller.poll(POLL_MS))
-                if self._ingest in ready:
+                ready = dict(poller.poll(0 if self._pending else POLL_MS))
+                if self._ingest in ready and not self._pending:
                     self._serve_ingest_batch()
-                if self._requests in ready:
-                    for _ in range(BATCH):
-                        if not self._serve_request():
-                            break
+                if self._pending:
+                    self._apply_next()
+                for _ in range(BATCH):  # queries wait for at most one frame being applied
+                    if not self._serve_request():
+                        break
+                if self._publisher in ready:
+                    self._count_subscribers()
                 self._maybe_checkpoint()
         finally:
             self.close()
@@ -132,6 +140,7 @@ class MemoryService:
     def close(self) -> None:
         if self._requests.closed:
             return
+        self._apply_all()  # logged ingests are acknowledged before the sockets go
         for socket in (self._requests, self._ingest, self._publisher):
             socket.close(linger=0)
         if self._authenticator is not None:
@@ -207,6 +216,7 @@ class MemoryService:
         return self._encoder.encode_text([text])[0]
 
     def _save(self, message: Message) -> Message:
+        self._apply_all()
         name = self.memory.checkpoint(wait=True)
         self._last_checkpoint_time = time.monotonic()
         return Message("save_result", message.id, {"checkpoint": name, "n_voxels": len(self.memory.map)})
@@ -218,7 +228,8 @@ class MemoryService:
     # --- ingest ----------------------------------------------------------------------------
 
     def _serve_ingest_batch(self) -> None:
-        pending: list[tuple[list[bytes], int, Ingest]] = []
+        """Receive waiting ingests, refuse the bad ones, and log the rest durably (one fsync)."""
+        received: list[tuple[list[bytes], int, Ingest]] = []
         for _ in range(BATCH):
             try:
                 raw = self._ingest.recv_multipart(zmq.NOBLOCK, copy=True)
@@ -233,25 +244,50 @@ class MemoryService:
                     raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"the ingest endpoint takes only 'ingest', "
                                                                 f"got {message.type!r}")
                 frame, source = messages.message_to_frame(message)
-                pending.append((envelope, request_id, Ingest(frames, frame, source)))
+                received.append((envelope, request_id, Ingest(frames, frame, source)))
             except ProtocolError as error:
                 _send(self._ingest, envelope,
                       messages.error_message(request_id or error.request_id, error.code, str(error)))
-        if not pending:
+        if not received:
             return
-        outcomes = self.memory.ingest([item for _, _, item in pending])
-        for (envelope, request_id, item), outcome in zip(pending, outcomes):
-            if isinstance(outcome, IngestOutcome):
-                fields = {"obs_id": item.frame.obs_id, "seq": outcome.seq, "duplicate": outcome.duplicate}
-                if outcome.update is not None:
-                    fields.update(messages.update_fields(outcome.update))
-                    self.frames_ingested += 1
-                    self._publish(outcome.update)
-                _send(self._ingest, envelope, Message("ingest_ack", request_id, fields))
-            else:
+        outcomes, logged = self.memory.log([item for _, _, item in received])
+        for (envelope, request_id, item), outcome in zip(received, outcomes):
+            if isinstance(outcome, IngestOutcome):  # a duplicate
+                _send(self._ingest, envelope, Message("ingest_ack", request_id, {
+                    "obs_id": item.frame.obs_id, "seq": 0, "duplicate": True}))
+            elif outcome is not None:
                 _send(self._ingest, envelope, messages.error_message(request_id, _code_of(outcome), str(outcome)))
+        self._pending.extend((received[entry.index][0], received[entry.index][1], entry) for entry in logged)
+
+    def _apply_next(self) -> None:
+        """Apply the oldest logged ingest and acknowledge it (queries are served between two of these)."""
+        envelope, request_id, entry = self._pending.popleft()
+        outcome = self.memory.apply(entry)
+        self.frames_ingested += 1
+        fields = {"obs_id": entry.item.frame.obs_id, "seq": outcome.seq, "duplicate": False,
+                  **messages.update_fields(outcome.update)}
+        _send(self._ingest, envelope, Message("ingest_ack", request_id, fields))
+        self._publish(outcome.update)
+
+    def _apply_all(self) -> None:
+        while self._pending:
+            self._apply_next()
+
+    def _count_subscribers(self) -> None:
+        """XPUB hands us (un)subscriptions: the change feed is summarised only while someone listens."""
+        while True:
+            try:
+                event = self._publisher.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if event[:1] == b"\x01":
+                self._subscribers += 1
+            elif event[:1] == b"\x00":
+                self._subscribers = max(0, self._subscribers - 1)
 
     def _publish(self, update) -> None:
+        if not self._subscribers:
+            return
         summary = summarize_update(update, self.memory.map.voxel_size)
         try:
             self._publisher.send_multipart([messages.MAP_UPDATE_TOPIC] + encode(summary), zmq.NOBLOCK)
@@ -262,7 +298,7 @@ class MemoryService:
         due = (self.memory.frames_since_checkpoint >= self.config.checkpoint_every_frames
                or (self.memory.frames_since_checkpoint
                    and time.monotonic() - self._last_checkpoint_time >= self.config.checkpoint_every_s))
-        if due and not self.memory.saving:
+        if due and not self.memory.saving and not self._pending:
             self.memory.checkpoint(wait=False)
             self._last_checkpoint_time = time.monotonic()
 

@@ -1,0 +1,146 @@
+"""``mem3d bench service``: the memory service under load, over real sockets on 127.0.0.1.
+
+1. Ingest throughput: frames sent back to back (4 in flight, lossless), each acknowledged only when
+   durable (write-ahead log + fsync): ``ingest_frames_per_s``.
+2. Queries under load: 8 clients query continuously (localize, top 5) while frames keep arriving at
+   10 per second: ``query_ms_p50``, ``query_ms_p99`` as the clients see them, and ``errors``.
+
+The service is a separate ``mem3d serve`` process; frames are 640x480 views of the benchmark aisle
+with 20,000 points and D = 512 features (as ``mem3d bench map``), made before the clock starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from bench.aisle import FIRST_OBJECT_CONCEPT, AisleSpec, aisle_scene, camera_pose
+from mem3d.client import MemoryClient
+from mem3d.synthetic import FrameSpec, make_frame, random_concepts
+from mem3d.types import CameraIntrinsics, FeatureFrame
+
+
+@dataclass(frozen=True)
+class ServiceBenchConfig:
+    feature_dim: int = 512
+    n_points: int = 20_000
+    throughput_frames: int = 60
+    in_flight: int = 4
+    load_seconds: float = 20.0
+    load_rate_hz: float = 10.0
+    query_clients: int = 8
+    seed: int = 0
+
+
+def run(config: ServiceBenchConfig, show_progress: bool = True) -> dict:
+    n_frames = config.throughput_frames + int(config.load_seconds * config.load_rate_hz) + 10
+    frames, concepts = _make_frames(config, n_frames, show_progress)
+    workdir = Path(tempfile.mkdtemp(prefix="mem3d-bench-service-"))
+    service, endpoints = _start_service(workdir, config.feature_dim)
+    try:
+        with MemoryClient(endpoints["requests"], endpoints["ingest"], timeout=60) as client:
+            throughput = _ingest_throughput(client, frames[: config.throughput_frames], config.in_flight)
+            load = _queries_under_load(client, endpoints, frames[config.throughput_frames:], concepts, config)
+            stats = client.stats()
+            client.shutdown()
+        service.wait(timeout=120)
+    finally:
+        if service.poll() is None:
+            service.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return {"ingest_frames_per_s": round(throughput, 2), **load, "n_voxels": stats.n_voxels,
+            "frames_ingested": stats.frames_ingested, "config": asdict(config),
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                        "python": platform.python_version()}}
+
+
+def _make_frames(config: ServiceBenchConfig, count: int, show_progress: bool) -> tuple[list[FeatureFrame], np.ndarray]:
+    aisle = AisleSpec(length=max(60.0, 1.2 * count + 20.0))
+    scene = aisle_scene(aisle, seed=config.seed)
+    concepts = random_concepts(aisle.n_concepts, config.feature_dim, seed=config.seed)
+    camera = CameraIntrinsics.from_fov(640, 480, 70.0)
+    spec = FrameSpec(n_points=config.n_points, carve_downsample=4, carve_render_scale=0.5, palette_variants=4,
+                     feature_noise=0.3)
+    frames = [make_frame(scene, concepts, camera, camera_pose(aisle, 1.0 * i), obs_id=i, stamp=0.1 * i, spec=spec)
+              for i in tqdm(range(count), desc="making frames", disable=not show_progress)]
+    return frames, concepts
+
+
+def _start_service(workdir: Path, feature_dim: int) -> tuple[subprocess.Popen, dict]:
+    config = workdir / "map.yaml"
+    config.write_text(f"feature_dim: {feature_dim}\nfeature_model: synthetic\n")
+    mem3d = shutil.which("mem3d", path=str(Path(sys.executable).parent)) or "mem3d"
+    service = subprocess.Popen([mem3d, "serve", "--store", str(workdir / "store"), "--bind", "tcp://127.0.0.1:*",
+                                "--map-config", str(config), "--log-level", "WARNING"],
+                               stdout=subprocess.PIPE, text=True)
+    return service, json.loads(service.stdout.readline())
+
+
+def _ingest_throughput(client: MemoryClient, frames: list[FeatureFrame], in_flight: int) -> float:
+    start = time.perf_counter()
+    pending = 0
+    for frame in frames:
+        if pending == in_flight:
+            client.receive_ack()
+            pending -= 1
+        client.send_frame(frame, "bench-throughput")
+        pending += 1
+    for _ in range(pending):
+        client.receive_ack()
+    return len(frames) / (time.perf_counter() - start)
+
+
+def _queries_under_load(client: MemoryClient, endpoints: dict, frames: list[FeatureFrame], concepts: np.ndarray,
+                        config: ServiceBenchConfig) -> dict:
+    stop = threading.Event()
+    latencies: list[list[float]] = [[] for _ in range(config.query_clients)]
+    errors: list[str] = []
+
+    def query_loop(slot: int) -> None:
+        rng = np.random.default_rng(slot)
+        with MemoryClient(endpoints["requests"], timeout=10) as querier:
+            while not stop.is_set():
+                concept = concepts[rng.integers(FIRST_OBJECT_CONCEPT, concepts.shape[0])]
+                query = concept + 0.3 * rng.standard_normal(concept.shape[0]).astype(np.float32) / np.sqrt(
+                    concept.shape[0])
+                start = time.perf_counter()
+                try:
+                    querier.localize(embedding=query, top_k=5)
+                except Exception as error:  # counted, and reported as the benchmark's "errors"
+                    errors.append(repr(error))
+                    continue
+                latencies[slot].append(1e3 * (time.perf_counter() - start))
+
+    sys.setswitchinterval(0.0005)  # the clients share one interpreter: keep GIL hand-offs from adding latency
+    threads = [threading.Thread(target=query_loop, args=(i,), daemon=True) for i in range(config.query_clients)]
+    for thread in threads:
+        thread.start()
+    period, sent, started = 1.0 / config.load_rate_hz, 0, time.perf_counter()
+    for frame in frames[: int(config.load_seconds * config.load_rate_hz)]:
+        try:
+            client.ingest(frame, "bench-load")
+        except Exception as error:
+            errors.append(repr(error))
+        sent += 1
+        time.sleep(max(0.0, started + sent * period - time.perf_counter()))
+    elapsed = time.perf_counter() - started
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    every = np.concatenate([np.asarray(values) for values in latencies])
+    return {"query_ms_p50": round(float(np.median(every)), 2), "query_ms_p99": round(float(np.percentile(every, 99)), 2),
+            "queries": int(every.size), "queries_per_s": round(every.size / elapsed, 1),
+            "load_ingest_frames_per_s": round(sent / elapsed, 2), "errors": len(errors),
+            "error_examples": errors[:3]}
