@@ -12,13 +12,13 @@ with 20,000 points and D = 512 features (as ``mem3d bench map``), made before th
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import platform
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -102,45 +102,56 @@ def _ingest_throughput(client: MemoryClient, frames: list[FeatureFrame], in_flig
     return len(frames) / (time.perf_counter() - start)
 
 
+def _query_client(endpoint: str, concepts: np.ndarray, seed: int, stop, results) -> None:
+    """One planner-like client process: localize (top 5) back to back until ``stop`` is set."""
+    rng = np.random.default_rng(seed)
+    latencies, errors = [], []
+    with MemoryClient(endpoint, timeout=10) as querier:
+        while not stop.is_set():
+            concept = concepts[rng.integers(FIRST_OBJECT_CONCEPT, concepts.shape[0])]
+            query = concept + 0.3 * rng.standard_normal(concept.shape[0]).astype(np.float32) / np.sqrt(
+                concept.shape[0])
+            start = time.perf_counter()
+            try:
+                querier.localize(embedding=query, top_k=5)
+            except Exception as error:  # counted, and reported as the benchmark's "errors"
+                errors.append(repr(error))
+                continue
+            latencies.append(1e3 * (time.perf_counter() - start))
+    results.put((latencies, errors))
+
+
 def _queries_under_load(client: MemoryClient, endpoints: dict, frames: list[FeatureFrame], concepts: np.ndarray,
                         config: ServiceBenchConfig) -> dict:
-    stop = threading.Event()
-    latencies: list[list[float]] = [[] for _ in range(config.query_clients)]
+    """Query clients are separate processes, like planners would be; this one ingests at the set rate."""
+    context = multiprocessing.get_context("spawn")
+    stop, results = context.Event(), context.Queue()
+    clients = [context.Process(target=_query_client, args=(endpoints["requests"], concepts, i, stop, results))
+               for i in range(config.query_clients)]
+    for process in clients:
+        process.start()
+    time.sleep(3.0)  # let the clients import and connect before the clock starts
     errors: list[str] = []
-
-    def query_loop(slot: int) -> None:
-        rng = np.random.default_rng(slot)
-        with MemoryClient(endpoints["requests"], timeout=10) as querier:
-            while not stop.is_set():
-                concept = concepts[rng.integers(FIRST_OBJECT_CONCEPT, concepts.shape[0])]
-                query = concept + 0.3 * rng.standard_normal(concept.shape[0]).astype(np.float32) / np.sqrt(
-                    concept.shape[0])
-                start = time.perf_counter()
-                try:
-                    querier.localize(embedding=query, top_k=5)
-                except Exception as error:  # counted, and reported as the benchmark's "errors"
-                    errors.append(repr(error))
-                    continue
-                latencies[slot].append(1e3 * (time.perf_counter() - start))
-
-    sys.setswitchinterval(0.0005)  # the clients share one interpreter: keep GIL hand-offs from adding latency
-    threads = [threading.Thread(target=query_loop, args=(i,), daemon=True) for i in range(config.query_clients)]
-    for thread in threads:
-        thread.start()
     period, sent, started = 1.0 / config.load_rate_hz, 0, time.perf_counter()
     for frame in frames[: int(config.load_seconds * config.load_rate_hz)]:
         try:
             client.ingest(frame, "bench-load")
-        except Exception as error:
+        except Exception as error:  # counted, and reported as the benchmark's "errors"
             errors.append(repr(error))
         sent += 1
         time.sleep(max(0.0, started + sent * period - time.perf_counter()))
     elapsed = time.perf_counter() - started
     stop.set()
-    for thread in threads:
-        thread.join(timeout=30)
-    every = np.concatenate([np.asarray(values) for values in latencies])
-    return {"query_ms_p50": round(float(np.median(every)), 2), "query_ms_p99": round(float(np.percentile(every, 99)), 2),
-            "queries": int(every.size), "queries_per_s": round(every.size / elapsed, 1),
+    latencies = []
+    for _ in clients:
+        values, client_errors = results.get(timeout=60)
+        latencies.extend(values)
+        errors.extend(client_errors)
+    for process in clients:
+        process.join(timeout=30)
+    every = np.asarray(latencies)
+    return {"query_ms_p50": round(float(np.median(every)), 2),
+            "query_ms_p99": round(float(np.percentile(every, 99)), 2), "queries": int(every.size),
+            "queries_per_s": round(every.size / elapsed, 1),
             "load_ingest_frames_per_s": round(sent / elapsed, 2), "errors": len(errors),
             "error_examples": errors[:3]}

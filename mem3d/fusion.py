@@ -170,9 +170,9 @@ def _blend_features(store, slots: np.ndarray, old_weight: np.ndarray, contradict
     """Stored feature x old weight + the frame's feature sum -> stored again as int8 with a scale.
 
     Where the new features contradict the stored one, ``old_weight`` is discounted and
-    ``contradicted`` set (both arrays are this chunk's views, changed in place). Returns the stored int8 values as float32
-    rows and their scales (the stored feature is their product). Written for the fewest passes over
-    the (V, D) block, in reused buffers: this is the hottest loop of integration.
+    ``contradicted`` set (both arrays are this chunk's views, changed in place). Returns the stored
+    int8 values as float32 rows and their scales (the stored feature is their product). Written for
+    the fewest passes over the (V, D) block, in reused buffers: the hottest loop of integration.
     """
     n, dim = slots.size, store.feature_dim
     fused = workspace.get("fused", n, dim, np.float32)

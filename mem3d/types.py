@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mem3d.errors import InvalidInputError
-from mem3d.validation import (require_array, require_finite, require_rigid_pose,
-                              require_unit_rows)
+from mem3d.validation import require_array, require_finite, require_rigid_pose, require_unit_rows
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mem3d.depth import downsample_min
 from mem3d.types import FeatureFrame, Observation
 from perception.config import FrameConfig
 from perception.encoders.base import DenseFeatures, FeatureEncoder
-from mem3d.depth import downsample_min
 from perception.geometry import unproject
 from perception.sampling import sample_pixels, valid_pixels
 from perception.timing import StageTimer, maybe_stage

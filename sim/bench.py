@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+
 import numpy as np
 
 from sim.agent import AgentState, camera_pose

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from mem3d.errors import EndOfStreamError, Mem3dError, StoreError
+from mem3d.errors import EndOfStreamError, StoreError
 from mem3d.source import Action, ActionKind, ActionResult
 from mem3d.types import CameraIntrinsics, Observation
 

@@ -25,12 +25,12 @@ import zmq
 
 from mem3d import __version__
 from mem3d.errors import InvalidInputError, Mem3dError, NotAvailableError, SchemaMismatchError
+from mem3d.localization import LocalizeConfig
 from mem3d.protocol import messages
 from mem3d.protocol.wire import ErrorCode, Message, ProtocolError, decode, encode
 from mem3d.service.auth import CurveServerConfig, secure_server_socket, start_authenticator
 from mem3d.service.changes import summarize_update
 from mem3d.service.durable import DurableMemory, Ingest, IngestOutcome, Logged
-from mem3d.localization import LocalizeConfig
 from mem3d.voxel_map import MapConfig
 
 log = logging.getLogger("mem3d.service")

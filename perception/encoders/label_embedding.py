@@ -17,8 +17,7 @@ import numpy as np
 from mem3d.errors import InvalidInputError, NotAvailableError
 from mem3d.types import Observation
 from perception.config import LabelEncoderConfig
-from perception.encoders.base import (DenseFeatures, EncoderBase, EncoderInfo, l2_normalise,
-                                      require_texts)
+from perception.encoders.base import DenseFeatures, EncoderBase, EncoderInfo, l2_normalise, require_texts
 
 ENCODER_NAME = "label-minilm"
 

@@ -8,6 +8,7 @@ import pytest
 from mem3d.synthetic import BoxScene, random_concepts
 from mem3d.types import CameraIntrinsics
 from mem3d.voxel_map import MapConfig, VoxelMap
+
 from synthetic_room import DIM, room_boxes
 
 

@@ -5,9 +5,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from synthetic_room import frame_of, observe
 from mem3d.errors import InvalidInputError, SchemaMismatchError
 from mem3d.types import FeatureFrame
+
+from synthetic_room import frame_of, observe
 
 
 def snapshot(voxel_map):

@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from synthetic_room import MUG, frame_of, observe, room_boxes
 from mem3d.synthetic import Box, BoxScene, look_at
 from mem3d.voxel_map import MapConfig, VoxelMap
+
+from synthetic_room import MUG, frame_of, observe, room_boxes
 
 
 def mug_voxels(voxel_map, concepts, near: Box, min_height: float = 0.0) -> np.ndarray:

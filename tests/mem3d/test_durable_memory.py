@@ -5,13 +5,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from synthetic_room import DIM, frame_of
 from mem3d.errors import InvalidInputError, StoreError
 from mem3d.protocol.messages import frame_to_message
 from mem3d.protocol.wire import encode
 from mem3d.service.durable import DurableMemory, Ingest, IngestOutcome
 from mem3d.synthetic import look_at
 from mem3d.voxel_map import MapConfig, VoxelMap
+
+from synthetic_room import DIM, frame_of
 
 CONFIG = MapConfig(feature_dim=DIM, feature_model="synthetic")
 POSES = [look_at((-1.0 + 0.2 * i, 0.3 * i, 1.2), (3.0, 0.0, 0.4)) for i in range(6)]

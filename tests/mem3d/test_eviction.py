@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from synthetic_room import DIM, frame_of, observe
 from mem3d.synthetic import look_at
 from mem3d.voxel_map import MapConfig, VoxelMap
+
+from synthetic_room import DIM, frame_of, observe
 
 LEFT = look_at((-1.0, 0.0, 1.2), (3.0, 2.5, 0.4))
 RIGHT = look_at((-1.0, 0.0, 1.2), (3.0, -2.5, 0.4))

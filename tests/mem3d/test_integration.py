@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from synthetic_room import MUG, VIEW, frame_of, observe, room_boxes
 from mem3d import voxel_keys
 from mem3d.synthetic import FrameSpec, look_at, make_frame
+
+from synthetic_room import MUG, VIEW, frame_of, observe, room_boxes
 
 
 def surface_distance(points: np.ndarray, boxes=None) -> np.ndarray:
@@ -108,9 +109,10 @@ def test_an_object_swapped_in_place_takes_over_its_voxels(new_map, scene, concep
 
 def test_without_contradiction_handling_old_features_linger(scene, concepts, camera):
     """The same swap with plain running means: the mug is still what most of those voxels say."""
-    from synthetic_room import BOOK, DIM
     from mem3d.fusion import FusionConfig
     from mem3d.voxel_map import MapConfig, VoxelMap
+
+    from synthetic_room import BOOK, DIM
     voxel_map = VoxelMap(MapConfig(feature_dim=DIM, feature_model="synthetic",
                                    fusion=FusionConfig(contradict_below=None)))
     observe(voxel_map, scene, concepts, camera, range(3))

@@ -3,8 +3,8 @@ launcher leaves no process behind (children of children included)."""
 
 import os
 import re
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -40,6 +40,9 @@ def read_until(process: subprocess.Popen, pattern: str, timeout: float, lines: l
     raise AssertionError(f"no line matching {pattern!r}; got:\n" + "\n".join(lines))
 
 
+GRANDPARENT = "import subprocess,time; p=subprocess.Popen(['sleep','600']); print('grandchild', p.pid, flush=True); "
+
+
 def test_start_restart_and_clean_stop(tmp_path):
     launch = tmp_path / "stack.yaml"
     launch.write_text(f"""
@@ -50,7 +53,7 @@ processes:
     command: [{PY}, -c, "import json,time; print(json.dumps({{'ready': True}}), flush=True); time.sleep(600)"]
     ready: json
   - name: parent
-    command: [{PY}, -c, "import subprocess,time; p=subprocess.Popen(['sleep','600']); print('grandchild', p.pid, flush=True); time.sleep(600)"]
+    command: [{PY}, -c, "{GRANDPARENT}time.sleep(600)"]
   - name: flaky
     command: [{PY}, -c, "import sys; print('crashing', flush=True); sys.exit(3)"]
     restart: on-failure

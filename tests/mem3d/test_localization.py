@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from synthetic_room import BOOK, MUG, UNRELATED, box_contains, observe, room_boxes
 from mem3d.errors import InvalidInputError
+
+from synthetic_room import BOOK, MUG, UNRELATED, box_contains, observe, room_boxes
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ import time
 import numpy as np
 import pytest
 
-from synthetic_room import DIM, MUG, frame_of, serve_process
 from mem3d.client import MemoryClient, ServiceTimeoutError
 from mem3d.storage import load_map
 from mem3d.synthetic import look_at
 from mem3d.voxel_map import MapConfig, VoxelMap
+
+from synthetic_room import DIM, MUG, frame_of, serve_process
 
 
 def client_for(endpoints):

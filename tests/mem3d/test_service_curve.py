@@ -2,9 +2,10 @@
 
 import pytest
 
-from synthetic_room import client_of, frame_of
 from mem3d.client import ServiceTimeoutError
 from mem3d.service.auth import CurveClientConfig, CurveServerConfig, create_key_pair
+
+from synthetic_room import client_of, frame_of
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ import msgpack
 import numpy as np
 import zmq
 
-from synthetic_room import MUG, client_of, frame_of
 from mem3d.protocol.messages import frame_to_message
 from mem3d.protocol.wire import decode, encode
+
+from synthetic_room import MUG, client_of, frame_of
 
 
 def broken_ingests(valid: list[bytes], rng: random.Random):

@@ -3,8 +3,9 @@
 import threading
 import time
 
-from synthetic_room import MUG, client_of, frame_of
 from mem3d.synthetic import look_at
+
+from synthetic_room import MUG, client_of, frame_of
 
 
 def test_concurrent_queries_during_ingest_all_succeed(start_service, scene, concepts, camera):

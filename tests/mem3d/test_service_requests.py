@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import zmq
 
-from synthetic_room import DIM, MUG, UNRELATED, box_contains, client_of, frame_of, room_boxes
 from mem3d.client import ServiceError
 from mem3d.protocol.messages import MAP_UPDATE_TOPIC
 from mem3d.protocol.wire import Message, decode, encode
+
+from synthetic_room import DIM, MUG, UNRELATED, box_contains, client_of, frame_of, room_boxes
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthetic_room import DIM, MUG, observe
 from mem3d.errors import SchemaMismatchError, StoreError
 from mem3d.storage import list_checkpoints, load_map, load_map_with_attrs, save_map
+
+from synthetic_room import DIM, MUG, observe
 
 
 @pytest.fixture

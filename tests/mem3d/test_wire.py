@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mem3d.protocol.wire import (ALLOWED_DTYPES, MAX_FRAMES, ErrorCode, Message, ProtocolError, decode,
-                                 encode)
+from mem3d.protocol.wire import ALLOWED_DTYPES, MAX_FRAMES, ErrorCode, Message, ProtocolError, decode, encode
 
 
 def valid_message() -> Message:

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from mem3d.errors import InvalidInputError, SchemaMismatchError
-from perception import (FrameConfig, StageTimer, build_feature_frame,
-                        build_feature_frames)
+from perception import FrameConfig, StageTimer, build_feature_frame, build_feature_frames
 
 
 def distance_to_box(points: np.ndarray, box) -> np.ndarray:

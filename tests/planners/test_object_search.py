@@ -1,6 +1,5 @@
-from planners.object_search import decide
-
 from mem3d.types import Candidate, LocalizeResult
+from planners.object_search import decide
 
 
 def candidate(x: float, score: float) -> Candidate:

@@ -11,10 +11,20 @@ from mem3d.errors import InvalidInputError, NotAvailableError
 from mem3d.source import Action, ActionKind, Source
 from mem3d.types import CameraIntrinsics
 from sim.agent import AgentState, camera_pose
-from sim.habitat_adapter import (HabitatSource, T_world_camera_to_habitat_sensor, convert_observation,
-                                 habitat_intrinsics, habitat_point_to_world, habitat_rotation_to_yaw,
-                                 habitat_sensor_to_T_world_camera, hfov_of, matrix_to_quaternion,
-                                 quaternion_to_matrix, world_point_to_habitat, yaw_to_habitat_rotation)
+from sim.habitat_adapter import (
+    HabitatSource,
+    T_world_camera_to_habitat_sensor,
+    convert_observation,
+    habitat_intrinsics,
+    habitat_point_to_world,
+    habitat_rotation_to_yaw,
+    habitat_sensor_to_T_world_camera,
+    hfov_of,
+    matrix_to_quaternion,
+    quaternion_to_matrix,
+    world_point_to_habitat,
+    yaw_to_habitat_rotation,
+)
 
 HABITAT_REASON = "habitat_sim is not installable here (no wheel for this platform); install with conda"
 
