@@ -17,15 +17,26 @@ def normalize_rows(rows: np.ndarray) -> np.ndarray:
     return rows
 
 
-def quantize_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Directions of float32 rows (any norm) -> (int8 rows, float32 scales); consumes ``rows``."""
+def quantize_into(rows: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Quantize the directions of float32 ``rows`` (any norm) into int8 ``out``; returns the scales.
+
+    Works in place: afterwards ``rows`` holds the int8 values as floats (handy for exact dot products
+    with what is stored), so the whole step is a few passes over the rows and no allocation.
+    """
     norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
     peaks = np.maximum(rows.max(axis=1), -rows.min(axis=1))
     peaks[peaks == 0] = 1.0
+    norms[norms == 0] = 1.0
     rows *= (127.0 / peaks)[:, None]
     np.rint(rows, out=rows)
-    norms[norms == 0] = 1.0
-    return rows.astype(np.int8), (peaks / (127.0 * norms)).astype(np.float32)
+    np.copyto(out, rows, casting="unsafe")
+    return (peaks / (127.0 * norms)).astype(np.float32)
+
+
+def quantize_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Directions of float32 rows (any norm) -> (int8 rows, float32 scales); consumes ``rows``."""
+    out = np.empty(rows.shape, dtype=np.int8)
+    return out, quantize_into(rows, out)
 
 
 def dequantize_rows(quantized: np.ndarray, scales: np.ndarray) -> np.ndarray:

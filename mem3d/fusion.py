@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from mem3d import voxel_keys
 from mem3d.errors import InvalidInputError
-from mem3d.feature_codec import normalize_rows
+from mem3d.feature_codec import normalize_rows, quantize_into
 from mem3d.feature_index import FeatureCodebook
 from mem3d.types import FeatureFrame
 from mem3d.voxel_grid import VoxelGrid
@@ -135,7 +135,8 @@ def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, 
     membership = fv.membership.toarray() if dense else fv.membership
     for lo in range(0, slots.size, CHUNK_ROWS):  # cache-sized chunks: every pass stays in cache
         rows = slice(lo, min(slots.size, lo + CHUNK_ROWS))
-        rounded, scales = _blend_features(store, slots[rows], old_weight[rows], contradicted[rows],
+        suspects = np.flatnonzero(seen[rows] & (store.code[slots[rows]] != dominant_codes[rows]))
+        rounded, scales = _blend_features(store, slots[rows], old_weight[rows], contradicted[rows], suspects,
                                           fv.count[rows], membership[rows], fv.palette, config, workspace)
         _assign_codes(store, codebook, slots[rows], seen[rows], rounded, scales, dominant_codes[rows],
                       workspace.get("centroids", rounded.shape[0], store.feature_dim, np.float32))
@@ -164,13 +165,15 @@ CHUNK_ROWS = 1024
 """Voxels blended at a time: a few MB of float32 rows, so the dozen passes over them hit the cache."""
 
 
-def _blend_features(store, slots: np.ndarray, old_weight: np.ndarray, contradicted: np.ndarray, count: np.ndarray,
-                    membership, palette: np.ndarray, config: FusionConfig,
+def _blend_features(store, slots: np.ndarray, old_weight: np.ndarray, contradicted: np.ndarray,
+                    suspects: np.ndarray, count: np.ndarray, membership, palette: np.ndarray, config: FusionConfig,
                     workspace: Workspace) -> tuple[np.ndarray, np.ndarray]:
     """Stored feature x old weight + the frame's feature sum -> stored again as int8 with a scale.
 
     Where the new features contradict the stored one, ``old_weight`` is discounted and
-    ``contradicted`` set (both arrays are this chunk's views, changed in place). Returns the stored
+    ``contradicted`` set (both arrays are this chunk's views, changed in place). Only ``suspects`` are
+    checked: voxels whose dominant new feature belongs to another centroid than their own (two
+    features within 0.5 of one centroid have a cosine of at least 0.5, so they cannot contradict). Returns the stored
     int8 values as float32 rows and their scales (the stored feature is their product). Written for
     the fewest passes over the (V, D) block, in reused buffers: the hottest loop of integration.
     """
@@ -184,21 +187,15 @@ def _blend_features(store, slots: np.ndarray, old_weight: np.ndarray, contradict
         fused[:] = membership @ palette
     np.take(store.feature, slots, axis=0, out=stored, mode="clip")  # valid slots; "raise" would buffer
     np.multiply(stored, store.feature_scale[slots][:, None], out=scratch)  # the unit features held (0 if new)
-    if config.contradict_below is not None:
-        agreement = _agreement(scratch, fused, membership, palette)
-        conflict = (old_weight > 0) & (agreement < config.contradict_below)
-        np.minimum(old_weight, config.contradicted_keep * count, out=old_weight, where=conflict)
-        contradicted |= conflict
+    if config.contradict_below is not None and suspects.size:
+        agreement = _agreement(scratch[suspects], fused[suspects], membership[suspects], palette)
+        conflict = suspects[agreement < config.contradict_below]
+        old_weight[conflict] = np.minimum(old_weight[conflict], config.contradicted_keep * count[conflict])
+        contradicted[conflict] = True
     scratch *= old_weight[:, None]
     fused += scratch
-    norms = np.sqrt(np.einsum("ij,ij->i", fused, fused))
-    peaks = np.maximum(fused.max(axis=1), -fused.min(axis=1))
-    peaks[peaks == 0] = 1.0
-    fused *= (127.0 / peaks)[:, None]
-    np.rint(fused, out=fused)
-    np.copyto(stored, fused, casting="unsafe")
+    scales = quantize_into(fused, stored)  # fused now holds the stored int8 values as floats
     store.feature[slots] = stored
-    scales = (peaks / (127.0 * norms)).astype(np.float32)
     store.feature_scale[slots] = scales
     return fused, scales
 
