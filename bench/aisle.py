@@ -7,11 +7,14 @@ the shelves; ``rearrange`` moves some of the units, as people do, so a later swe
 
 from __future__ import annotations
 
+import os
+import platform
 from dataclasses import dataclass
 
 import numpy as np
 
-from mem3d.synthetic import Box, BoxScene, look_at
+from mem3d.synthetic import Box, BoxScene, FrameSpec, look_at, make_frame, random_concepts
+from mem3d.types import CameraIntrinsics, FeatureFrame
 
 FLOOR, WALL = 0, 1
 FIRST_OBJECT_CONCEPT = 2
@@ -67,3 +70,29 @@ def rearrange(scene: BoxScene, x_range: tuple[float, float], fraction: float, se
         shift = rng.uniform(0.6, 1.5) * rng.choice((-1.0, 1.0))
         scene.replace(int(index), box.moved_to((box.center[0] + shift, box.center[1] - 1.2, box.center[2])))
     return len(chosen)
+
+
+class AisleWalker:
+    """A camera walking down the aisle, making the feature frames the benchmarks time."""
+
+    def __init__(self, spec: AisleSpec, feature_dim: int, n_points: int = 20_000, width: int = 640,
+                 height: int = 480, hfov_deg: float = 70.0, palette_variants: int = 4, feature_noise: float = 0.3,
+                 seed: int = 0) -> None:
+        self.spec = spec
+        self.scene = aisle_scene(spec, seed=seed)
+        self.concepts = random_concepts(spec.n_concepts, feature_dim, seed=seed)
+        self.camera = CameraIntrinsics.from_fov(width, height, hfov_deg)
+        self.frame_spec = FrameSpec(n_points=n_points, carve_downsample=4, carve_render_scale=0.5,
+                                    palette_variants=palette_variants, feature_noise=feature_noise)
+        self.obs_id = 0
+
+    def frame_at(self, x: float) -> FeatureFrame:
+        """The next frame, seen from aisle position ``x`` (obs_id and stamp advance)."""
+        self.obs_id += 1
+        return make_frame(self.scene, self.concepts, self.camera, camera_pose(self.spec, x), obs_id=self.obs_id,
+                          stamp=0.1 * self.obs_id, spec=self.frame_spec, rng=np.random.default_rng(self.obs_id))
+
+
+def machine_info() -> dict:
+    """The machine a benchmark ran on, for its JSON."""
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}

@@ -8,18 +8,15 @@ same last frames also go through the rebuild baseline, side by side, for ``speed
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from tqdm import tqdm
 
-from bench.aisle import FIRST_OBJECT_CONCEPT, FLOOR, AisleSpec, aisle_scene, camera_pose, rearrange
+from bench.aisle import FIRST_OBJECT_CONCEPT, FLOOR, AisleSpec, AisleWalker, machine_info, rearrange
 from bench.rebuild_baseline import RebuildMap
-from mem3d.synthetic import FrameSpec, make_frame, random_concepts
-from mem3d.types import CameraIntrinsics, FeatureFrame
+from mem3d.types import FeatureFrame
 from mem3d.voxel_map import MapConfig, VoxelMap
 
 
@@ -48,20 +45,11 @@ class MapBenchConfig:
 def run(config: MapBenchConfig, show_progress: bool = True) -> dict:
     """Run the benchmark and return its figures as a JSON-ready dict."""
     aisle = AisleSpec(length=max(60.0, config.target_voxels / 1000.0 + 60.0))  # ~1,350 voxels/m
-    scene = aisle_scene(aisle, seed=config.seed)
-    concepts = random_concepts(aisle.n_concepts, config.feature_dim, seed=config.seed)
-    camera = CameraIntrinsics.from_fov(config.width, config.height, config.hfov_deg)
-    spec = FrameSpec(n_points=config.n_points, carve_downsample=4, carve_render_scale=0.5,
-                     palette_variants=config.palette_variants, feature_noise=config.feature_noise)
+    walker = AisleWalker(aisle, config.feature_dim, config.n_points, config.width, config.height, config.hfov_deg,
+                         config.palette_variants, config.feature_noise, config.seed)
+    scene, concepts, next_frame = walker.scene, walker.concepts, walker.frame_at
     voxel_map = VoxelMap(MapConfig(feature_dim=config.feature_dim, voxel_size=config.voxel_size,
                                    feature_model="synthetic"))
-    obs_id = 0
-
-    def next_frame(x: float) -> FeatureFrame:
-        nonlocal obs_id
-        obs_id += 1
-        return make_frame(scene, concepts, camera, camera_pose(aisle, x), obs_id=obs_id, stamp=0.1 * obs_id,
-                          spec=spec, rng=np.random.default_rng(obs_id))
 
     frame_seconds: list[float] = []
     comparisons: list[dict] = []
@@ -128,7 +116,7 @@ def run(config: MapBenchConfig, show_progress: bool = True) -> dict:
         "carved_voxels_in_sweep": carved - carved_before_sweep,
         "codebook_centroids": len(voxel_map.codebook),
         "config": asdict(config),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": machine_info(),
     }
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -26,10 +24,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from bench.aisle import FIRST_OBJECT_CONCEPT, AisleSpec, aisle_scene, camera_pose
+from bench.aisle import FIRST_OBJECT_CONCEPT, AisleSpec, AisleWalker, machine_info
 from mem3d.client import MemoryClient
-from mem3d.synthetic import FrameSpec, make_frame, random_concepts
-from mem3d.types import CameraIntrinsics, FeatureFrame
+from mem3d.types import FeatureFrame
 
 
 @dataclass(frozen=True)
@@ -61,21 +58,14 @@ def run(config: ServiceBenchConfig, show_progress: bool = True) -> dict:
             service.kill()
         shutil.rmtree(workdir, ignore_errors=True)
     return {"ingest_frames_per_s": round(throughput, 2), **load, "n_voxels": stats.n_voxels,
-            "frames_ingested": stats.frames_ingested, "config": asdict(config),
-            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                        "python": platform.python_version()}}
+            "frames_ingested": stats.frames_ingested, "config": asdict(config), "machine": machine_info()}
 
 
 def _make_frames(config: ServiceBenchConfig, count: int, show_progress: bool) -> tuple[list[FeatureFrame], np.ndarray]:
-    aisle = AisleSpec(length=max(60.0, 1.2 * count + 20.0))
-    scene = aisle_scene(aisle, seed=config.seed)
-    concepts = random_concepts(aisle.n_concepts, config.feature_dim, seed=config.seed)
-    camera = CameraIntrinsics.from_fov(640, 480, 70.0)
-    spec = FrameSpec(n_points=config.n_points, carve_downsample=4, carve_render_scale=0.5, palette_variants=4,
-                     feature_noise=0.3)
-    frames = [make_frame(scene, concepts, camera, camera_pose(aisle, 1.0 * i), obs_id=i, stamp=0.1 * i, spec=spec)
-              for i in tqdm(range(count), desc="making frames", disable=not show_progress)]
-    return frames, concepts
+    walker = AisleWalker(AisleSpec(length=max(60.0, 1.2 * count + 20.0)), config.feature_dim, config.n_points,
+                         seed=config.seed)
+    frames = [walker.frame_at(1.0 * i) for i in tqdm(range(count), desc="making frames", disable=not show_progress)]
+    return frames, walker.concepts
 
 
 def _start_service(workdir: Path, feature_dim: int) -> tuple[subprocess.Popen, dict]:
