@@ -25,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from bench.aisle import FIRST_OBJECT_CONCEPT, AisleSpec, AisleWalker, machine_info
-from mem3d.client import MemoryClient
+from mem3d.client import MemoryClient, ServiceError, ServiceTimeoutError
 from mem3d.types import FeatureFrame
 
 
@@ -111,6 +111,18 @@ def _query_client(endpoint: str, concepts: np.ndarray, seed: int, stop, results)
     results.put((latencies, errors))
 
 
+def _take_acks(client: MemoryClient, errors: list[str], wait_s: float) -> int:
+    """Acknowledgements arriving within ``wait_s`` (at least one looked for); refusals go to ``errors``."""
+    try:
+        client.receive_ack(timeout=wait_s)
+        return 1
+    except ServiceTimeoutError:
+        return 0
+    except ServiceError as error:
+        errors.append(repr(error))
+        return 1
+
+
 def _queries_under_load(client: MemoryClient, endpoints: dict, frames: list[FeatureFrame], concepts: np.ndarray,
                         config: ServiceBenchConfig) -> dict:
     """Query clients are separate processes, like planners would be; this one ingests at the set rate."""
@@ -122,14 +134,15 @@ def _queries_under_load(client: MemoryClient, endpoints: dict, frames: list[Feat
         process.start()
     time.sleep(3.0)  # let the clients import and connect before the clock starts
     errors: list[str] = []
-    period, sent, started = 1.0 / config.load_rate_hz, 0, time.perf_counter()
-    for frame in frames[: int(config.load_seconds * config.load_rate_hz)]:
-        try:
-            client.ingest(frame, "bench-load")
-        except Exception as error:  # counted, and reported as the benchmark's "errors"
-            errors.append(repr(error))
-        sent += 1
-        time.sleep(max(0.0, started + sent * period - time.perf_counter()))
+    period, started, acked = 1.0 / config.load_rate_hz, time.perf_counter(), 0
+    schedule = frames[: int(config.load_seconds * config.load_rate_hz)]
+    for sent, frame in enumerate(schedule, start=1):  # like a camera: sends on time, acks come when they come
+        client.send_frame(frame, "bench-load")
+        while time.perf_counter() < started + sent * period:
+            acked += _take_acks(client, errors, wait_s=max(0.0, started + sent * period - time.perf_counter()))
+    backlog, schedule_s = len(schedule) - acked, time.perf_counter() - started
+    while acked < len(schedule) and not errors:
+        acked += _take_acks(client, errors, wait_s=30.0)
     elapsed = time.perf_counter() - started
     stop.set()
     latencies = []
@@ -143,5 +156,7 @@ def _queries_under_load(client: MemoryClient, endpoints: dict, frames: list[Feat
     return {"query_ms_p50": round(float(np.median(every)), 2),
             "query_ms_p99": round(float(np.percentile(every, 99)), 2), "queries": int(every.size),
             "queries_per_s": round(every.size / elapsed, 1),
-            "load_ingest_frames_per_s": round(sent / elapsed, 2), "errors": len(errors),
+            "load_offered_frames_per_s": round(len(schedule) / schedule_s, 2),
+            "load_acked_frames_per_s": round(acked / elapsed, 2), "load_backlog_frames_at_end": backlog,
+            "errors": len(errors),
             "error_examples": errors[:3]}

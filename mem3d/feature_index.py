@@ -118,9 +118,9 @@ class FeatureCodebook:
         """Indices whose score upper bound reaches ``threshold`` for a unit ``query``."""
         if not len(self):
             return np.empty(0, dtype=np.int64)
-        bound = (self.centroids @ query + self.drift)[codes]
-        bound += slack
-        return np.flatnonzero(bound >= threshold - BOUND_SLACK)
+        # bound >= threshold  <=>  slack >= threshold - (q.c + drift)[code]: one gather, one compare
+        needed = (threshold - BOUND_SLACK) - (self.centroids @ query + self.drift)
+        return np.flatnonzero(slack >= np.take(needed, codes))
 
     def state(self) -> dict[str, np.ndarray]:
         """Everything needed to restore the codebook exactly (for saving)."""

@@ -142,7 +142,7 @@ class MemoryService:
             return
         self._apply_all()  # logged ingests are acknowledged before the sockets go
         for socket in (self._requests, self._ingest, self._publisher):
-            socket.close(linger=0)
+            socket.close(linger=500)  # long enough for the last replies (a shutdown_ack) to leave
         if self._authenticator is not None:
             self._authenticator.stop()
         self._context.term()
