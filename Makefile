@@ -10,7 +10,7 @@ TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 APT_PACKAGES ?= libusb-1.0-0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test setup system-deps clean
+.PHONY: demo test setup system-deps ros-env clean
 
 demo: setup
 	$(VENV)/bin/mem3d demo
@@ -34,5 +34,19 @@ $(VENV)/.ready: pyproject.toml Makefile
 	$(PIP) install --quiet -e '.[all,dev]'
 	touch $@
 
+# ROS 2 (kilted) from PyPI wheels, in its own environment: one of its packages installs a .pth that
+# re-executes every Python process of the environment with another LD_LIBRARY_PATH.
+ROS_VENV ?= .venv-ros
+ROS_PACKAGES ?= ros-rclpy[fastrtps] ros-sensor-msgs ros-std-msgs ros-geometry-msgs
+
+ros-env: $(ROS_VENV)/.ready
+
+$(ROS_VENV)/.ready: pyproject.toml Makefile
+	$(PYTHON) -m venv $(ROS_VENV)
+	$(ROS_VENV)/bin/pip install --quiet --upgrade pip
+	$(ROS_VENV)/bin/pip install --quiet $(foreach p,$(ROS_PACKAGES),'$(p)')
+	$(ROS_VENV)/bin/pip install --quiet -e '.[ros]'
+	touch $@
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(ROS_VENV) .pytest_cache
