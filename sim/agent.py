@@ -7,6 +7,7 @@ camera pitch in radians (positive looks up). The camera follows the OpenCV optic
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from numbers import Real
 
 import numpy as np
 
@@ -51,12 +52,22 @@ def camera_pose(state: AgentState, camera_height: float, floor_z: float = 0.0) -
     return pose
 
 
+def go_to_target(target: object) -> tuple[float, float, float]:
+    """A ``GO_TO`` target as (x, y, yaw): world metres and radians about +z. Anything but three real
+    numbers raises ``InvalidInputError`` (non-finite numbers are the caller's to refuse)."""
+    items = list(target) if isinstance(target, (tuple, list, np.ndarray)) else []
+    if len(items) != 3 or not all(isinstance(v, Real) for v in items):
+        raise InvalidInputError(f"GO_TO needs a target of three numbers (x, y, yaw), got {target!r}")
+    return float(items[0]), float(items[1]), float(items[2])
+
+
 class Agent:
     """Applies actions to an ``AgentState`` against a ``NavGrid``.
 
     Behaviour into obstacles: a forward step moves as far as the straight line stays navigable and reports
-    ``success=False`` if it stopped short (no sliding along walls). ``GO_TO`` follows the geodesic path to
-    a navigable target and fails, without moving, when the target is not navigable.
+    ``success=False`` if it stopped short (no sliding along walls). ``GO_TO`` checks that a navigable,
+    reachable target exists, then teleports there (the result reports the geodesic length); it fails,
+    without moving, otherwise.
     """
 
     def __init__(self, config: AgentConfig):
@@ -94,18 +105,18 @@ class Agent:
             ok = abs(tilt - wanted) < 1e-9
             return replace(state, tilt=tilt), ActionResult(ok, "" if ok else "camera tilt limit reached"), 0.0
         if kind is ActionKind.GO_TO:
-            return self._go_to(state, action.target, grid)  # type: ignore[arg-type]
+            return self._go_to(state, go_to_target(action.target), grid)
         return state, ActionResult(True, "stopped"), 0.0
 
     def _go_to(self, state: AgentState, target: tuple[float, float, float],
                grid: NavGrid) -> tuple[AgentState, ActionResult, float]:
-        x, y, yaw = (float(v) for v in target)
-        if not np.isfinite((x, y, yaw)).all():
+        x, y, yaw = target
+        if not np.isfinite(target).all():
             return state, ActionResult(False, f"go_to target must be finite, got {target}"), 0.0
         if not grid.is_navigable(np.array([x, y])):
-            return state, ActionResult(False, f"go_to target ({x:.2f}, {y:.2f}) is not navigable"), 0.0
+            return state, ActionResult(False, f"go_to target ({x:.4g}, {y:.4g}) is not navigable"), 0.0
         path = grid.geodesic_path(state.xy, np.array([x, y]))
         if not path.reachable:
-            return state, ActionResult(False, f"go_to target ({x:.2f}, {y:.2f}) is unreachable"), 0.0
+            return state, ActionResult(False, f"go_to target ({x:.4g}, {y:.4g}) is unreachable"), 0.0
         return replace(state, x=x, y=y, yaw=wrap_angle(yaw)), \
             ActionResult(True, f"travelled {path.length_m:.2f} m"), path.length_m

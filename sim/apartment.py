@@ -12,7 +12,7 @@ import numpy as np
 
 from mem3d.errors import InvalidInputError
 from sim import catalogue as cat
-from sim.config import AgentConfig, ApartmentConfig
+from sim.config import AgentConfig, ApartmentConfig, non_negative_int
 from sim.dynamics import spot_on_support
 from sim.mesh import box_between, merge
 from sim.navgrid import NavGrid
@@ -240,6 +240,7 @@ def _furnish(scene: Scene, rng: np.random.Generator, room: Room, interior: Rect,
 def generate_apartment(seed: int = 0, config: ApartmentConfig | None = None,
                        agent: AgentConfig | None = None) -> Scene:
     """A furnished apartment of 3-6 rooms; raises ``InvalidInputError`` if the config cannot be met."""
+    seed = non_negative_int(seed, "an apartment seed")
     config = config or ApartmentConfig()
     agent = agent or AgentConfig()
     rng = np.random.default_rng(seed)

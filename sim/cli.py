@@ -74,12 +74,7 @@ def _config(args: argparse.Namespace):
 
     config = SimConfig()
     if args.config:
-        import yaml
-
-        path = Path(args.config)
-        if not path.is_file():
-            raise InvalidInputError(f"config file {path} does not exist")
-        config = SimConfig.from_dict(yaml.safe_load(path.read_text()) or {})
+        config = SimConfig.from_yaml(args.config)
     overrides = {"width": args.width, "height": args.height, "hfov_deg": args.hfov,
                  "height_m": args.camera_height, "tilt_deg": args.tilt, "depth_noise_std_m": args.depth_noise,
                  "depth_missing_fraction": args.missing}
@@ -145,8 +140,9 @@ def _record(args: argparse.Namespace) -> int:
 
     if args.steps < 0:
         raise InvalidInputError(f"--steps must be >= 0, got {args.steps}")
+    config = _config(args)  # checks --seed
     events = [] if args.rearrange_at is None else [Rearrangement(args.rearrange_at, args.fraction, args.seed)]
-    source = EmbeddedSimSource.from_spec(args.scene, _config(args), events)
+    source = EmbeddedSimSource.from_spec(args.scene, config, events)
     path = record_episode(source, args.out, args.steps, seed=args.seed, overwrite=args.overwrite)
     print(json.dumps({"episode": str(path), "frames": args.steps + 1, "changes": len(source.changes)}))
     return 0

@@ -5,14 +5,23 @@ Units: metres, degrees for human-facing angles (converted to radians where used)
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any
 
+import numpy as np
+
+from mem3d.config import config_from_dict, load_yaml_config
 from mem3d.errors import InvalidInputError
 from mem3d.types import CameraIntrinsics
 
-T = TypeVar("T")
+
+def non_negative_int(value: Any, what: str) -> int:
+    """``value`` as an int >= 0, else ``InvalidInputError`` naming ``what`` (seeds: numpy's generators
+    refuse negative ones; steps and counts)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise InvalidInputError(f"{what} must be an integer >= 0, got {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,7 @@ class AgentConfig:
     """Navigation grid resolution."""
 
     def __post_init__(self) -> None:
-        for name in ("forward_step_m", "turn_deg", "look_deg", "radius_m", "body_height_m", "cell_m"):
+        for name in ("forward_step_m", "turn_deg", "look_deg", "max_tilt_deg", "radius_m", "body_height_m", "cell_m"):
             if not getattr(self, name) > 0:
                 raise InvalidInputError(f"agent {name} must be positive, got {getattr(self, name)}")
 
@@ -119,28 +128,21 @@ class SimConfig:
     render_threads: int = 0
     """Ray casting threads; 0 = all cores."""
 
+    def __post_init__(self) -> None:
+        non_negative_int(self.seed, "the episode seed")
+        if not self.dt_s > 0:
+            raise InvalidInputError(f"dt_s must be positive, got {self.dt_s}")
+
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> SimConfig:
-        """Build from nested plain values (e.g. a YAML file); unknown keys raise ``InvalidInputError``."""
-        return from_dict(cls, values)
+    def from_dict(cls, values: dict[str, Any], where: str = "") -> SimConfig:
+        """Build from nested plain values; unknown keys and wrong types raise ``InvalidInputError``."""
+        return config_from_dict(cls, values, where)
 
-
-def from_dict(cls: type[T], values: dict[str, Any]) -> T:
-    """Build the dataclass ``cls`` from a dict, recursing into dataclass-typed fields."""
-    if not isinstance(values, dict):
-        raise InvalidInputError(f"{cls.__name__} expects a mapping, got {type(values).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise InvalidInputError(f"unknown {cls.__name__} option(s) {unknown}; known: {sorted(fields)}")
-    kwargs = {}
-    for name, value in values.items():
-        default = fields[name].default_factory if fields[name].default_factory is not dataclasses.MISSING \
-            else None
-        nested = type(default()) if default is not None else None
-        kwargs[name] = from_dict(nested, value) if nested is not None and dataclasses.is_dataclass(nested) \
-            else value
-    try:
-        return cls(**kwargs)
-    except TypeError as error:
-        raise InvalidInputError(f"bad {cls.__name__} options: {error}") from None
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> SimConfig:
+        """Read a YAML file; every error is one line naming the file (and the offending key if any)."""
+        try:
+            return load_yaml_config(cls, path)
+        except InvalidInputError as error:
+            message = " ".join(str(error).split())
+            raise InvalidInputError(message if str(path) in message else f"{path}: {message}") from None

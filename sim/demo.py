@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             node.process(source.reset(0))
             tour(node, source, room_tour(source), "touring every room")
             ask_everything(client, source, tally)
-            moved = source.rearrange(0.3, seed=1)
+            moved = source.rearrange(0.3, seed=1).events
             say(f"\nsomeone tidies up: {len(moved)} objects moved to other rooms")
             for event in moved:
                 say(f"  {event.label}: {event.from_room} -> {event.to_room}")

@@ -7,18 +7,22 @@ box. Violations raise ``InvalidInputError`` saying why; nothing changes then. Wo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 
 from mem3d.errors import InvalidInputError
 from mem3d.validation import require_rigid_pose
+from sim.config import non_negative_int
 from sim.scene import ObjectKind, Scene, SceneObject, pose_from_xyz_yaw
 
 REST_TOLERANCE_M = 0.02
 WALL_MARGIN_M = 0.05
 _MOVABLE = (ObjectKind.FURNITURE, ObjectKind.SMALL)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,19 @@ def remove_object(scene: Scene, instance_id: int) -> list[ChangeEvent]:
 
 
 @dataclass(frozen=True)
+class RearrangementResult:
+    """What a rearrangement did: ``events`` (one per moved object) out of ``requested`` objects."""
+
+    events: list[ChangeEvent]
+    requested: int
+
+    @property
+    def moved(self) -> int:
+        """Number of objects actually moved (fewer than ``requested`` when no free spot was found)."""
+        return len(self.events)
+
+
+@dataclass(frozen=True)
 class Rearrangement:
     """Scripted event: move ``fraction`` of the small objects that rest on furniture to furniture in other
     rooms (or any other furniture when ``other_room`` is False)."""
@@ -176,9 +193,15 @@ class Rearrangement:
     seed: int = 0
     other_room: bool = True
 
-    def apply(self, scene: Scene) -> list[ChangeEvent]:
-        if not 0.0 <= self.fraction <= 1.0:
-            raise InvalidInputError(f"rearrangement fraction must be in [0, 1], got {self.fraction}")
+    def __post_init__(self) -> None:
+        non_negative_int(self.at_step, "rearrangement step")
+        if not (isinstance(self.fraction, Real) and 0.0 <= self.fraction <= 1.0):
+            raise InvalidInputError(f"rearrangement fraction must be in [0, 1], got {self.fraction!r}")
+        non_negative_int(self.seed, "rearrangement seed")
+
+    def apply(self, scene: Scene) -> RearrangementResult:
+        """Move the chosen objects, each to a random free spot; an object with no free spot anywhere
+        stays where it is, and the shortfall is logged as a warning."""
         rng = np.random.default_rng(self.seed)
         smalls = sorted((o for o in scene.of_kind(ObjectKind.SMALL) if o.support_id), key=lambda o: o.instance_id)
         count = int(round(self.fraction * len(smalls)))
@@ -194,4 +217,7 @@ class Rearrangement:
                     break
                 except InvalidInputError:
                     continue
-        return events
+        if len(events) < count:
+            log.warning("rearrangement moved %d of the %d objects asked for: no free spot for the others",
+                        len(events), count)
+        return RearrangementResult(events, count)

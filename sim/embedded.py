@@ -17,10 +17,10 @@ from mem3d.errors import InvalidInputError
 from mem3d.source import Action, ActionResult
 from mem3d.types import Observation
 from sim.agent import Agent, AgentState, camera_pose
-from sim.config import SimConfig
-from sim.dynamics import ChangeEvent, Rearrangement, add_object, move_object, remove_object
+from sim.config import SimConfig, non_negative_int
+from sim.dynamics import ChangeEvent, Rearrangement, RearrangementResult, add_object, move_object, remove_object
 from sim.navgrid import GeodesicPath, NavGrid
-from sim.render import Renderer, degrade_depth
+from sim.render import Renderer, observed_depth
 from sim.scene import Scene, SceneObject
 
 
@@ -90,9 +90,7 @@ class EmbeddedSimSource:
     def reset(self, seed: int | None = None) -> Observation:
         """Start an episode at a navigable start pose drawn from ``seed`` (default ``config.seed``)."""
         self._require_open()
-        self._episode_seed = self.config.seed if seed is None else int(seed)
-        if self._episode_seed < 0:
-            raise InvalidInputError(f"episode seeds must be >= 0, got {self._episode_seed}")
+        self._episode_seed = non_negative_int(self.config.seed if seed is None else seed, "the episode seed")
         rng = np.random.default_rng(self._episode_seed)
         start = self.navgrid.random_point(rng)
         tilt = np.deg2rad(self.config.camera.tilt_deg)
@@ -108,10 +106,7 @@ class EmbeddedSimSource:
         pose = camera_pose(self._state, self.config.camera.height_m, self.scene.floor_z)  # type: ignore[arg-type]
         frame = self.renderer.render(self.intrinsics, pose)
         obs_id = self._next_obs_id
-        depth = frame.depth
-        camera = self.config.camera
-        if camera.depth_noise_std_m > 0 or camera.depth_missing_fraction > 0 or camera.max_depth_m > 0:
-            depth = degrade_depth(depth, camera, np.random.default_rng([self._episode_seed, obs_id]))
+        depth = observed_depth(frame.depth, self.config.camera, self._episode_seed, obs_id)
         names = self.scene.label_of_semantic()
         present = np.flatnonzero(np.bincount(frame.semantic.ravel()))
         labels = {int(i): names[int(i)] for i in present if i}
@@ -194,9 +189,12 @@ class EmbeddedSimSource:
     def remove_object(self, instance_id: int) -> list[ChangeEvent]:
         return self._log(*remove_object(self.scene, instance_id))
 
-    def rearrange(self, fraction: float = 0.3, seed: int = 0, other_room: bool = True) -> list[ChangeEvent]:
-        """Move ``fraction`` of the small objects on furniture to furniture in other rooms, now."""
-        return self._log(*Rearrangement(self._step, fraction, seed, other_room).apply(self.scene))
+    def rearrange(self, fraction: float = 0.3, seed: int = 0, other_room: bool = True) -> RearrangementResult:
+        """Move ``fraction`` of the small objects on furniture to furniture in other rooms, now; the result
+        says how many were asked for and holds one event per object actually moved."""
+        result = Rearrangement(self._step, fraction, seed, other_room).apply(self.scene)
+        self._log(*result.events)
+        return result
 
     def _log(self, *events: ChangeEvent) -> list[ChangeEvent]:
         self.changes += [TimedChange(self._time, self._step, e) for e in events]
@@ -207,7 +205,7 @@ class EmbeddedSimSource:
 
     def _apply_due_events(self) -> None:
         while self._pending and self._pending[0].at_step <= self._step:
-            self._log(*self._pending.pop(0).apply(self.scene))
+            self._log(*self._pending.pop(0).apply(self.scene).events)
 
     def _require_open(self) -> None:
         if self._closed:

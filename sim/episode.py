@@ -21,6 +21,7 @@ import numpy as np
 from mem3d.errors import EndOfStreamError, StoreError
 from mem3d.source import Action, ActionKind, ActionResult
 from mem3d.types import CameraIntrinsics, Observation
+from sim.config import non_negative_int
 
 FORMAT = "mem3d-episode"
 FORMAT_VERSION = 1
@@ -43,7 +44,8 @@ class EpisodeWriter:
         self.path = Path(path)
         if self.path.exists():
             if not overwrite:
-                raise StoreError(f"{self.path} already exists (pass overwrite=True to replace it)")
+                raise StoreError(f"{self.path} already exists (pass overwrite=True, or --overwrite on the "
+                                 "command line, to replace it)")
             shutil.rmtree(self.path)
         self.group = zarr.open_group(str(self.path), mode="w", zarr_format=3)
         h, w = intrinsics.height, intrinsics.width
@@ -134,21 +136,31 @@ class RandomWalk:
 def record_episode(source, path: str | Path, n_steps: int, seed: int = 0,
                    actions: Iterable[Action] | None = None, overwrite: bool = False) -> Path:
     """Run ``source`` (an ``EmbeddedSimSource``) for ``n_steps`` actions after ``reset(seed)`` and record
-    every observation with ground truth. Without ``actions``, a seeded random walk drives the agent."""
+    every observation with ground truth. Without ``actions``, a seeded random walk drives the agent.
+
+    Nothing is written before the episode has started; if recording fails, the partial directory is removed.
+    """
+    non_negative_int(n_steps, "the number of steps")
+    first = source.reset(seed)
     writer = EpisodeWriter(path, source.intrinsics, overwrite)
+    try:
+        return _record(source, writer, first, n_steps, seed, actions)
+    except BaseException:
+        shutil.rmtree(writer.path, ignore_errors=True)
+        raise
 
-    def truth() -> list[tuple[int, np.ndarray]]:
-        return [(t.instance_id, t.pose) for t in source.ground_truth()]
 
+def _record(source, writer: EpisodeWriter, first: Observation, n_steps: int, seed: int,
+            actions: Iterable[Action] | None) -> Path:
+    """Act, observe and append until ``n_steps`` actions are done (or ``actions`` run out); then finish."""
     objects: dict[str, dict[str, str]] = {}
 
-    def remember() -> None:
+    def append(obs: Observation) -> None:
         objects.update({str(o.instance_id): {"label": o.label, "kind": o.kind.value}
                         for o in source.scene.labelled_objects()})
+        writer.append(obs, [(t.instance_id, t.pose) for t in source.ground_truth()])
 
-    obs = source.reset(seed)
-    remember()
-    writer.append(obs, truth())
+    append(first)
     chooser = RandomWalk(seed).actions()
     planned = iter(actions) if actions is not None else None
     taken, results, last = [], [], None
@@ -159,9 +171,7 @@ def record_episode(source, path: str | Path, n_steps: int, seed: int = 0,
         last = source.act(action)
         taken.append([action.kind.value, list(action.target) if action.target else None])
         results.append([last.success, last.message])
-        obs = source.observe()
-        remember()
-        writer.append(obs, truth())
+        append(source.observe())
     changes = [{"stamp": c.stamp, "step": c.step, "kind": c.event.kind, "instance_id": c.event.instance_id,
                 "label": c.event.label, "from_room": c.event.from_room, "to_room": c.event.to_room}
                for c in source.changes]

@@ -7,7 +7,9 @@ rotation ``R_WORLD_HABITAT`` maps Habitat world coordinates to ours (our x = Hab
 about our +z. Camera axes: OpenCV = OpenGL with y and z flipped.
 
 habitat_sim is imported only when a ``HabitatSource`` is built; the conversions below are pure numpy.
-Install it with conda (see docs/sim.md): ``conda install habitat-sim -c conda-forge -c aihabitat``.
+Written against habitat-sim 0.3.3 (the ``aihabitat-nightly`` conda builds for Python 3.10 / 3.11, see
+docs/sim.md): ``Simulator.step`` returns the observations with a ``"collided"`` entry, agent rotations
+are set as (x, y, z, w) coefficient arrays, and ``ActuationSpec.constraint`` bounds looking up and down.
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ import numpy as np
 from mem3d.errors import InvalidInputError, NotAvailableError
 from mem3d.source import Action, ActionKind, ActionResult
 from mem3d.types import CameraIntrinsics, Observation
-from sim.config import SimConfig
+from sim.agent import go_to_target
+from sim.config import SimConfig, non_negative_int
 from sim.mesh_io import Y_UP_TO_Z_UP
+from sim.render import observed_depth
 
 R_WORLD_HABITAT = Y_UP_TO_Z_UP
 """Maps Habitat world coordinates (y up, -z forward) to ours (z up, x forward)."""
 R_GL_CV = np.diag([1.0, -1.0, -1.0])
 """Maps OpenCV optical camera coordinates to OpenGL/Habitat sensor coordinates (and back)."""
-INSTALL_HINT = ("habitat_sim is not installed: install it with conda, e.g. "
-                "`conda install habitat-sim withbullet headless -c conda-forge -c aihabitat` (see docs/sim.md)")
+INSTALL_HINT = ("habitat_sim is not installed: install it with conda, e.g. `conda install habitat-sim withbullet "
+                "headless -c conda-forge -c aihabitat-nightly` in a Python 3.10 or 3.11 environment (see docs/sim.md)")
 _DISCRETE = {ActionKind.MOVE_FORWARD: "move_forward", ActionKind.TURN_LEFT: "turn_left",
              ActionKind.TURN_RIGHT: "turn_right", ActionKind.LOOK_UP: "look_up", ActionKind.LOOK_DOWN: "look_down"}
 
@@ -129,12 +133,60 @@ def convert_observation(raw: dict[str, np.ndarray], intrinsics: CameraIntrinsics
     return Observation(rgb, depth, intrinsics, T_world_camera, stamp, obs_id, semantic, instance, labels)
 
 
+def simulator_configuration(hs, config: SimConfig, scene: str, scene_dataset: str | None, semantic: bool):
+    """``habitat_sim.Configuration`` (``hs`` is the habitat_sim module) of one agent with our camera and
+    actions (see ``_agent_configuration``), and no sliding along walls (as in the embedded simulator)."""
+    backend = hs.SimulatorConfiguration()
+    backend.scene_id = scene
+    if scene_dataset:
+        backend.scene_dataset_config_file = scene_dataset
+    backend.enable_physics = False
+    backend.allow_sliding = False
+    return hs.Configuration(backend, [_agent_configuration(hs, config, semantic)])
+
+
+def _agent_configuration(hs, config: SimConfig, semantic: bool):
+    """One agent with "rgb", "depth" [and "semantic"] sensors as ``config.camera`` describes (height in
+    metres above the agent, pitch in radians), our action sizes, and looking bounded by ``max_tilt_deg``."""
+    camera, agent_cfg = config.camera, config.agent
+    kinds = [("rgb", hs.SensorType.COLOR), ("depth", hs.SensorType.DEPTH)]
+    if semantic:
+        kinds.append(("semantic", hs.SensorType.SEMANTIC))
+    specs = []
+    for uuid, sensor_type in kinds:
+        spec = hs.CameraSensorSpec()
+        spec.uuid, spec.sensor_type = uuid, sensor_type
+        spec.resolution = [camera.height, camera.width]
+        spec.position = [0.0, camera.height_m, 0.0]
+        spec.orientation = [float(np.deg2rad(camera.tilt_deg)), 0.0, 0.0]
+        spec.hfov = hfov_of(camera.intrinsics())
+        specs.append(spec)
+    actuation, look = hs.agent.ActuationSpec, {"amount": agent_cfg.look_deg, "constraint": agent_cfg.max_tilt_deg}
+    actuations = {"move_forward": actuation(amount=agent_cfg.forward_step_m),
+                  "turn_left": actuation(amount=agent_cfg.turn_deg), "turn_right": actuation(amount=agent_cfg.turn_deg),
+                  "look_up": actuation(**look), "look_down": actuation(**look)}
+    agent = hs.agent.AgentConfiguration()
+    agent.radius = agent_cfg.radius_m
+    agent.height = agent_cfg.body_height_m
+    agent.sensor_specifications = specs
+    agent.action_space = {name: hs.agent.ActionSpec(name, spec) for name, spec in actuations.items()}
+    return agent
+
+
+def camera_tilt(T_world_camera: np.ndarray) -> float:  # noqa: N803
+    """Pitch of the optical axis above the horizontal plane, radians (positive looks up)."""
+    return float(np.arcsin(np.clip(T_world_camera[2, 2], -1.0, 1.0)))
+
+
 class HabitatSource:
     """A ``Source`` over habitat_sim: RGB, depth and semantic sensors on one agent.
 
     ``scene`` is a scene id (e.g. an HM3D ``*.basis.glb`` or a Replica ``mesh.ply``); ``scene_dataset``
-    its ``*.scene_dataset_config.json`` (needed for HM3D semantics). Camera and action sizes come from
-    ``SimConfig`` (explicit ``fx`` must describe square pixels and a centred principal point).
+    its ``*.scene_dataset_config.json`` (needed for HM3D semantics). Camera, depth imperfections and
+    action sizes come from ``SimConfig`` (explicit ``fx`` must describe square pixels and a centred
+    principal point). Actions behave as in the embedded simulator: a forward step that collides reports
+    ``success=False`` (no sliding), looking past ``max_tilt_deg`` stops there with ``success=False``, and
+    ``GO_TO`` teleports to a navigable, reachable target.
     """
 
     def __init__(self, scene: str, scene_dataset: str | None = None, config: SimConfig | None = None,
@@ -143,44 +195,34 @@ class HabitatSource:
             import habitat_sim
         except ImportError:
             raise NotAvailableError(INSTALL_HINT) from None
-        self._hs = habitat_sim
-        self.config = config or SimConfig()
-        self.intrinsics = self.config.camera.intrinsics()
-        self._sim = habitat_sim.Simulator(self._configuration(scene, scene_dataset, semantic))
-        self._agent = self._sim.initialize_agent(0)
-        self._object_category, self._category_names = self._semantic_table() if semantic else (None, {})
-        self._time, self._next_obs_id, self._started = 0.0, 0, False
+        config = config or SimConfig()
+        simulator = habitat_sim.Simulator(simulator_configuration(habitat_sim, config, scene, scene_dataset, semantic))
+        self._attach(simulator, habitat_sim, config, semantic)
 
-    def _configuration(self, scene: str, scene_dataset: str | None, semantic: bool):
-        hs = self._hs
-        backend = hs.SimulatorConfiguration()
-        backend.scene_id = scene
-        if scene_dataset:
-            backend.scene_dataset_config_file = scene_dataset
-        backend.enable_physics = False
-        camera, agent_cfg = self.config.camera, self.config.agent
-        hfov = hfov_of(self.intrinsics)
-        kinds = [("rgb", hs.SensorType.COLOR), ("depth", hs.SensorType.DEPTH)]
-        if semantic:
-            kinds.append(("semantic", hs.SensorType.SEMANTIC))
-        specs = []
-        for uuid, sensor_type in kinds:
-            spec = hs.CameraSensorSpec()
-            spec.uuid, spec.sensor_type = uuid, sensor_type
-            spec.resolution = [camera.height, camera.width]
-            spec.position = [0.0, camera.height_m, 0.0]
-            spec.orientation = [float(np.deg2rad(camera.tilt_deg)), 0.0, 0.0]
-            spec.hfov = hfov
-            specs.append(spec)
-        amounts = {"move_forward": agent_cfg.forward_step_m, "turn_left": agent_cfg.turn_deg,
-                   "turn_right": agent_cfg.turn_deg, "look_up": agent_cfg.look_deg, "look_down": agent_cfg.look_deg}
-        agent = hs.agent.AgentConfiguration()
-        agent.radius = agent_cfg.radius_m
-        agent.height = agent_cfg.body_height_m
-        agent.sensor_specifications = specs
-        agent.action_space = {name: hs.agent.ActionSpec(name, hs.agent.ActuationSpec(amount=amount))
-                              for name, amount in amounts.items()}
-        return hs.Configuration(backend, [agent])
+    @classmethod
+    def from_simulator(cls, simulator, habitat_sim, config: SimConfig | None = None,
+                       semantic: bool = True) -> HabitatSource:
+        """A source over a simulator built from ``simulator_configuration`` (``habitat_sim`` is its module)."""
+        source = cls.__new__(cls)
+        source._attach(simulator, habitat_sim, config or SimConfig(), semantic)
+        return source
+
+    def _attach(self, simulator, habitat_sim, config: SimConfig, semantic: bool) -> None:
+        self._hs = habitat_sim
+        self.config = config
+        self.intrinsics = config.camera.intrinsics()
+        self._sim = simulator
+        self._agent = simulator.initialize_agent(0)
+        self._object_category, self._category_names = self._semantic_table() if semantic else (None, {})
+        self._time, self._next_obs_id, self._episode_seed = 0.0, 0, config.seed
+        self._started = False
+        self._latest: dict | None = None
+        """Sensor outputs returned by the last ``step``, used by the next ``observe`` (no second render)."""
+
+    @property
+    def simulator(self):
+        """The underlying ``habitat_sim.Simulator`` (its ``pathfinder`` gives geodesic distances)."""
+        return self._sim
 
     def _semantic_table(self) -> tuple[np.ndarray, dict[int, str]]:
         """Object id -> our category id (names numbered in sorted order), from Habitat's semantic scene."""
@@ -205,60 +247,77 @@ class HabitatSource:
         q = sensor.rotation
         return habitat_sensor_to_T_world_camera(sensor.position, (q.w, q.x, q.y, q.z))
 
+    def _set_agent(self, position: np.ndarray, yaw: float) -> None:
+        """Place the agent at a Habitat-frame ``position`` facing our heading ``yaw`` (radians)."""
+        state = self._hs.AgentState()
+        state.position = np.asarray(position, dtype=np.float64)
+        w, x, y, z = yaw_to_habitat_rotation(yaw)
+        state.rotation = np.array([x, y, z, w])  # habitat_sim takes (x, y, z, w) coefficients
+        self._agent.set_state(state)
+        self._latest = None
+
     def reset(self, seed: int | None = None) -> Observation:
-        seed = self.config.seed if seed is None else int(seed)
+        """Start an episode at a random navigable point and heading drawn from ``seed``."""
+        seed = non_negative_int(self.config.seed if seed is None else seed, "the episode seed")
         self._sim.seed(seed)
         self._sim.pathfinder.seed(seed)
-        state = self._hs.AgentState()
-        state.position = self._sim.pathfinder.get_random_navigable_point()
-        yaw = float(np.random.default_rng(seed).uniform(-np.pi, np.pi))
-        state.rotation = self._quaternion(yaw_to_habitat_rotation(yaw))
-        self._agent.set_state(state)
-        self._started = True
+        self._set_agent(self._sim.pathfinder.get_random_navigable_point(),
+                        float(np.random.default_rng(seed).uniform(-np.pi, np.pi)))
+        self._episode_seed, self._started = seed, True
         return self.observe()
 
-    def _quaternion(self, q_wxyz: np.ndarray):
-        import quaternion  # numpy-quaternion, a habitat_sim dependency
-
-        return quaternion.quaternion(*q_wxyz)
-
     def observe(self) -> Observation:
-        if not self._started:
-            raise InvalidInputError("call reset() before observe()")
-        raw = self._sim.get_sensor_observations()
+        self._require_started("observe")
+        raw = self._latest if self._latest is not None else self._sim.get_sensor_observations()
+        self._latest = None
         obs = convert_observation(raw, self.intrinsics, self._camera_pose(), self._time, self._next_obs_id,
                                   self._object_category, self._category_names)
+        obs.depth = observed_depth(obs.depth, self.config.camera, self._episode_seed, obs.obs_id)
         self._next_obs_id += 1
         self._time += self.config.dt_s
         return obs
 
     def act(self, action: Action) -> ActionResult:
-        if not self._started:
-            raise InvalidInputError("call reset() before act()")
+        self._require_started("act")
         self._time += self.config.dt_s
         if action.kind in _DISCRETE:
-            self._sim.step(_DISCRETE[action.kind])
-            if action.kind is ActionKind.MOVE_FORWARD and self._sim.previous_step_collided:
-                return ActionResult(False, "collided with the scene")
-            return ActionResult(True)
+            return self._step(action.kind)
         if action.kind is ActionKind.GO_TO:
-            return self._go_to(*action.target)  # type: ignore[misc]
+            return self._go_to(*go_to_target(action.target))
         return ActionResult(True, "stopped")
 
+    def _step(self, kind: ActionKind) -> ActionResult:
+        """One discrete habitat_sim action; ``step`` returns the new observations and ``"collided"``."""
+        tilt_before = camera_tilt(self._camera_pose())
+        self._latest = self._sim.step(_DISCRETE[kind])
+        if kind is ActionKind.MOVE_FORWARD and bool(self._latest.get("collided", False)):
+            return ActionResult(False, "blocked by an obstacle (collided with the scene)")
+        if kind in (ActionKind.LOOK_UP, ActionKind.LOOK_DOWN):
+            turned = abs(camera_tilt(self._camera_pose()) - tilt_before)
+            if turned < np.deg2rad(self.config.agent.look_deg) - 1e-4:
+                return ActionResult(False, "camera tilt limit reached")
+        return ActionResult(True)
+
     def _go_to(self, x: float, y: float, yaw: float) -> ActionResult:
-        state = self._agent.get_state()
+        if not np.isfinite((x, y, yaw)).all():
+            return ActionResult(False, f"go_to target must be finite, got {(x, y, yaw)}")
+        start = np.asarray(self._agent.get_state().position, dtype=np.float64)
         target = world_point_to_habitat(np.array([x, y, 0.0]))
-        target[1] = state.position[1]  # keep the agent on its floor
+        target[1] = start[1]  # keep the agent on its floor
         if not self._sim.pathfinder.is_navigable(target):
-            return ActionResult(False, f"go_to target ({x:.2f}, {y:.2f}) is not navigable")
+            return ActionResult(False, f"go_to target ({x:.4g}, {y:.4g}) is not navigable")
         path = self._hs.ShortestPath()
-        path.requested_start, path.requested_end = state.position, target
+        path.requested_start, path.requested_end = start, target
         if not self._sim.pathfinder.find_path(path):
-            return ActionResult(False, f"go_to target ({x:.2f}, {y:.2f}) is unreachable")
-        state.position = target
-        state.rotation = self._quaternion(yaw_to_habitat_rotation(yaw))
-        self._agent.set_state(state)
+            return ActionResult(False, f"go_to target ({x:.4g}, {y:.4g}) is unreachable")
+        self._set_agent(target, yaw)
         return ActionResult(True, f"travelled {path.geodesic_distance:.2f} m")
+
+    def _require_started(self, what: str) -> None:
+        if getattr(self, "_sim", None) is None:
+            raise InvalidInputError("this source is closed")
+        if not self._started:
+            raise InvalidInputError(f"call reset() before {what}()")
 
     def close(self) -> None:
         if getattr(self, "_sim", None) is not None:

@@ -68,6 +68,14 @@ class TriMesh:
     def n_triangles(self) -> int:
         return len(self.triangles)
 
+    def texture_at(self, uv: np.ndarray) -> np.ndarray:
+        """Nearest texel (n, 3) uint8 at texture coordinates ``uv`` (n, 2): u = 0 at the left column,
+        v = 0 at the bottom row (OBJ convention; image row 0 is the top of the texture)."""
+        height, width = self.texture.shape[:2]  # type: ignore[union-attr]
+        col = np.clip(np.floor(uv[:, 0] * width), 0, width - 1).astype(np.int64)
+        row = np.clip(np.floor((1.0 - uv[:, 1]) * height), 0, height - 1).astype(np.int64)
+        return self.texture[row, col]  # type: ignore[index]
+
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Axis-aligned (min, max) corners of the vertices, metres."""
         return self.vertices.min(axis=0), self.vertices.max(axis=0)

@@ -43,6 +43,13 @@ def _check_file(path: Path, suffixes: tuple[str, ...]) -> None:
         raise InvalidInputError(f"unsupported mesh file {path.name}: expected one of {', '.join(suffixes)}")
 
 
+def _open3d_textures(legacy) -> list[np.ndarray]:
+    """The texture images of an open3d mesh, top row first. open3d hands them over bottom row first
+    (OpenGL's layout) with OBJ-convention uvs, for .obj and glTF alike; ``TriMesh`` wants row 0 on top."""
+    images = [np.asarray(t) for t in legacy.textures]
+    return [np.ascontiguousarray(np.flipud(image)) if image.ndim >= 2 else image for image in images]
+
+
 def _texture_atlas(textures: list[np.ndarray], material: np.ndarray,
                    uvs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Stack the used textures into one image and remap each triangle's uvs (OBJ convention, v up)."""
@@ -89,16 +96,15 @@ def load_mesh(path: str | Path, up_axis: str | None = None, scale: float = 1.0,
     if legacy.has_triangle_uvs() and len(legacy.textures):
         material = np.asarray(legacy.triangle_material_ids) if legacy.has_triangle_material_ids() \
             else np.zeros(len(triangles), dtype=np.int64)
-        atlas = _texture_atlas([np.asarray(t) for t in legacy.textures], material,
+        atlas = _texture_atlas(_open3d_textures(legacy), material,
                                np.asarray(legacy.triangle_uvs, dtype=np.float32).reshape(-1, 3, 2))
         if atlas is not None:
             texture, uvs = atlas
-            th, tw = texture.shape[:2]
-            centre = uvs.mean(axis=1)
-            face = texture[np.clip(((1 - centre[:, 1]) * th).astype(int), 0, th - 1),
-                           np.clip((centre[:, 0] * tw).astype(int), 0, tw - 1)]
             vertex_colors = None
-    return TriMesh(vertices, triangles, face, vertex_colors, uvs, texture)
+    mesh = TriMesh(vertices, triangles, face, vertex_colors, uvs, texture)
+    if mesh.texture is not None:
+        mesh.face_colors = mesh.texture_at(mesh.triangle_uvs.mean(axis=1))  # type: ignore[union-attr]
+    return mesh
 
 
 def mesh_object(path: str | Path, label: str, pose: np.ndarray, instance_id: int,
@@ -145,6 +151,29 @@ def scene_from_labelled_faces(vertices: np.ndarray, triangles: np.ndarray, face_
     return scene
 
 
+def read_replica_labels(info_path: Path) -> dict[int, str]:
+    """Object id -> label from Replica's ``info_semantic.json`` (``objects`` with ``class_name`` or
+    ``class_id``); unlabelled objects are left out."""
+    try:
+        info = json.loads(info_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InvalidInputError(f"{info_path} is not valid JSON: {error}") from None
+    if not isinstance(info, dict):
+        raise InvalidInputError(f"{info_path} must hold a JSON object, got {type(info).__name__}")
+    labels = {}
+    try:
+        classes = {int(c["id"]): str(c["name"]) for c in info.get("classes", [])}
+        for k, obj in enumerate(info.get("objects", [])):
+            if "id" not in obj:
+                raise InvalidInputError(f"object #{k} has no 'id'")
+            name = obj.get("class_name") or classes.get(int(obj.get("class_id", -1)), "")
+            if name and name not in ("undefined", "unlabeled", "unknown"):
+                labels[int(obj["id"])] = str(name).replace("-", " ").replace("_", " ")
+    except (InvalidInputError, TypeError, ValueError, KeyError, AttributeError) as error:
+        raise InvalidInputError(f"{info_path}: malformed classes or objects ({error})") from None
+    return labels
+
+
 def load_replica(directory: str | Path, up_axis: str = "z") -> Scene:
     """A Replica scene: ``habitat/mesh_semantic.ply`` (faces with ``object_id``) + ``habitat/info_semantic.json``."""
     directory = Path(directory)
@@ -152,13 +181,8 @@ def load_replica(directory: str | Path, up_axis: str = "z") -> Scene:
     for needed in (ply_path, info_path):
         if not needed.is_file():
             raise InvalidInputError(f"not a Replica scene: {needed} is missing")
-    info = json.loads(info_path.read_text())
-    classes = {int(c["id"]): str(c["name"]) for c in info.get("classes", [])}
-    labels = {}
-    for obj in info.get("objects", []):
-        name = obj.get("class_name") or classes.get(int(obj.get("class_id", -1)), "")
-        if name and name not in ("undefined", "unlabeled", "unknown"):
-            labels[int(obj["id"])] = str(name).replace("-", " ").replace("_", " ")
+    rotation = _up_rotation(ply_path, up_axis)
+    labels = read_replica_labels(info_path)
     ply = read_ply(ply_path)
     face_ids = ply.get("face", "object_id")
     faces = ply.get("face", "vertex_indices")
@@ -166,12 +190,16 @@ def load_replica(directory: str | Path, up_axis: str = "z") -> Scene:
         faces = ply.get("face", "vertex_index")
     if face_ids is None or faces is None:
         raise InvalidInputError(f"{ply_path} has no per-face object_id: cannot label its objects")
-    vertices = np.stack([ply.get("vertex", a) for a in "xyz"], axis=1).astype(np.float64)
-    vertices = vertices @ (Y_UP_TO_Z_UP if up_axis == "y" else np.eye(3)).T
+    if any(ply.get("vertex", a) is None for a in "xyz"):
+        raise InvalidInputError(f"{ply_path} has no vertex x, y, z")
+    vertices = np.stack([ply.get("vertex", a) for a in "xyz"], axis=1).astype(np.float64) @ rotation.T
     colors = None
     if ply.get("vertex", "red") is not None:
         colors = np.stack([ply.get("vertex", c) for c in ("red", "green", "blue")], axis=1).astype(np.uint8)
     triangles, source = faces_to_triangles(faces)
+    if len(triangles) == 0 or triangles.min() < 0 or triangles.max() >= len(vertices):
+        raise InvalidInputError(f"{ply_path}: faces must index its {len(vertices)} vertices, got indices "
+                                f"{[int(triangles.min()), int(triangles.max())] if len(triangles) else 'none'}")
     face_colors = colors[triangles].astype(np.float64).mean(axis=1).round().astype(np.uint8) if colors is not None \
         else np.tile(np.asarray(DEFAULT_COLOR, np.uint8), (len(triangles), 1))
     return scene_from_labelled_faces(vertices, triangles, np.asarray(face_ids)[source].astype(np.int64), labels,
@@ -185,7 +213,7 @@ def read_hm3d_semantics(path: str | Path) -> dict[str, tuple[int, str]]:
         raise InvalidInputError(f"HM3D semantic annotation file {path} does not exist")
     table = {}
     pattern = re.compile(r'^\s*(\d+)\s*,\s*([0-9A-Fa-f]{6})\s*,\s*"([^"]*)"\s*,')
-    for line in path.read_text().splitlines():
+    for line in path.read_text(errors="replace").splitlines():
         match = pattern.match(line)
         if match:
             table[match.group(2).upper()] = (int(match.group(1)), match.group(3).strip())

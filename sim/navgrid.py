@@ -95,7 +95,8 @@ class NavGrid:
 
     def to_cell(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rows, cols) of world points (..., 2); may lie outside the grid."""
-        xy = np.asarray(xy, dtype=np.float64)
+        reach = (max(self.shape) + 1) * self.cell  # far-away points stay outside, without overflow
+        xy = np.clip(np.asarray(xy, dtype=np.float64), self.origin - reach, self.origin + reach)
         ij = np.floor((xy - self.origin) / self.cell).astype(np.int64)
         return ij[..., 1], ij[..., 0]
 

@@ -139,10 +139,7 @@ class Renderer:
             if mesh.texture is not None:
                 corner = mesh.triangle_uvs[tri]  # (n, 3, 2)
                 uv = sum(wk * corner[:, k] for k, wk in enumerate(weights))
-                th, tw = mesh.texture.shape[:2]
-                col = np.clip(np.floor(uv[:, 0] * tw), 0, tw - 1).astype(np.int64)
-                row = np.clip(np.floor((1.0 - uv[:, 1]) * th), 0, th - 1).astype(np.int64)
-                base = mesh.texture[row, col].astype(np.float32)
+                base = mesh.texture_at(uv).astype(np.float32)
             else:
                 corner = mesh.vertex_colors[mesh.triangles[tri]].astype(np.float32)  # (n, 3, 3)
                 base = sum(wk * corner[:, k] for k, wk in enumerate(weights))
@@ -162,3 +159,11 @@ def degrade_depth(depth: np.ndarray, camera: CameraConfig, rng: np.random.Genera
     if camera.max_depth_m > 0:
         out[out > camera.max_depth_m] = 0.0
     return out
+
+
+def observed_depth(depth: np.ndarray, camera: CameraConfig, episode_seed: int, obs_id: int) -> np.ndarray:
+    """Depth (float32 metres) as the configured camera reports frame ``obs_id``: ``degrade_depth`` seeded by
+    (episode seed, observation id), so it is deterministic; ``depth`` itself when the camera is perfect."""
+    if camera.depth_noise_std_m > 0 or camera.depth_missing_fraction > 0 or camera.max_depth_m > 0:
+        return degrade_depth(depth, camera, np.random.default_rng([episode_seed, obs_id]))
+    return depth

@@ -51,7 +51,7 @@ def stream_tours(source: EmbeddedSimSource, config: StreamConfig) -> int:
         for round_ in range(config.rounds):
             if round_ and config.rearrange_fraction > 0:
                 moved = source.rearrange(config.rearrange_fraction, seed=round_)
-                log.info("round %d: rearranged %d objects", round_ + 1, len(moved))
+                log.info("round %d: rearranged %d of %d objects", round_ + 1, moved.moved, moved.requested)
             for action in [None, *room_tour(source)]:
                 if action is not None:
                     source.act(action)

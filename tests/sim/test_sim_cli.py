@@ -42,17 +42,52 @@ def test_scene_command_then_render_and_record_from_the_directory(tmp_path, capsy
     report = json.loads(capsys.readouterr().out)
     assert report["frames"] == 6 and len(ReplaySource(tmp_path / "ep.zarr")) == 6
     assert main(["sim", "record", "--scene", "1", "--out", str(tmp_path / "ep.zarr"), "--steps", "1"]) == 1
-    assert "already exists" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--overwrite" in err
+    assert len(ReplaySource(tmp_path / "ep.zarr")) == 6  # untouched
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--scene", "/no/such/scene"], "does not exist"),
     (["--scene", "0", "--width", "-5"], "image size must be positive"),
     (["--scene", "0", "--missing", "2"], "depth_missing_fraction"),
+    (["--scene", "-3"], "apartment seed must be an integer >= 0, got -3"),
+    (["--seed", "-2"], "episode seed must be an integer >= 0, got -2"),
 ])
 def test_render_errors_are_clear(tmp_path, capsys, argv, message):
     assert main(["sim", "render", "--out", str(tmp_path / "x.png"), *argv]) == 1
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1  # one line, no traceback
+
+
+@pytest.mark.parametrize("text, message", [
+    ("camera:\n  width: abc\n", "camera.width must be int, got 'abc'"),
+    ("camera: [1, 2\n", "is not valid YAML"),
+    ("camera:\n  hfov_deg: '90'\n", "camera.hfov_deg must be float"),
+    ("agent:\n  max_tilt_deg: -30\n", "max_tilt_deg must be positive"),
+    ("seed: -4\n", "episode seed must be an integer >= 0"),
+    ("- a list\n", "must be a mapping"),
+    ("camera: {widht: 3}\n", "unknown key(s) ['widht']"),
+])
+def test_bad_config_files_give_one_line_errors_naming_the_file(tmp_path, capsys, text, message):
+    path = tmp_path / "sim.yaml"
+    path.write_text(text)
+    assert main(["sim", "render", "--config", str(path), "--out", str(tmp_path / "x.png")]) == 1
+    err = capsys.readouterr().err
+    assert message in err and str(path) in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seed", "-1"], "episode seed must be an integer >= 0"),
+    (["--rearrange-at", "1", "--fraction", "2"], "fraction must be in [0, 1]"),
+    (["--rearrange-at", "-1"], "step must be an integer >= 0"),
+    (["--scene", "-3"], "seed must be an integer >= 0"),
+])
+def test_record_refuses_bad_input_before_writing_anything(tmp_path, capsys, argv, message):
+    out = tmp_path / "ep.zarr"
+    assert main(["sim", "record", "--out", str(out), "--steps", "2", "--width", "32", "--height", "24", *argv]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not out.exists()
 
 
 def test_render_pose_inside_a_wall_is_an_error(tmp_path, capsys):
@@ -79,7 +114,7 @@ def test_config_from_nested_values_and_yaml(tmp_path, capsys):
     config = SimConfig.from_dict({"camera": {"width": 80, "height": 60, "tilt_deg": -20}, "agent": {"radius_m": 0.2},
                                   "dt_s": 0.2})
     assert config.camera.intrinsics().width == 80 and config.agent.radius_m == 0.2 and config.dt_s == 0.2
-    with pytest.raises(InvalidInputError, match="unknown CameraConfig option"):
+    with pytest.raises(InvalidInputError, match=r"camera: unknown key\(s\) \[.widht.\]"):
         SimConfig.from_dict({"camera": {"widht": 80}})
     with pytest.raises(InvalidInputError, match="must be positive"):
         SimConfig.from_dict({"agent": {"radius_m": -1}})

@@ -11,7 +11,7 @@ from mem3d.source import Action, ActionKind
 from sim.dynamics import Rearrangement, check_placement, find_support
 from sim.embedded import EmbeddedSimSource
 from sim.mesh import box
-from sim.scene import ObjectKind, SceneObject, pose_from_xyz_yaw
+from sim.scene import ObjectKind, Room, Scene, SceneObject, pose_from_xyz_yaw
 
 
 def small_on_furniture(source: EmbeddedSimSource) -> list[SceneObject]:
@@ -134,8 +134,9 @@ def test_add_and_remove_objects(source):
 def test_rearrangement_moves_thirty_percent_to_other_rooms(source):
     smalls = small_on_furniture(source)
     rooms = {o.instance_id: o.room for o in smalls}
-    events = source.rearrange(0.3, seed=11)
-    assert len(events) == round(0.3 * len(smalls))
+    result = source.rearrange(0.3, seed=11)
+    events = result.events
+    assert result.moved == result.requested == round(0.3 * len(smalls)) == len(events)
     for event in events:
         obj = source.scene.get(event.instance_id)
         assert obj.room != rooms[obj.instance_id] and event.to_room == obj.room
@@ -149,7 +150,7 @@ def test_rearrangement_is_deterministic(apartment, small_config):
     a = EmbeddedSimSource(apartment, small_config)
     b = EmbeddedSimSource(EmbeddedSimSource(None, small_config).scene, small_config)
     ea, eb = a.rearrange(0.3, seed=2), b.rearrange(0.3, seed=2)
-    assert ea == eb
+    assert ea == eb and ea.moved > 0
 
 
 def test_scripted_rearrangement_happens_at_its_step(apartment, small_config):
@@ -163,5 +164,38 @@ def test_scripted_rearrangement_happens_at_its_step(apartment, small_config):
     after = {t.instance_id: t.pose for t in source.ground_truth()}
     moved = {i for i in before if not np.array_equal(before[i], after[i])}
     assert moved == {c.event.instance_id for c in source.changes}
-    with pytest.raises(InvalidInputError):
-        Rearrangement(fraction=1.5).apply(source.scene)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"fraction": 1.5}, "fraction must be in"),
+    ({"fraction": float("nan")}, "fraction must be in"),
+    ({"seed": -1}, "seed must be an integer >= 0"),
+    ({"at_step": -2}, "step must be an integer >= 0"),
+])
+def test_bad_rearrangements_are_refused_when_made(source, kwargs, message):
+    with pytest.raises(InvalidInputError, match=message):
+        Rearrangement(**kwargs)
+    if "at_step" not in kwargs:
+        with pytest.raises(InvalidInputError, match=message):
+            source.rearrange(**kwargs)
+    assert not source.changes
+
+
+def one_room_with_a_mug_on_a_table() -> Scene:
+    scene = Scene(rooms=[Room("kitchen", "kitchen", (0.0, 0.0), (4.0, 4.0))])
+    scene.add(SceneObject(1, "floor", box((4, 4, 0.02), (90, 90, 90), (0, 0, -0.02)), pose_from_xyz_yaw(2, 2, 0),
+                          (90, 90, 90), ObjectKind.STRUCTURE, "kitchen"))
+    scene.add(SceneObject(2, "table", box((1.0, 1.0, 0.75), (120, 80, 40)), pose_from_xyz_yaw(2, 2, 0),
+                          (120, 80, 40), ObjectKind.FURNITURE, "kitchen", support_height=0.75))
+    scene.add(SceneObject(3, "red mug", box((0.08, 0.08, 0.1), (200, 30, 30)), pose_from_xyz_yaw(2, 2, 0.75),
+                          (200, 30, 30), ObjectKind.SMALL, "kitchen", support_id=2))
+    return scene
+
+
+def test_a_rearrangement_that_finds_no_free_spot_reports_the_shortfall(caplog):
+    scene = one_room_with_a_mug_on_a_table()  # the only furniture top is in the mug's own room
+    with caplog.at_level("WARNING", logger="sim.dynamics"):
+        result = Rearrangement(fraction=1.0, other_room=True).apply(scene)
+    assert (result.requested, result.moved, result.events) == (1, 0, [])
+    assert "moved 0 of the 1 objects" in caplog.text
+    np.testing.assert_allclose(scene.get(3).pose[:3, 3], [2, 2, 0.75])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,9 +12,11 @@ from mem3d.errors import InvalidInputError, NotAvailableError
 from mem3d.source import Action, ActionKind, Source
 from mem3d.types import CameraIntrinsics
 from sim.agent import AgentState, camera_pose
+from sim.config import CameraConfig, SimConfig
 from sim.habitat_adapter import (
     HabitatSource,
     T_world_camera_to_habitat_sensor,
+    camera_tilt,
     convert_observation,
     habitat_intrinsics,
     habitat_point_to_world,
@@ -22,6 +25,7 @@ from sim.habitat_adapter import (
     hfov_of,
     matrix_to_quaternion,
     quaternion_to_matrix,
+    simulator_configuration,
     world_point_to_habitat,
     yaw_to_habitat_rotation,
 )
@@ -113,6 +117,174 @@ def test_without_habitat_sim_the_source_says_how_to_install_it():
         HabitatSource("any.glb")
 
 
+def fake_habitat_module() -> SimpleNamespace:
+    """Stands in for the ``habitat_sim`` module (not installable here): plain records for the classes the
+    adapter builds, so what it configures can be read back."""
+    return SimpleNamespace(
+        SimulatorConfiguration=SimpleNamespace, CameraSensorSpec=SimpleNamespace, AgentState=SimpleNamespace,
+        ShortestPath=SimpleNamespace, SensorType=SimpleNamespace(COLOR="color", DEPTH="depth", SEMANTIC="semantic"),
+        Configuration=lambda sim_cfg, agents: SimpleNamespace(sim_cfg=sim_cfg, agents=agents),
+        agent=SimpleNamespace(
+            AgentConfiguration=SimpleNamespace,
+            ActionSpec=lambda name, actuation: SimpleNamespace(name=name, actuation=actuation),
+            ActuationSpec=lambda amount, constraint=None: SimpleNamespace(amount=amount, constraint=constraint)))
+
+
+class FakeHabitatAgent:
+    """Stands in for ``habitat_sim.Agent``: a position in Habitat's frame (y up), a heading and a sensor pitch."""
+
+    def __init__(self, camera_height_m: float):
+        self.position, self.yaw, self.pitch, self.camera_height_m = np.zeros(3), 0.0, 0.0, camera_height_m
+
+    def set_state(self, state) -> None:
+        x, y, z, w = state.rotation  # habitat_sim takes (x, y, z, w) coefficients
+        self.position, self.yaw = np.asarray(state.position, dtype=float), habitat_rotation_to_yaw((w, x, y, z))
+
+    def get_state(self) -> SimpleNamespace:
+        w, x, y, z = habitat_sensor_rotation(self.yaw, self.pitch)
+        sensor = SimpleNamespace(position=self.position + [0.0, self.camera_height_m, 0.0],
+                                 rotation=SimpleNamespace(w=w, x=x, y=y, z=z))
+        return SimpleNamespace(position=self.position.copy(), sensor_states={"rgb": sensor})
+
+
+class FakeHabitatPathfinder:
+    """Stands in for ``habitat_sim.nav.PathFinder``: navigable floor up to a wall across Habitat's -z."""
+
+    def __init__(self, wall_z: float):
+        self.wall_z = wall_z
+
+    def seed(self, seed: int) -> None:
+        pass
+
+    def get_random_navigable_point(self) -> np.ndarray:
+        return np.zeros(3)
+
+    def is_navigable(self, point) -> bool:
+        return bool(point[2] >= self.wall_z)
+
+    def find_path(self, path) -> bool:
+        path.geodesic_distance = float(np.linalg.norm(np.subtract(path.requested_end, path.requested_start)))
+        return True
+
+
+class FakeHabitatSimulator:
+    """Stands in for ``habitat_sim.Simulator``, which cannot be installed here. Like the real one,
+    ``step(name)`` returns the sensor observations plus ``"collided"``; a forward step stops at the wall
+    (Habitat z = ``wall_z``, our x = -wall_z) and looking up or down stops at ``max_tilt_deg``."""
+
+    def __init__(self, config: SimConfig, wall_z: float = -0.6, objects=()):
+        self.config = config
+        self.agent = FakeHabitatAgent(config.camera.height_m)
+        self.pathfinder = FakeHabitatPathfinder(wall_z)
+        self.semantic_scene = SimpleNamespace(objects=list(objects))
+        self.renders = 0
+
+    def initialize_agent(self, agent_id: int) -> FakeHabitatAgent:
+        return self.agent
+
+    def seed(self, seed: int) -> None:
+        pass
+
+    def step(self, action: str) -> dict:
+        agent, cfg = self.agent, self.config.agent
+        collided = False
+        if action == "move_forward":
+            heading = world_point_to_habitat([np.cos(agent.yaw), np.sin(agent.yaw), 0.0])
+            target = agent.position + cfg.forward_step_m * heading
+            collided = target[2] < self.pathfinder.wall_z
+            target[2] = max(target[2], self.pathfinder.wall_z)
+            agent.position = target
+        elif action in ("turn_left", "turn_right"):
+            agent.yaw += np.deg2rad(cfg.turn_deg) * (1 if action == "turn_left" else -1)
+        else:
+            limit = np.deg2rad(cfg.max_tilt_deg)
+            wanted = agent.pitch + np.deg2rad(cfg.look_deg) * (1 if action == "look_up" else -1)
+            agent.pitch = float(np.clip(wanted, -limit, limit))
+        return {**self.get_sensor_observations(), "collided": collided}
+
+    def get_sensor_observations(self) -> dict:
+        self.renders += 1
+        h, w = self.config.camera.height, self.config.camera.width
+        return {"rgb": np.full((h, w, 4), 90, np.uint8), "depth": np.full((h, w), 2.0, np.float32),
+                "semantic": np.tile(np.array([0, 1, 2, 7], np.uint32), (h, w // 4))}
+
+    def close(self) -> None:
+        pass
+
+
+def fake_source(config: SimConfig | None = None, **kwargs) -> tuple[HabitatSource, FakeHabitatSimulator]:
+    config = config or SimConfig(camera=CameraConfig(width=8, height=6))
+    simulator = FakeHabitatSimulator(config, **kwargs)
+    return HabitatSource.from_simulator(simulator, fake_habitat_module(), config, semantic=False), simulator
+
+
+def test_configuration_bounds_looking_and_turns_off_sliding():
+    config = SimConfig(camera=CameraConfig(width=80, height=60, hfov_deg=79, height_m=0.9, tilt_deg=-10))
+    built = simulator_configuration(fake_habitat_module(), config, "room.glb", "hm3d.json", semantic=True)
+    assert built.sim_cfg.scene_id == "room.glb" and built.sim_cfg.scene_dataset_config_file == "hm3d.json"
+    assert built.sim_cfg.allow_sliding is False  # a blocked forward step reports a collision, as ours does
+    (agent,) = built.agents
+    assert [s.uuid for s in agent.sensor_specifications] == ["rgb", "depth", "semantic"]
+    assert all(s.resolution == [60, 80] and s.hfov == pytest.approx(79) for s in agent.sensor_specifications)
+    assert agent.sensor_specifications[0].position == [0.0, 0.9, 0.0]
+    actions = agent.action_space
+    assert actions["move_forward"].actuation.amount == 0.25 and actions["turn_left"].actuation.constraint is None
+    assert actions["look_up"].actuation.constraint == actions["look_down"].actuation.constraint == 60.0
+
+
+def test_a_forward_step_into_a_wall_reports_habitats_collided_flag():
+    source, simulator = fake_source()
+    source.reset(0)
+    assert source.act(Action(ActionKind.GO_TO, (0.0, 0.0, 0.0))).success  # face our +x = Habitat -z
+    results = [source.act(Action(ActionKind.MOVE_FORWARD)) for _ in range(3)]
+    assert [r.success for r in results] == [True, True, False] and "blocked" in results[2].message
+    renders = simulator.renders
+    obs = source.observe()  # the observations the step returned: no second render
+    assert simulator.renders == renders and obs.T_world_camera[0, 3] == pytest.approx(0.6)
+    assert source.act(Action(ActionKind.TURN_LEFT)).success
+
+
+def test_looking_past_the_tilt_limit_fails_like_the_embedded_agent():
+    source, _ = fake_source()
+    source.reset(0)
+    looks = [source.act(Action(ActionKind.LOOK_UP)).success for _ in range(5)]
+    assert looks == [True, True, True, True, False]
+    assert np.rad2deg(camera_tilt(source.observe().T_world_camera)) == pytest.approx(60.0)
+
+
+def test_habitat_depth_gets_the_configured_imperfections():
+    far = SimConfig(camera=CameraConfig(width=8, height=6, max_depth_m=1.5))
+    assert (fake_source(far)[0].reset(0).depth == 0).all()  # the fake sees everything 2 m away
+    lossy = SimConfig(camera=CameraConfig(width=40, height=30, depth_missing_fraction=0.5, depth_noise_std_m=0.01))
+    a, b = fake_source(lossy)[0].reset(3), fake_source(lossy)[0].reset(3)
+    np.testing.assert_array_equal(a.depth, b.depth)
+    assert 0.3 < (a.depth == 0).mean() < 0.7 and np.abs(a.depth[a.depth > 0] - 2.0).max() > 0
+
+
+def test_habitat_go_to_checks_its_target():
+    source, _ = fake_source()
+    source.reset(0)
+    with pytest.raises(InvalidInputError, match="three numbers"):
+        source.act(Action(ActionKind.GO_TO, (1.0, 2.0)))
+    assert not source.act(Action(ActionKind.GO_TO, (2.0, 0.0, 0.0))).success  # beyond the wall
+    assert not source.act(Action(ActionKind.GO_TO, (np.nan, 0.0, 0.0))).success
+    with pytest.raises(InvalidInputError, match="episode seed"):
+        source.reset(-1)
+    source.close()
+    with pytest.raises(InvalidInputError, match="closed"):
+        source.observe()
+
+
+def test_habitat_semantic_ids_become_our_categories():
+    chair = SimpleNamespace(semantic_id=1, category=SimpleNamespace(name=lambda: "chair"))
+    sofa = SimpleNamespace(semantic_id=2, category=SimpleNamespace(name=lambda: "sofa "))
+    config = SimConfig(camera=CameraConfig(width=8, height=6))
+    simulator = FakeHabitatSimulator(config, objects=[chair, sofa, None])
+    obs = HabitatSource.from_simulator(simulator, fake_habitat_module(), config).reset(0).validate()
+    assert obs.instance[0, :4].tolist() == [0, 1, 2, 7]
+    assert obs.semantic[0, :4].tolist() == [0, 1, 2, 0] and obs.labels == {1: "chair", 2: "sofa"}
+
+
 @pytest.mark.habitat
 def test_habitat_source_with_the_real_simulator(tmp_path):
     habitat_sim = pytest.importorskip("habitat_sim", reason=HABITAT_REASON)
@@ -120,15 +292,20 @@ def test_habitat_source_with_the_real_simulator(tmp_path):
 
     # a floor plane and a wall, y up: enough for a navmesh and all three sensors
     floor = np.array([[-3, 0, -3], [3, 0, -3], [3, 0, 3], [-3, 0, 3]], float)
-    wall = np.array([[-3, 0, -3], [3, 0, -3], [3, 2.5, -3], [-3, 2.5, -3]], float)
+    wall = np.array([[-3, 0, -3], [3, 0, -3], [3, 2.5, -3], [-3, 2.5, -3]], float)  # our x = 3
     write_glb(tmp_path / "room.glb", np.vstack([floor, wall]), [[0, 2, 1], [0, 3, 2], [4, 5, 6], [4, 6, 7]],
               np.full((8, 3), 0.7))
-    source = HabitatSource(str(tmp_path / "room.glb"), semantic=False)
+    source = HabitatSource(str(tmp_path / "room.glb"), semantic=True)
     try:
         assert isinstance(source, Source) and habitat_sim is not None
         obs = source.reset(0).validate()
         assert (obs.depth > 0).any()
+        assert obs.instance is not None and obs.semantic is not None and (obs.semantic == 0).all()  # no annotations
         assert source.act(Action(ActionKind.TURN_LEFT)).success
         assert source.observe().obs_id == obs.obs_id + 1
+        assert source.act(Action(ActionKind.GO_TO, (2.0, 0.0, 0.0))).success  # 1 m from the wall, facing it
+        results = [source.act(Action(ActionKind.MOVE_FORWARD)) for _ in range(8)]
+        assert results[0].success and not results[-1].success and "blocked" in results[-1].message
+        assert source.observe().T_world_camera[0, 3] < 3.0
     finally:
         source.close()

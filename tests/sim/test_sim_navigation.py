@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 from mem3d.errors import InvalidInputError
 from mem3d.source import Action, ActionKind
 from sim.agent import AgentState, camera_pose, wrap_angle
+from sim.config import AgentConfig
 from sim.render import Renderer
 from sim.scene import ObjectKind
 
@@ -96,6 +99,28 @@ def test_go_to_follows_a_path_and_refuses_walls(source, rng):
     np.testing.assert_allclose(source.state.xy, target)  # did not move
     with pytest.raises(InvalidInputError, match="navigable"):
         source.set_state(AgentState(float(inside[0]), float(inside[1]), 0.0))
+
+
+@pytest.mark.parametrize("target", [(1.0, 2.0), ("a", "b", "c"), ("1", 2.0, 0.0), (1.0, 2.0, 0.0, 4.0), 5.0])
+def test_go_to_with_a_malformed_target_is_a_clear_error(source, target):
+    before = source.state
+    with pytest.raises(InvalidInputError, match="three numbers"):
+        source.act(Action(ActionKind.GO_TO, target))
+    assert source.state.xy.tolist() == before.xy.tolist()
+
+
+@pytest.mark.parametrize("target", [(np.nan, 0.0, 0.0), (1e308, -1e308, 0.0), (np.inf, 1.0, 0.0)])
+def test_go_to_far_or_non_finite_targets_fail_without_moving(source, target):
+    before = source.state
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow on the way
+        result = source.act(Action(ActionKind.GO_TO, target))
+    assert not result.success and source.state == before
+
+
+def test_negative_max_tilt_is_refused():
+    with pytest.raises(InvalidInputError, match="max_tilt_deg must be positive"):
+        AgentConfig(max_tilt_deg=-30)
 
 
 def test_geodesic_distance_is_at_least_euclidean_and_its_path_is_free(source):

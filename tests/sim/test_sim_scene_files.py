@@ -6,14 +6,16 @@ import json
 
 import numpy as np
 import pytest
-from sim_test_helpers import write_glb
+from sim_test_helpers import top_red_bottom_green, write_glb
 
 from mem3d.errors import InvalidInputError
+from mem3d.types import CameraIntrinsics
 from sim.agent import AgentState, camera_pose
+from sim.mesh import box
 from sim.mesh_io import load_hm3d, load_mesh, load_replica, mesh_object
 from sim.ply import read_ply, write_ply
 from sim.render import Renderer
-from sim.scene import ObjectKind, Scene
+from sim.scene import ObjectKind, Room, Scene, SceneObject
 from sim.scene_io import load_manifest, load_scene, save_scene
 
 
@@ -68,6 +70,72 @@ def test_external_meshes_load_with_colour_texture_and_up_axis(tmp_path):
     glb = load_mesh(tmp_path / "sign.glb")
     assert glb.bounds()[1][2] == pytest.approx(2.0) and (glb.face_colors == [255, 255, 0]).all()
     assert load_mesh(tmp_path / "sign.glb", up_axis="z").bounds()[1][1] == pytest.approx(2.0)
+
+
+RED, GREEN = [255, 0, 0], [0, 255, 0]
+
+
+def write_textured_obj(directory, vertices, uvs) -> None:
+    """``directory/m.obj`` with one textured triangle per 3 vertices; ``uvs`` in the OBJ convention (v up)
+    into a top-red / bottom-green ``tex.png``."""
+    import cv2
+
+    cv2.imwrite(str(directory / "tex.png"), top_red_bottom_green()[..., ::-1])
+    (directory / "m.mtl").write_text("newmtl mat\nKd 1 1 1\nmap_Kd tex.png\n")
+    lines = ["mtllib m.mtl"] + [f"v {x} {y} {z}" for x, y, z in vertices] + [f"vt {u} {v}" for u, v in uvs]
+    lines += ["usemtl mat"] + [f"f {i}/{i} {i + 1}/{i + 1} {i + 2}/{i + 2}" for i in range(1, len(vertices), 3)]
+    (directory / "m.obj").write_text("\n".join(lines) + "\n")
+
+
+def test_obj_textures_are_sampled_the_right_way_up(tmp_path):
+    # triangle 0 uses the top of the texture (v near 1 in OBJ's convention), triangle 1 the bottom
+    write_textured_obj(tmp_path, [[0, 0, 0], [1, 0, 0], [0, 1, 0], [2, 0, 0], [3, 0, 0], [2, 1, 0]],
+                       [[0.1, 0.9], [0.9, 0.9], [0.1, 0.7], [0.1, 0.1], [0.9, 0.1], [0.1, 0.3]])
+    mesh = load_mesh(tmp_path / "m.obj")
+    assert mesh.face_colors.tolist() == [RED, GREEN]
+    assert mesh.texture[0, 0].tolist() == RED and mesh.texture[-1, 0].tolist() == GREEN  # row 0 is the top
+
+
+def test_a_textured_poster_renders_with_its_top_up(tmp_path):
+    # a 2 m x 1 m quad 2 m ahead, facing the camera: v = 0 along its bottom edge, v = 1 along its top edge
+    corners = [[2, 1, 0.5], [2, -1, 0.5], [2, -1, 1.5], [2, 1, 1.5]]
+    write_textured_obj(tmp_path, [corners[0], corners[1], corners[2], corners[0], corners[2], corners[3]],
+                       [[0, 0], [1, 0], [1, 1], [0, 0], [1, 1], [0, 1]])
+    scene = Scene()
+    scene.add(SceneObject(1, "poster", load_mesh(tmp_path / "m.obj"), np.eye(4), (128, 128, 128),
+                          ObjectKind.FURNITURE))
+    frame = Renderer(scene).render(CameraIntrinsics.from_fov(80, 60, 90), camera_pose(AgentState(0, 0, 0), 1.0))
+    rows = np.flatnonzero(frame.instance[:, 40])
+    top, bottom = frame.rgb[rows[1], 40], frame.rgb[rows[-2], 40]
+    assert top[0] > 150 and top[1] == 0 and bottom[1] > 150 and bottom[0] == 0
+
+
+GLB_TWO_QUADS = np.array([[-2, 0, -2], [2, 0, -2], [2, 0, 2], [-2, 0, 2],  # a floor at y = 0 (y up)
+                          [0.5, 0, -1], [1, 0, -1], [1, 0.9, -1], [0.5, 0.9, -1]], dtype=float)  # a chair
+GLB_QUAD_TRIANGLES = [[0, 2, 1], [0, 3, 2], [4, 5, 6], [4, 6, 7]]
+GLB_UVS = np.array([[0.1, 0.1], [0.9, 0.1], [0.9, 0.4], [0.1, 0.4],  # glTF: v = 0 is the top row -> red
+                    [0.1, 0.6], [0.9, 0.6], [0.9, 0.9], [0.1, 0.9]])  # the bottom rows -> green
+
+
+def test_glb_textures_are_sampled_the_right_way_up(tmp_path):
+    write_glb(tmp_path / "two.glb", GLB_TWO_QUADS, GLB_QUAD_TRIANGLES, uvs=GLB_UVS, texture=top_red_bottom_green())
+    mesh = load_mesh(tmp_path / "two.glb")
+    assert mesh.texture is not None and mesh.face_colors.tolist() == [RED, RED, GREEN, GREEN]
+
+
+def test_hm3d_textured_semantic_glb_labels_the_right_faces(tmp_path, small_camera):
+    write_glb(tmp_path / "T.semantic.glb", GLB_TWO_QUADS, GLB_QUAD_TRIANGLES, uvs=GLB_UVS,
+              texture=top_red_bottom_green())
+    (tmp_path / "T.semantic.txt").write_text('HM3D Semantic Annotations\n3,FF0000,"floor",0\n4,00FF00,"chair",0\n')
+    scene = load_scene(tmp_path / "T.semantic.glb")
+    floor, chair = scene.get(3), scene.get(4)
+    assert (floor.label, chair.label) == ("floor", "chair")
+    assert np.ptp(floor.mesh.vertices[:, 2]) == 0.0 and floor.world_bounds()[1][0] == pytest.approx(2.0)
+    assert chair.world_bounds()[1][2] == pytest.approx(0.9) and chair.kind is ObjectKind.FURNITURE
+    frame = Renderer(scene).render(small_camera, camera_pose(AgentState(-1.5, -0.75, 0.0, -0.2), 1.0))
+    seen = frame.instance == 4
+    assert seen.sum() > 20 and (frame.semantic[seen] == scene.categories["chair"]).all()
+    assert (frame.rgb[seen][:, 1] > frame.rgb[seen][:, 0]).all()  # the chair shows its green code
 
 
 def test_manifest_can_reference_mesh_files_and_needs_labels(tmp_path, small_camera):
@@ -197,3 +265,114 @@ def test_hm3d_semantic_glb_and_txt(tmp_path):
     write_glb(tmp_path / "Y.semantic.glb", vertices, [[0, 2, 1]], colors)
     with pytest.raises(InvalidInputError, match="no HM3D annotation lines"):
         load_hm3d(tmp_path / "Y.semantic.glb")
+
+
+def one_box_scene() -> Scene:
+    scene = Scene(rooms=[Room("hall", "hall", (0.0, 0.0), (3.0, 3.0))])
+    scene.add(SceneObject(1, "crate", box((0.4, 0.4, 0.4), (200, 120, 40)), np.eye(4), (200, 120, 40)))
+    return scene
+
+
+def set_object(key, value):
+    def mutate(manifest, directory):
+        manifest["objects"][0][key] = value
+        return manifest
+    return mutate
+
+
+def set_top(key, value):
+    def mutate(manifest, directory):
+        manifest[key] = value
+        return manifest
+    return mutate
+
+
+def corrupt_mesh(manifest, directory):
+    (directory / "meshes" / "000001.npz").write_bytes(b"not a zip file")
+    return manifest
+
+
+def out_of_range_triangles(manifest, directory):
+    path = directory / "meshes" / "000001.npz"
+    arrays = dict(np.load(path))
+    arrays["triangles"] = arrays["triangles"] + 1000
+    np.savez(path, **arrays)
+    return manifest
+
+
+def duplicate_object(manifest, directory):
+    manifest["objects"].append(dict(manifest["objects"][0]))
+    return manifest
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (set_object("kind", "gadget"), r"object #0: ValueError: 'gadget' is not a valid ObjectKind"),
+    (set_object("color", "red"), r"object #0: ValueError"),
+    (set_object("pose", "identity"), r"object #0: ValueError"),
+    (set_object("pose", np.eye(3).tolist()), r"object #0: pose of object 1 must have shape \(4, 4\)"),
+    (set_object("label", 5), r"object #0: has no label"),
+    (set_object("instance_id", -4), r"object #0: instance ids must be > 0"),
+    (set_object("support_height", "tall"), r"object #0: ValueError"),
+    (duplicate_object, r"object #1: instance id 1 is already used"),
+    (corrupt_mesh, r"object #0: mesh file .*000001.npz is not a valid mesh .npz"),
+    (out_of_range_triangles, r"object #0: mesh file .*000001.npz is not a valid mesh .npz: triangle indices"),
+    (set_top("version", "one"), r"unsupported scene format 'mem3d-scene' version 'one'"),
+    (set_top("categories", {"mug": "x"}), r"manifest.json: ValueError: invalid literal"),
+    (set_top("categories", ["mug"]), r"'categories' must be a JSON object"),
+    (set_top("objects", {"a": 1}), r"'objects' must be a list, got dict"),
+    (set_top("objects", [7]), r"object #0: an object must be a JSON object, got int"),
+    (set_top("rooms", [{"min_xy": [0, 0], "max_xy": [1, 1]}]), r"room #0: has no 'name'"),
+    (set_top("rooms", [{"name": "a", "min_xy": [1], "max_xy": [2, 2]}]), r"room #0: min_xy and max_xy need 2"),
+    (set_top("rooms", [{"name": "a", "min_xy": None, "max_xy": [2, 2]}]), r"room #0: TypeError"),
+    (set_top("seed", -1), r"'seed' must be an integer >= 0"),
+    (set_top("floor_z", "low"), r"manifest.json: ValueError"),
+    (lambda manifest, directory: [manifest], r"the manifest must be a JSON object, got list"),
+])
+def test_every_bad_manifest_is_an_error_naming_the_file_and_object(tmp_path, mutate, message):
+    save_scene(one_box_scene(), tmp_path)
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(mutate(json.loads(path.read_text()), tmp_path)))
+    with pytest.raises(InvalidInputError, match=message) as error:
+        load_scene(tmp_path)
+    assert str(path) in str(error.value)
+
+
+def break_info(text):
+    def mutate(directory):
+        (directory / "habitat" / "info_semantic.json").write_text(text)
+    return mutate
+
+
+def break_ply(change):
+    def mutate(directory):
+        path = directory / "habitat" / "mesh_semantic.ply"
+        path.write_bytes(change(path.read_bytes()))
+    return mutate
+
+
+def ply_with_a_face_index_out_of_range(directory):
+    path = directory / "habitat" / "mesh_semantic.ply"
+    ply = read_ply(path)
+    faces = ply.get("face", "vertex_indices").copy()
+    faces[1, 2] = 99
+    vertices = np.stack([ply.get("vertex", a) for a in "xyz"], axis=1)
+    write_ply(path, vertices, faces, face_ids=ply.get("face", "object_id"))
+
+
+@pytest.mark.parametrize("mutate, where, message", [
+    (break_info("{oops"), "info_semantic.json", "is not valid JSON"),
+    (break_info(json.dumps({"objects": [{"class_name": "table"}]})), "info_semantic.json", "object #0 has no 'id'"),
+    (break_info(json.dumps({"objects": [{"id": "seven", "class_name": "table"}]})), "info_semantic.json",
+     "malformed classes or objects"),
+    (break_info(json.dumps({"classes": [{"name": "x"}]})), "info_semantic.json", "malformed classes or objects"),
+    (break_info("[]"), "info_semantic.json", "must hold a JSON object"),
+    (ply_with_a_face_index_out_of_range, "mesh_semantic.ply", r"faces must index its 12 vertices, got .*99"),
+    (break_ply(lambda raw: raw[:-20]), "mesh_semantic.ply", "truncated or malformed PLY body"),
+    (break_ply(lambda raw: b"not a ply"), "mesh_semantic.ply", "is not a PLY file"),
+])
+def test_every_bad_replica_scene_is_an_error_naming_the_file(tmp_path, mutate, where, message):
+    replica_like(tmp_path)
+    mutate(tmp_path)
+    with pytest.raises(InvalidInputError, match=message) as error:
+        load_scene(tmp_path)
+    assert where in str(error.value)

@@ -114,6 +114,22 @@ def test_episode_store_errors(tmp_path, small_camera, source):
         writer.append(obs)
 
 
+def test_recording_writes_nothing_on_bad_input_and_cleans_up_a_failed_run(apartment, small_config, tmp_path):
+    path = tmp_path / "ep.zarr"
+    source = EmbeddedSimSource(apartment, small_config)
+    with pytest.raises(InvalidInputError, match="episode seed must be an integer >= 0"):
+        record_episode(source, path, n_steps=2, seed=-1)
+    assert not path.exists()
+    malformed = [Action(ActionKind.MOVE_FORWARD), Action(ActionKind.GO_TO, (1.0, 2.0))]
+    with pytest.raises(InvalidInputError, match="three numbers"):
+        record_episode(source, path, n_steps=3, seed=0, actions=malformed)
+    assert not path.exists()  # the half-written episode is gone
+    record_episode(source, path, n_steps=1, seed=0)
+    with pytest.raises(StoreError, match="--overwrite"):
+        record_episode(source, path, n_steps=1, seed=0)
+    assert len(ReplaySource(path)) == 2  # the finished episode is kept
+
+
 def test_importing_sim_does_not_import_open3d():
     code = "import sys, sim, sim.embedded, sim.episode, sim.habitat_adapter, sim.cli; print('open3d' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
