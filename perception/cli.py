@@ -18,6 +18,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from perception.encoders import add_encoder_option_argument
+
 
 @dataclass(frozen=True)
 class Action:
@@ -71,10 +73,13 @@ def _node_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory", default="tcp://127.0.0.1:5555", help="memory service request endpoint")
     parser.add_argument("--ingest", help="its ingest endpoint (default: request port + 1)")
     parser.add_argument("--encoder", default="label-minilm", help="feature encoder (label-minilm, open-clip)")
+    add_encoder_option_argument(parser)
     parser.add_argument("--frames", type=int, help="stop after this many observations")
     parser.add_argument("--samples", type=int, default=20_000, help="points per frame")
     parser.add_argument("--live", action="store_true", help="latest-only delivery (skip frames when behind)")
     parser.add_argument("--max-in-flight", type=int, default=4, help="unacknowledged frames at most")
+    parser.add_argument("--ack-timeout", type=float, default=30.0,
+                        help="seconds without an acknowledgement before re-sending (or, --live, giving up)")
     parser.add_argument("--no-tour", action="store_true", help="sim sources: do not drive the agent")
 
 
@@ -83,25 +88,28 @@ def _run_node(args: argparse.Namespace) -> int:
 
     from mem3d.client import MemoryClient
     from perception.config import FrameConfig
-    from perception.encoders import create_encoder
+    from perception.encoders import create_encoder, parse_encoder_options
     from perception.node import DeliveryConfig, PerceptionNode
     from perception.sources import open_source
 
     logging.basicConfig(level="INFO", stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
-    encoder = create_encoder(args.encoder)
+    options = parse_encoder_options(args.encoder, args.encoder_option)  # bad input fails before any load
+    delivery = DeliveryConfig(live=args.live, max_in_flight=max(1, args.max_in_flight),
+                              ack_timeout_s=args.ack_timeout)
     source, actions = open_source(args.source, tour=not args.no_tour)
-    delivery = DeliveryConfig(live=args.live, max_in_flight=max(1, args.max_in_flight))
-    with MemoryClient(args.memory, args.ingest) as client:
-        stats = client.stats()
-        encoder.info.require_compatible(stats.feature_dim, stats.feature_model)
-        node = PerceptionNode(encoder, client, FrameConfig(n_samples=args.samples), delivery)
-        try:
+    try:
+        encoder = create_encoder(args.encoder, **options)
+        with MemoryClient(args.memory, args.ingest) as client:
+            stats = client.stats()
+            encoder.info.require_compatible(stats.feature_dim, stats.feature_model)
+            node = PerceptionNode(encoder, client, FrameConfig(n_samples=args.samples), delivery)
             result = node.run(source, actions, max_frames=args.frames)
-        finally:
-            source.close()
+    finally:
+        source.close()
     print(json.dumps({"source": args.source, "node": node.source_id, "observed": result.observed,
                       "sent": result.sent, "acknowledged": result.acknowledged, "skipped": result.skipped,
-                      "refused": len(result.refused), "resends": result.resends}), flush=True)
+                      "refused": len(result.refused), "resends": result.resends, "lost": result.lost}),
+          flush=True)
     return 0
 
 

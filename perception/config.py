@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -9,6 +12,8 @@ import numpy as np
 from mem3d.errors import InvalidInputError
 
 FEATURE_DTYPES = ("float32", "float16")
+OPEN_CLIP_PRECISIONS = ("fp32", "fp16", "bf16", "pure_fp16", "pure_bf16")
+"""Precisions ``open_clip.create_model`` accepts for inference."""
 
 
 def _require(condition: bool, message: str) -> None:
@@ -79,7 +84,9 @@ class OpenClipConfig:
     device: str = "auto"
     """"cpu", "cuda", "cuda:1"... or "auto" (a GPU when there is one)."""
     precision: str = "fp32"
-    """open_clip precision ("fp32", "fp16", "bf16"); use fp32 on a CPU."""
+    """open_clip precision (``OPEN_CLIP_PRECISIONS``). fp32 is the default on every device (no
+    automatic choice); "fp16" or "bf16" halve a GPU's time and memory, and are slow or unsupported
+    on a CPU."""
     input_long_side: int = 448
     """The image is resized (whole, not cropped) so its long side has about this many pixels, each
     side rounded to a multiple of the patch size: 640x480 -> 448x320 = 14x10 patches for ViT-B-32."""
@@ -98,6 +105,8 @@ class OpenClipConfig:
         _require(self.input_long_side >= 16, f"input_long_side must be >= 16, got {self.input_long_side}")
         _require(self.upsample >= 1, f"upsample must be >= 1, got {self.upsample}")
         _require(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        _require(self.precision in OPEN_CLIP_PRECISIONS,
+                 f"precision must be one of {OPEN_CLIP_PRECISIONS}, got {self.precision!r}")
         _require(len(self.text_templates) > 0 and all("{}" in t for t in self.text_templates),
                  f"text_templates must each contain '{{}}', got {self.text_templates!r}")
         _require(self.pretrained is not None or self.random_weights,
@@ -114,3 +123,40 @@ def config_from_kwargs(config_type: type, owner: str, kwargs: dict[str, object])
     if "text_templates" in kwargs and isinstance(kwargs["text_templates"], list):
         kwargs = {**kwargs, "text_templates": tuple(kwargs["text_templates"])}
     return config_type(**kwargs)
+
+
+_BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def _option_value(key: str, text: str, hint: object) -> object:
+    """``text`` as a value of type ``hint``: "none" for an optional field, true/false for a flag, a
+    JSON list (or one string) for a tuple; anything else stays a string."""
+    args = typing.get_args(hint)
+    if type(None) in args:
+        if text.strip().lower() in ("none", "null"):
+            return None
+        hint = next(a for a in args if a is not type(None))
+    try:
+        if hint is bool:
+            return _BOOLEANS[text.strip().lower()]
+        if hint in (int, float):
+            return hint(text)
+        if typing.get_origin(hint) is tuple:
+            return tuple(json.loads(text)) if text.lstrip().startswith("[") else (text,)
+    except (KeyError, ValueError, TypeError) as error:
+        raise InvalidInputError(f"option {key}={text!r}: not a valid {getattr(hint, '__name__', hint)}") from error
+    return text
+
+
+def options_from_strings(config_type: type, items: Sequence[str]) -> dict[str, object]:
+    """``KEY=VALUE`` strings (command-line options) -> keyword options of ``config_type``, each value
+    converted to its field's type. Unknown keys are kept as strings for ``config_from_kwargs`` to name."""
+    hints = typing.get_type_hints(config_type)
+    options: dict[str, object] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise InvalidInputError(f"option {item!r} is not KEY=VALUE")
+        options[key] = _option_value(key, text, hints.get(key, str))
+    return options

@@ -91,6 +91,11 @@ class FeatureEncoder(Protocol):
     def info(self) -> EncoderInfo:
         ...
 
+    @property
+    def batch_size(self) -> int:
+        """Observations ``encode_dense_batch`` encodes in one pass (1 = batching gains nothing)."""
+        ...
+
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         """(n, D) float32 L2-normalised features of ``texts``."""
         ...
@@ -131,6 +136,10 @@ class EncoderBase:
     @property
     def feature_dim(self) -> int:
         return self._info.feature_dim
+
+    @property
+    def batch_size(self) -> int:
+        return 1
 
     def encode_dense(self, obs: Observation) -> DenseFeatures:
         return self.encode_dense_batch([obs])[0]

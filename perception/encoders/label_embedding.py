@@ -8,7 +8,6 @@ evaluation, not a substitute for CLIP on a real camera (which has no labels).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -98,7 +97,6 @@ class LabelEmbeddingEncoder(EncoderBase):
         path = Path(config.model_path) if config.model_path else default_model_path()
         if not (path / "modules.json").is_file():
             raise InvalidInputError(f"no sentence-transformers model at {path} (modules.json missing)")
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is local: never reach for the hub
         try:
             from sentence_transformers import SentenceTransformer
         except ModuleNotFoundError as error:
@@ -108,7 +106,8 @@ class LabelEmbeddingEncoder(EncoderBase):
         from perception.encoders.torch_device import resolve_device
 
         transformers_logging.disable_progress_bar()  # a local load needs no progress bar in every log
-        return SentenceTransformer(str(path), device=str(resolve_device(config.device)))
+        # the model is local: never reach for the hub (scoped to this load, unlike HF_HUB_OFFLINE)
+        return SentenceTransformer(str(path), device=str(resolve_device(config.device)), local_files_only=True)
 
     @property
     def cached_labels(self) -> tuple[str, ...]:

@@ -41,6 +41,9 @@ def _weights(config: OpenClipConfig) -> tuple[str | None, str]:
     if config.pretrained in tags:
         return config.pretrained, config.pretrained
     path = Path(config.pretrained).expanduser()
+    if path.is_dir():
+        raise InvalidInputError(f"pretrained {str(path)!r} is a directory: give the checkpoint file in it "
+                                "(e.g. open_clip_pytorch_model.bin)")
     if not path.is_file():
         raise InvalidInputError(f"checkpoint file {str(path)!r} not found, and it is not a pretrained tag "
                                 f"of {config.arch} (known tags: {', '.join(tags) or 'none'})")
@@ -53,8 +56,9 @@ def _create_model(config: OpenClipConfig, pretrained: str | None, weights_name: 
     try:
         return open_clip.create_model(config.arch, pretrained=pretrained, device=device,
                                       precision=config.precision)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, KeyError, ValueError, OSError) as error:
-        reason = "\n".join(str(error).splitlines()[:4])  # a state-dict mismatch lists every tensor
+    except (RuntimeError, AssertionError, pickle.UnpicklingError, EOFError, KeyError, ValueError,
+            OSError) as error:  # open_clip asserts on some shape mismatches (text pos_embed width)
+        reason = "\n".join(str(error).splitlines()[:4]) or type(error).__name__  # a mismatch lists every tensor
         if weights_name.startswith("file:"):
             raise InvalidInputError(f"could not load checkpoint {pretrained!r} into {config.arch}: "
                                     f"{reason}") from error
@@ -98,6 +102,10 @@ class OpenClipEncoder(EncoderBase):
         if text_dim != dim:
             raise InvalidInputError(f"{config.arch}: text features are {text_dim}-d but image features "
                                     f"{dim}-d; not a joint embedding model")
+
+    @property
+    def batch_size(self) -> int:
+        return self.config.batch_size
 
     def input_size(self, height: int, width: int) -> tuple[int, int]:
         """(H, W) in pixels the image is resized to: long side ~``input_long_side``, patch multiples."""
@@ -155,6 +163,8 @@ class OpenClipEncoder(EncoderBase):
     @torch.inference_mode()
     def encode_image_global(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """(n, D) float32 CLIP image features (shortest side resized to the model's size, centre crop)."""
+        if len(images) == 0:
+            raise InvalidInputError("encode_image_global needs at least one image")
         size = self.model.visual.image_size[0]
         features = []
         for i, image in enumerate(images):

@@ -75,3 +75,25 @@ def room() -> LabelledRoom:
 def room_views(room: LabelledRoom):
     """Three 320x240 views of the household room, with semantic labels."""
     return orbit_observations(room, CameraIntrinsics.from_fov(320, 240, 90.0), 3)
+
+
+@pytest.fixture
+def run_service():
+    """``run_service(config) -> endpoints``: a ``MemoryService`` serving in a thread until the test ends."""
+    import threading
+
+    from mem3d.service.server import MemoryService
+
+    running = []
+
+    def start(config) -> dict[str, str]:
+        service = MemoryService(config)
+        thread = threading.Thread(target=service.run, daemon=True)
+        thread.start()
+        running.append((service, thread))
+        return dict(service.endpoints)
+
+    yield start
+    for service, thread in running:
+        service.stop()
+        thread.join(timeout=30)

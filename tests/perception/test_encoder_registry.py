@@ -9,6 +9,7 @@ import pytest
 
 from mem3d.errors import InvalidInputError
 from perception import FrameConfig, OpenClipConfig, available_encoders, create_encoder
+from perception.encoders import parse_encoder_options
 
 
 def test_known_encoders_are_listed():
@@ -54,3 +55,33 @@ def test_open_clip_config_needs_weights_unless_random_is_asked_for():
 def test_label_encoder_without_a_model_directory_is_a_clear_error(tmp_path):
     with pytest.raises(InvalidInputError, match="no sentence-transformers model at .*modules.json missing"):
         create_encoder("label-minilm", model_path=str(tmp_path))
+
+
+def test_open_clip_config_rejects_an_unknown_precision():
+    with pytest.raises(InvalidInputError, match=r"precision must be one of \('fp32'.*got 'fp8'"):
+        OpenClipConfig(precision="fp8")
+
+
+def test_command_line_options_are_typed_by_the_encoders_config():
+    options = parse_encoder_options("open-clip", [
+        "arch=ViT-B-16", "pretrained=/models/b16.bin", "batch_size=8", "match_threshold=0.3", "random-weights=true",
+        "num_threads=none", 'text_templates=["a photo of a {}.", "a {} in a room."]', "device=cuda:1"])
+    assert options == {"arch": "ViT-B-16", "pretrained": "/models/b16.bin", "batch_size": 8, "match_threshold": 0.3,
+                       "random_weights": True, "num_threads": None, "device": "cuda:1",
+                       "text_templates": ("a photo of a {}.", "a {} in a room.")}
+    assert parse_encoder_options("open-clip", ["text_templates=a {}."]) == {"text_templates": ("a {}.",)}
+    assert parse_encoder_options("label-minilm", ["match_threshold=none"]) == {"match_threshold": None}
+    assert parse_encoder_options("label-minilm", None) == {}
+
+
+@pytest.mark.parametrize("items, message", [
+    (["batch_size"], "is not KEY=VALUE"), (["batch_size=eight"], "batch_size='eight': not a valid int"),
+    (["random_weights=maybe"], "not a valid bool"), (["=3"], "is not KEY=VALUE"),
+])
+def test_bad_command_line_options_are_clear_errors(items, message):
+    with pytest.raises(InvalidInputError, match=message):
+        parse_encoder_options("open-clip", items)
+    with pytest.raises(InvalidInputError, match="unknown encoder 'clip-xl'"):
+        parse_encoder_options("clip-xl", [])
+    with pytest.raises(InvalidInputError, match="no option.*'archh'"):  # named when the encoder is created
+        create_encoder("open-clip", **parse_encoder_options("open-clip", ["archh=ViT-B-32"]))

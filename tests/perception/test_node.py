@@ -1,10 +1,12 @@
-"""The perception node against a real memory service: lossless delivery survives a service restart,
-and live delivery skips observations instead of falling behind."""
+"""The perception node against a real memory service: lossless delivery survives a service restart and
+batches for encoders that batch; live delivery skips observations instead of falling behind, and gives
+up on lost acknowledgements instead of stalling."""
 
 import threading
 import time
 
 import pytest
+import zmq
 
 from mem3d.client import MemoryClient
 from mem3d.service.server import MemoryService, ServiceConfig
@@ -37,10 +39,10 @@ class Views:
         pass
 
 
-def start(store, label_encoder, endpoints=None):
+def start(store, encoder, endpoints=None):
     endpoints = endpoints or {"requests": "tcp://127.0.0.1:*", "ingest": "tcp://127.0.0.1:*",
                               "changes": "tcp://127.0.0.1:*"}
-    info = label_encoder.info
+    info = encoder.info
     service = MemoryService(ServiceConfig(store=str(store), bind=endpoints["requests"],
                                           ingest_bind=endpoints["ingest"], publish_bind=endpoints["changes"],
                                           map=MapConfig(feature_dim=info.feature_dim, feature_model=info.model_id)))
@@ -111,3 +113,51 @@ def test_live_delivery_skips_instead_of_queueing(tmp_path, label_encoder, views)
             assert node.stats.acknowledged == 2 and client.stats().log_seq == 2
         finally:
             stop(service, thread)
+
+
+def test_live_delivery_resumes_after_a_lost_acknowledgement(tmp_path, label_encoder, views):
+    service, thread = start(tmp_path / "store", label_encoder)
+    endpoints = dict(service.endpoints)
+    stop(service, thread)
+    context = zmq.Context()
+    swallower = context.socket(zmq.ROUTER)  # a memory that takes a frame and dies before acknowledging it
+    swallower.bind(endpoints["ingest"])
+    with MemoryClient(endpoints["requests"], endpoints["ingest"], timeout=5) as client:
+        node = PerceptionNode(label_encoder, client, FrameConfig(n_samples=2000),
+                              DeliveryConfig(live=True, max_in_flight=1, ack_timeout_s=1.0))
+        assert node.process(views[0])
+        assert swallower.poll(5000)
+        swallower.recv_multipart()
+        swallower.close(linger=0)
+        context.term()
+        service, thread = start(tmp_path / "store", label_encoder, endpoints)  # the memory is back
+        try:
+            deadline = time.monotonic() + 20
+            for obs in views[1:]:  # a live stream: no flush(), ever
+                node.process(obs)
+                if node.stats.acknowledged >= 3 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.3)
+            assert node.stats.lost == 1 and node.stats.skipped >= 1
+            assert node.stats.acknowledged >= 3 and not node.stats.refused
+            assert client.stats().log_seq >= node.stats.acknowledged
+        finally:
+            stop(service, thread)
+
+
+def test_lossless_delivery_encodes_in_the_encoders_batches(tmp_path, tiny_clip_encoder, views, monkeypatch):
+    sizes = []
+    encode = tiny_clip_encoder.encode_dense_batch
+    monkeypatch.setattr(tiny_clip_encoder, "encode_dense_batch",
+                        lambda batch: sizes.append(len(batch)) or encode(batch))
+    service, thread = start(tmp_path / "store", tiny_clip_encoder)
+    endpoints = dict(service.endpoints)
+    try:
+        with MemoryClient(endpoints["requests"], endpoints["ingest"], timeout=10) as client:
+            node = PerceptionNode(tiny_clip_encoder, client, FrameConfig(n_samples=2000),
+                                  DeliveryConfig(max_in_flight=3))
+            stats = node.run(Views(views[:5]))
+            assert sizes == [2, 2, 1]  # the encoder's batch_size (2), within max_in_flight
+            assert stats.observed == stats.sent == stats.acknowledged == 5 and client.stats().log_seq == 5
+    finally:
+        stop(service, thread)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from mem3d.errors import InvalidInputError
+from mem3d.errors import InvalidInputError, NotAvailableError
 from mem3d.types import CameraIntrinsics, Observation
 from perception.config import OpenClipConfig
 from perception.encoders import create_encoder
@@ -151,3 +151,40 @@ def test_unknown_architecture_and_bad_images_are_rejected(tiny_clip_encoder):
         tiny_clip_encoder.encode_dense(obs)
     with pytest.raises(InvalidInputError, match=r"image 0 must have shape \(\*, \*, 3\)"):
         tiny_clip_encoder.encode_image_global([np.zeros((8, 8), np.uint8)])
+
+
+def test_checkpoint_that_trips_an_open_clip_assertion_is_a_clear_error(tmp_path, tiny_clip_checkpoint,
+                                                                        tiny_clip_writer, tiny_clip_config):
+    # a wider text tower: open_clip's load_checkpoint asserts "text pos_embed width changed!"
+    wider_text = {**tiny_clip_config, "text_cfg": {**tiny_clip_config["text_cfg"], "width": 64}}
+    tiny_clip_writer(tmp_path, arch="mem3d-test-wide-text-vit", config=wider_text)
+    with pytest.raises(InvalidInputError, match=r"could not load checkpoint '.*/mem3d-test-tiny-vit-seed0\.pt' "
+                                                r"into mem3d-test-wide-text-vit: text pos_embed width changed"):
+        create_encoder("open-clip", arch="mem3d-test-wide-text-vit", pretrained=str(tiny_clip_checkpoint),
+                       device="cpu")
+
+
+def test_a_directory_as_pretrained_and_no_images_are_clear_errors(tmp_path, tiny_clip_encoder):
+    with pytest.raises(InvalidInputError, match="is a directory: give the checkpoint file in it"):
+        create_encoder("open-clip", arch=TINY_ARCH, pretrained=str(tmp_path), device="cpu")
+    with pytest.raises(InvalidInputError, match="encode_image_global needs at least one image"):
+        tiny_clip_encoder.encode_image_global([])
+
+
+def test_auto_device_is_the_gpu_when_cuda_works_else_the_cpu(monkeypatch):
+    from perception.encoders.torch_device import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == torch.device("cuda")
+
+
+def test_a_pretrained_tag_that_cannot_be_downloaded_is_not_available(monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # fail at once, without the network, in this test only
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read when the hub was imported
+    with pytest.raises(NotAvailableError, match="could not fetch ViT-B-32 weights 'laion2b_s34b_b79k'.*"
+                                                "pass the path of a downloaded checkpoint"):
+        create_encoder("open-clip", arch="ViT-B-32", pretrained="laion2b_s34b_b79k", device="cpu")
