@@ -6,8 +6,8 @@ VENV ?= .venv
 PIP := $(VENV)/bin/pip
 # open_clip needs torchvision; these two builds import together on CPU-only x86_64 machines.
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
-# libusb: open3d's shared library links it.
-APT_PACKAGES ?= libusb-1.0-0
+# libusb: open3d's shared library links it. python3-venv: Debian's Python has no ensurepip without it.
+APT_PACKAGES ?= libusb-1.0-0 python3-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test setup system-deps ros-env clean
@@ -21,7 +21,7 @@ test: setup
 setup: system-deps $(VENV)/.ready
 
 system-deps:
-	@if ! ldconfig -p | grep -q 'libusb-1.0.so.0'; then \
+	@if ! ldconfig -p | grep -q 'libusb-1.0.so.0' || ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then \
 	  echo "installing $(APT_PACKAGES) with apt-get"; \
 	  $(SUDO) apt-get install -y --no-install-recommends $(APT_PACKAGES) \
 	  || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $(APT_PACKAGES); }; \

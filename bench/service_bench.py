@@ -3,7 +3,9 @@
 1. Ingest throughput: frames sent back to back (4 in flight, lossless), each acknowledged only when
    durable (write-ahead log + fsync): ``ingest_frames_per_s``.
 2. Queries under load: 8 clients query continuously (localize, top 5) while frames keep arriving at
-   10 per second: ``query_ms_p50``, ``query_ms_p99`` as the clients see them, and ``errors``.
+   10 per second and a subscriber follows the change feed: ``query_ms_p50``, ``query_ms_p99`` as the
+   clients see them, and ``errors`` (refused or unanswered queries and frames). The service writes a
+   checkpoint in the middle of this phase, as it does every ``checkpoint_every_frames`` in service.
 
 The service is a separate ``mem3d serve`` process; frames are 640x480 views of the benchmark aisle
 with 20,000 points and D = 512 features (as ``mem3d bench map``), made before the clock starts.
@@ -38,6 +40,9 @@ class ServiceBenchConfig:
     load_seconds: float = 20.0
     load_rate_hz: float = 10.0
     query_clients: int = 8
+    checkpoint_every_frames: int = 150
+    """The service's checkpoint period: 150 puts one checkpoint in the middle of the load phase."""
+    ack_timeout_s: float = 60.0
     seed: int = 0
 
 
@@ -45,9 +50,9 @@ def run(config: ServiceBenchConfig, show_progress: bool = True) -> dict:
     n_frames = config.throughput_frames + int(config.load_seconds * config.load_rate_hz) + 10
     frames, concepts = _make_frames(config, n_frames, show_progress)
     workdir = Path(tempfile.mkdtemp(prefix="mem3d-bench-service-"))
-    service, endpoints = _start_service(workdir, config.feature_dim)
+    service, endpoints = _start_service(workdir, config)
     try:
-        with MemoryClient(endpoints["requests"], endpoints["ingest"], timeout=60) as client:
+        with MemoryClient(endpoints["requests"], endpoints["ingest"], timeout=config.ack_timeout_s) as client:
             throughput = _ingest_throughput(client, frames[: config.throughput_frames], config.in_flight)
             load = _queries_under_load(client, endpoints, frames[config.throughput_frames:], concepts, config)
             stats = client.stats()
@@ -58,7 +63,8 @@ def run(config: ServiceBenchConfig, show_progress: bool = True) -> dict:
             service.kill()
         shutil.rmtree(workdir, ignore_errors=True)
     return {"ingest_frames_per_s": round(throughput, 2), **load, "n_voxels": stats.n_voxels,
-            "frames_ingested": stats.frames_ingested, "config": asdict(config), "machine": machine_info()}
+            "frames_ingested": stats.frames_ingested, "last_checkpoint": stats.last_checkpoint,
+            "config": asdict(config), "machine": machine_info()}
 
 
 def _make_frames(config: ServiceBenchConfig, count: int, show_progress: bool) -> tuple[list[FeatureFrame], np.ndarray]:
@@ -68,28 +74,49 @@ def _make_frames(config: ServiceBenchConfig, count: int, show_progress: bool) ->
     return frames, walker.concepts
 
 
-def _start_service(workdir: Path, feature_dim: int) -> tuple[subprocess.Popen, dict]:
-    config = workdir / "map.yaml"
-    config.write_text(f"feature_dim: {feature_dim}\nfeature_model: synthetic\n")
+def _start_service(workdir: Path, config: ServiceBenchConfig) -> tuple[subprocess.Popen, dict]:
+    map_config = workdir / "map.yaml"
+    map_config.write_text(f"feature_dim: {config.feature_dim}\nfeature_model: synthetic\n")
     mem3d = shutil.which("mem3d", path=str(Path(sys.executable).parent)) or "mem3d"
     service = subprocess.Popen([mem3d, "serve", "--store", str(workdir / "store"), "--bind", "tcp://127.0.0.1:*",
-                                "--map-config", str(config), "--log-level", "WARNING"],
+                                "--map-config", str(map_config), "--log-level", "WARNING",
+                                "--checkpoint-every-frames", str(config.checkpoint_every_frames)],
                                stdout=subprocess.PIPE, text=True)
     return service, json.loads(service.stdout.readline())
 
 
 def _ingest_throughput(client: MemoryClient, frames: list[FeatureFrame], in_flight: int) -> float:
+    """Frames per second, back to back with ``in_flight`` unacknowledged; any refusal is fatal here."""
     start = time.perf_counter()
     pending = 0
     for frame in frames:
         if pending == in_flight:
-            client.receive_ack()
+            client.receive_ack()  # raises on a refusal or when the service stops answering
             pending -= 1
         client.send_frame(frame, "bench-throughput")
         pending += 1
     for _ in range(pending):
         client.receive_ack()
     return len(frames) / (time.perf_counter() - start)
+
+
+def _follow_changes(endpoint: str, stop, results) -> None:
+    """A planner-like subscriber of the change feed: counts the announcements it receives."""
+    import zmq
+
+    from mem3d.protocol.messages import MAP_UPDATE_TOPIC
+    from mem3d.protocol.wire import decode
+
+    socket = zmq.Context.instance().socket(zmq.SUB)
+    socket.setsockopt(zmq.SUBSCRIBE, MAP_UPDATE_TOPIC)
+    socket.connect(endpoint)
+    received = 0
+    while not stop.is_set():
+        if socket.poll(100):
+            decode(socket.recv_multipart()[1:])
+            received += 1
+    socket.close(linger=0)
+    results.put(received)
 
 
 def _query_client(endpoint: str, concepts: np.ndarray, seed: int, stop, results) -> None:
@@ -130,7 +157,9 @@ def _queries_under_load(client: MemoryClient, endpoints: dict, frames: list[Feat
     stop, results = context.Event(), context.Queue()
     clients = [context.Process(target=_query_client, args=(endpoints["requests"], concepts, i, stop, results))
                for i in range(config.query_clients)]
-    for process in clients:
+    changes = context.Queue()
+    follower = context.Process(target=_follow_changes, args=(endpoints["changes"], stop, changes))
+    for process in [*clients, follower]:
         process.start()
     time.sleep(3.0)  # let the clients import and connect before the clock starts
     errors: list[str] = []
@@ -141,8 +170,11 @@ def _queries_under_load(client: MemoryClient, endpoints: dict, frames: list[Feat
         while time.perf_counter() < started + sent * period:
             acked += _take_acks(client, errors, wait_s=max(0.0, started + sent * period - time.perf_counter()))
     backlog, schedule_s = len(schedule) - acked, time.perf_counter() - started
-    while acked < len(schedule) and not errors:
-        acked += _take_acks(client, errors, wait_s=30.0)
+    while acked < len(schedule):
+        if not _take_acks(client, errors, wait_s=config.ack_timeout_s):
+            errors.append(f"{len(schedule) - acked} frames never acknowledged within {config.ack_timeout_s} s")
+            break
+        acked += 1
     elapsed = time.perf_counter() - started
     stop.set()
     latencies = []
@@ -150,7 +182,8 @@ def _queries_under_load(client: MemoryClient, endpoints: dict, frames: list[Feat
         values, client_errors = results.get(timeout=60)
         latencies.extend(values)
         errors.extend(client_errors)
-    for process in clients:
+    change_messages = changes.get(timeout=60)
+    for process in [*clients, follower]:
         process.join(timeout=30)
     every = np.asarray(latencies)
     return {"query_ms_p50": round(float(np.median(every)), 2),
@@ -158,5 +191,6 @@ def _queries_under_load(client: MemoryClient, endpoints: dict, frames: list[Feat
             "queries_per_s": round(every.size / elapsed, 1),
             "load_offered_frames_per_s": round(len(schedule) / schedule_s, 2),
             "load_acked_frames_per_s": round(acked / elapsed, 2), "load_backlog_frames_at_end": backlog,
+            "change_messages": change_messages,
             "errors": len(errors),
             "error_examples": errors[:3]}

@@ -12,8 +12,6 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
 from mem3d.errors import InvalidInputError
 
 T = TypeVar("T")
@@ -40,7 +38,9 @@ def config_to_dict(config: Any) -> dict[str, Any]:
 
 
 def load_yaml_config(cls: type[T], path: str | Path) -> T:
-    """Read a YAML file into dataclass ``cls``."""
+    """Read a YAML file into dataclass ``cls`` (PyYAML is needed only here: the core runs without it)."""
+    import yaml
+
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text())

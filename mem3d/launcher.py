@@ -188,11 +188,14 @@ class Launcher:
                 if child.should_restart(returncode):
                     child.restarts += 1
                     child.say(f"exited with {returncode}: restart {child.restarts}/{child.spec.max_restarts}")
-                    time.sleep(min(8.0, 0.5 * 2**child.restarts))
+                    _kill_group(child.process, signal.SIGKILL)  # what the dead leader left running
+                    if self._stopping.wait(min(8.0, 0.5 * 2**child.restarts)):
+                        break
                     child.start()
                     running = True
                     continue
                 child.finished = True
+                _kill_group(child.process, signal.SIGKILL)
                 child.say(f"exited with {returncode}")
                 if child.spec.on_exit == "shutdown":
                     return returncode

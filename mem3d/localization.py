@@ -21,12 +21,16 @@ _HALF_NEIGHBOURHOOD = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1
 _KEY_OFFSETS = voxel_keys.pack(_HALF_NEIGHBOURHOOD) - voxel_keys.pack(np.zeros((1, 3), dtype=np.int64))
 
 
+SCORE_CHUNK_ROWS = 8192
+"""Rows scored per chunk: 8192 x 512 float32 = 16 MB of buffer, small enough to stay warm."""
+
+
 @dataclass(frozen=True)
 class LocalizeConfig:
     """How matches are found and grouped."""
 
     threshold: float = 0.5
-    """Cosine similarity a voxel needs to match; calibrate it per encoder (docs/localization.md)."""
+    """Cosine similarity a voxel needs to match; calibrate it per encoder (docs/architecture.md)."""
     min_cluster_voxels: int = 3
     """Smaller clusters are treated as noise."""
     score_voxels: int = 10
@@ -51,10 +55,27 @@ def matching_voxels(store: VoxelStore, codebook: FeatureCodebook, query: np.ndar
     """Slots and exact cosine scores of every voxel scoring >= ``threshold`` (unit ``query``)."""
     n = store.n
     slots = codebook.candidates(store.code[:n], store.bound_slack[:n], query, threshold)
-    scores = (store.feature[slots].astype(np.float32) @ query) * store.feature_scale[slots]
+    scores = _dot_rows(store.feature, slots, query) * store.feature_scale[slots]
     np.clip(scores, -1.0, 1.0, out=scores)  # quantization can nudge a perfect match past 1
     keep = scores >= threshold
     return slots[keep], scores[keep]
+
+
+def _dot_rows(features: np.ndarray, rows: np.ndarray, query: np.ndarray, chunk: int = SCORE_CHUNK_ROWS) -> np.ndarray:
+    """``features[rows] @ query`` for int8 rows, in chunks through reused float32 buffers.
+
+    Converting all rows at once would allocate rows x D float32 (860 MB for a 420k-voxel floor);
+    page faults on that allocation, not the arithmetic, would then dominate a large query.
+    """
+    out = np.empty(rows.shape[0], dtype=np.float32)
+    gathered = np.empty((min(chunk, rows.shape[0]), features.shape[1]), dtype=features.dtype)
+    widened = np.empty(gathered.shape, dtype=np.float32)
+    for start in range(0, rows.shape[0], chunk):
+        part = rows[start:start + chunk]
+        np.take(features, part, axis=0, out=gathered[: part.shape[0]])
+        widened[: part.shape[0]] = gathered[: part.shape[0]]
+        np.matmul(widened[: part.shape[0]], query, out=out[start:start + part.shape[0]])
+    return out
 
 
 def cluster_labels(keys: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ import os
 import shutil
 import zlib
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,12 +48,35 @@ def list_checkpoints(path: str | Path) -> list[str]:
     return sorted(p.name for p in path.iterdir() if p.is_dir() and p.name.startswith(PREFIX))
 
 
-def save_map(voxel_map: VoxelMap, path: str | Path, *, keep: int = 2, extra_attrs: dict | None = None) -> str:
-    """Write a new checkpoint of ``voxel_map`` into the store at ``path``; returns its name.
+@dataclass(frozen=True)
+class MapSnapshot:
+    """What a checkpoint holds: the live voxel columns, the codebook state and the map's config."""
 
-    Keeps the newest ``keep`` checkpoints. ``extra_attrs`` (JSON-serialisable) are stored alongside,
-    e.g. the service's log position.
+    config: MapConfig
+    arrays: dict[str, np.ndarray]
+    """``voxels/<column>`` (live rows only) and ``codebook/<part>`` arrays."""
+    n_voxels: int
+
+
+def snapshot(voxel_map: VoxelMap, copy: bool = True) -> MapSnapshot:
+    """The map's checkpoint contents; ``copy`` detaches them from later changes (live rows only:
+    no spare capacity, no hash tables, so much cheaper than copying the map)."""
+    store = voxel_map.grid.store
+    arrays = {f"voxels/{c.name}": store.live(c.name) for c in store.columns}
+    arrays.update({f"codebook/{name}": data for name, data in voxel_map.codebook.state().items()})
+    if copy:
+        arrays = {key: data.copy() for key, data in arrays.items()}
+    return MapSnapshot(voxel_map.config, arrays, len(voxel_map))
+
+
+def save_map(voxel_map: VoxelMap | MapSnapshot, path: str | Path, *, keep: int = 2,
+             extra_attrs: dict | None = None) -> str:
+    """Write a new checkpoint of ``voxel_map`` (or a snapshot of it) into the store at ``path``.
+
+    Returns the checkpoint's name. Keeps the newest ``keep`` checkpoints. ``extra_attrs``
+    (JSON-serialisable) are stored alongside, e.g. the service's log position.
     """
+    contents = voxel_map if isinstance(voxel_map, MapSnapshot) else snapshot(voxel_map, copy=False)
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     with _locked(path):
@@ -62,7 +86,7 @@ def save_map(voxel_map: VoxelMap, path: str | Path, *, keep: int = 2, extra_attr
         number = int(existing[-1][len(PREFIX):]) + 1 if existing else 1
         name = f"{PREFIX}{number:06d}"
         staging = path / f"{STAGING}{name}"
-        _write_checkpoint(voxel_map, staging, extra_attrs or {})
+        _write_checkpoint(contents, staging, extra_attrs or {})
         fsync_tree(staging)
         os.replace(staging, path / name)
         fsync_dir(path)
@@ -144,13 +168,10 @@ def _checksum(array: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(array).view(np.uint8).ravel())
 
 
-def _write_checkpoint(voxel_map: VoxelMap, where: Path, extra: dict) -> None:
+def _write_checkpoint(contents: MapSnapshot, where: Path, extra: dict) -> None:
     group = zarr.open_group(str(where), mode="w", zarr_format=3)
-    store = voxel_map.grid.store
-    arrays = {f"voxels/{c.name}": store.live(c.name) for c in store.columns}
-    arrays.update({f"codebook/{name}": data for name, data in voxel_map.codebook.state().items()})
     checksums = {}
-    for key, data in arrays.items():
+    for key, data in contents.arrays.items():
         chunks = (min(CHUNK_ROWS, max(data.shape[0], 1)),) + data.shape[1:]
         written = group.create_array(key, shape=data.shape, dtype=data.dtype, chunks=chunks, fill_value=0)
         if data.size:
@@ -159,8 +180,8 @@ def _write_checkpoint(voxel_map: VoxelMap, where: Path, extra: dict) -> None:
     group.attrs.update({
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
-        "config": json.loads(json.dumps(config_to_dict(voxel_map.config))),
-        "n_voxels": int(len(voxel_map)),
+        "config": json.loads(json.dumps(config_to_dict(contents.config))),
+        "n_voxels": contents.n_voxels,
         "checksums": checksums,
         "extra": extra,
     })

@@ -16,7 +16,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mem3d.errors import InvalidInputError
-from mem3d.validation import require_array, require_finite, require_rigid_pose, require_unit_rows
+from mem3d.validation import (
+    require_array,
+    require_finite,
+    require_int,
+    require_real,
+    require_rigid_pose,
+    require_unit_rows,
+)
+
+MAX_IMAGE_SIDE = 16384
+"""Largest image width or height in pixels that any boundary accepts."""
 
 
 @dataclass(frozen=True)
@@ -31,11 +41,11 @@ class CameraIntrinsics:
     height: int
 
     def __post_init__(self) -> None:
-        values = (self.fx, self.fy, self.cx, self.cy)
-        if not all(np.isfinite(v) for v in values) or self.fx <= 0 or self.fy <= 0:
-            raise InvalidInputError(f"intrinsics need finite, positive focal lengths, got {values}")
-        if int(self.width) <= 0 or int(self.height) <= 0:
-            raise InvalidInputError(f"image size must be positive, got {self.width}x{self.height}")
+        values = [require_real(name, getattr(self, name)) for name in ("fx", "fy", "cx", "cy")]
+        if values[0] <= 0 or values[1] <= 0:
+            raise InvalidInputError(f"intrinsics need positive focal lengths, got fx={values[0]}, fy={values[1]}")
+        require_int("image width", self.width, 1, MAX_IMAGE_SIDE)
+        require_int("image height", self.height, 1, MAX_IMAGE_SIDE)
 
     @property
     def K(self) -> np.ndarray:  # noqa: N802 - the conventional name
@@ -99,8 +109,8 @@ class Observation:
         require_array("rgb", self.rgb, shape=(h, w, 3), dtypes=(np.uint8,))
         require_array("depth", self.depth, shape=(h, w), dtypes=(np.float32,))
         require_rigid_pose("T_world_camera", self.T_world_camera)
-        if not np.isfinite(self.stamp):
-            raise InvalidInputError(f"stamp must be finite, got {self.stamp}")
+        require_real("stamp", self.stamp)
+        require_int("obs_id", self.obs_id)
         for name in ("semantic", "instance"):
             ids = getattr(self, name)
             if ids is not None:
@@ -132,7 +142,7 @@ class FeatureFrame:
     stamp: float
     """Capture time, seconds."""
     obs_id: int
-    """Observation id this frame was computed from."""
+    """Observation id this frame was computed from, in [0, 2**63)."""
     depth: np.ndarray | None = None
     """Optional (h, w) float32 z-depth in metres used to carve free space (may be downsampled).
     Unlike a sensor's depth it must be sanitised: finite everywhere, 0 = no measurement."""
@@ -171,11 +181,13 @@ class FeatureFrame:
             raise InvalidInputError(
                 f"feature_index must lie in [0, {features.shape[0]}), got [{index.min()}, {index.max()}]")
         require_rigid_pose("T_world_camera", self.T_world_camera)
-        if not np.isfinite(self.stamp):
-            raise InvalidInputError(f"stamp must be finite, got {self.stamp}")
+        require_real("stamp", self.stamp)
+        require_int("obs_id", self.obs_id)
+        if not isinstance(self.feature_model, str):
+            raise InvalidInputError(f"feature_model must be a string, got {type(self.feature_model).__name__}")
         if self.depth is not None:
-            if self.intrinsics is None:
-                raise InvalidInputError("a carving depth image needs its intrinsics")
+            if not isinstance(self.intrinsics, CameraIntrinsics):
+                raise InvalidInputError("a carving depth image needs its intrinsics (a CameraIntrinsics)")
             require_array("depth", self.depth,
                           shape=(self.intrinsics.height, self.intrinsics.width), dtypes=(np.float32,))
             require_finite("depth", self.depth)

@@ -30,6 +30,27 @@ def require_array(name: str, value: object, *, ndim: int | None = None,
     return value
 
 
+INT64_MAX = 2**63 - 1
+
+
+def require_int(name: str, value: object, low: int = 0, high: int = INT64_MAX) -> int:
+    """Check an integer (Python or numpy, not bool) in [low, high]."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise InvalidInputError(f"{name} must be an integer, got {type(value).__name__}")
+    if not low <= int(value) <= high:
+        raise InvalidInputError(f"{name} must lie in [{low}, {high}], got {int(value)}")
+    return int(value)
+
+
+def require_real(name: str, value: object) -> float:
+    """Check a finite real number (int or float, not bool)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidInputError(f"{name} must be a number, got {type(value).__name__}")
+    if not np.isfinite(value):
+        raise InvalidInputError(f"{name} must be finite, got {value}")
+    return float(value)
+
+
 def require_finite(name: str, value: np.ndarray) -> np.ndarray:
     """Reject NaN and infinity."""
     if not np.isfinite(value).all():

@@ -162,12 +162,12 @@ class VoxelMap:
     def _check_frame(self, frame: FeatureFrame) -> None:
         if not isinstance(frame, FeatureFrame):
             raise InvalidInputError(f"expected a FeatureFrame, got {type(frame).__name__}")
+        frame.validate(self.feature_dim)
         model = self.config.feature_model
         if model and frame.feature_model != model:
             raise SchemaMismatchError(
                 f"frame features come from {frame.feature_model or 'an unnamed model'!r}, "
                 f"this map holds {model!r} features")
-        frame.validate(self.feature_dim)
 
     def _enforce_budget(self) -> np.ndarray:
         if self.config.max_voxels is None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from mem3d.errors import InvalidInputError
 from mem3d.protocol.wire import ErrorCode, Message, ProtocolError
 from mem3d.types import CameraIntrinsics, Candidate, FeatureFrame, LocalizeResult, MapUpdate, Observation
 
@@ -58,8 +59,11 @@ def error_message(request_id: int, code: ErrorCode, text: str) -> Message:
 
 def frame_to_message(frame: FeatureFrame, source: str, request_id: int = 0) -> Message:
     """A feature frame as an ``ingest`` request; ``source`` names the sender for deduplication."""
+    index = frame.feature_index
+    if index.size and not (0 <= index.min() and index.max() <= np.iinfo(np.int32).max):
+        raise InvalidInputError(f"feature_index must lie in [0, 2**31), got [{index.min()}, {index.max()}]")
     arrays = {"points": frame.points, "colors": frame.colors, "features": frame.features,
-              "feature_index": frame.feature_index.astype(np.int32, copy=False),
+              "feature_index": index.astype(np.int32, copy=False),
               "pose": np.asarray(frame.T_world_camera, dtype=np.float64)}
     fields: dict[str, Any] = {"source": source, "obs_id": int(frame.obs_id), "stamp": float(frame.stamp),
                               "feature_model": frame.feature_model, "intrinsics": None}
@@ -76,13 +80,12 @@ def message_to_frame(message: Message) -> tuple[FeatureFrame, str]:
     intrinsics = None
     raw = f.get("intrinsics")
     if raw is not None:
-        if not (isinstance(raw, list) and len(raw) == 6 and all(isinstance(v, (int, float)) for v in raw)):
+        if not (isinstance(raw, list) and len(raw) == 6):
             raise ProtocolError(ErrorCode.INVALID_INPUT, "intrinsics must be [fx, fy, cx, cy, width, height]")
         try:
-            intrinsics = CameraIntrinsics(float(raw[0]), float(raw[1]), float(raw[2]), float(raw[3]),
-                                          int(raw[4]), int(raw[5]))
-        except ValueError as error:
-            raise ProtocolError(ErrorCode.INVALID_INPUT, str(error)) from None
+            intrinsics = CameraIntrinsics(*raw)
+        except InvalidInputError as error:
+            raise ProtocolError(ErrorCode.INVALID_INPUT, f"intrinsics: {error}") from None
     frame = FeatureFrame(points=array(message, "points"), colors=array(message, "colors"),
                          features=array(message, "features"), feature_index=array(message, "feature_index"),
                          T_world_camera=array(message, "pose"), stamp=field(f, "stamp", float),

@@ -12,6 +12,7 @@ Anything else raises ``ProtocolError`` with an error code from ``ErrorCode``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -142,7 +143,7 @@ def _parse_array(spec: Any, buffer: bytes) -> tuple[str, np.ndarray]:
                                         for s in shape):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, f"array {name!r}: bad shape {shape!r}")
     itemsize = np.dtype(dtype).itemsize
-    expected = itemsize * int(np.prod(shape, dtype=np.int64))
+    expected = itemsize * math.prod(shape)  # Python ints: no overflow for any accepted shape
     if expected != len(buffer):
         raise ProtocolError(ErrorCode.BAD_MESSAGE,
                             f"array {name!r}: shape {shape} of {dtype} needs {expected} bytes, got {len(buffer)}")

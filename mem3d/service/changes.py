@@ -17,11 +17,12 @@ MIN_OBJECT_VOXELS = 8
 def summarize_update(update: MapUpdate, voxel_size: float) -> Message:
     """A ``map_update`` message: totals, per-region counts, and clusters that appeared or vanished.
 
-    ``regions`` lists [i, j, k, added, removed] for every 1 m region with new or removed voxels;
+    ``regions`` lists [i, j, k, added, removed] for every 1 m region with new or carved voxels;
     ``appeared`` lists connected clusters of at least 8 new or contradicted voxels, ``disappeared``
-    those of removed voxels (carved or evicted), with centroid and bounding box (world, metres).
+    those of carved voxels, with centroid and bounding box (world, metres). Voxels evicted to keep
+    the memory budget were forgotten, not seen to be gone: they only count in ``evicted``.
     """
-    gone = np.concatenate([update.removed, update.evicted])
+    gone = update.removed
     return Message("map_update", 0, {
         "obs_id": update.obs_id, "stamp": update.stamp,
         "added": int(update.added.size), "updated": int(update.updated.size),

@@ -9,18 +9,17 @@ segment; the segments a checkpoint covers are deleted only once it is safely on 
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from mem3d.errors import Mem3dError, SchemaMismatchError
+from mem3d.errors import Mem3dError, SchemaMismatchError, StoreError
 from mem3d.protocol.messages import message_to_frame
 from mem3d.protocol.wire import ProtocolError, decode
 from mem3d.service.wal import WriteAheadLog
-from mem3d.storage import list_checkpoints, load_map_with_attrs, save_map
+from mem3d.storage import list_checkpoints, load_map_with_attrs, save_map, snapshot
 from mem3d.types import FeatureFrame, MapUpdate
 from mem3d.voxel_map import MapConfig, VoxelMap
 
@@ -88,6 +87,8 @@ class DurableMemory:
                 self._apply(frame, source)
             except (Mem3dError, ProtocolError) as error:  # a record the live path would have refused
                 log.warning("skipping log record %d: %s", seq, error)
+            except Exception:  # a bug must not make the store unusable: keep the record, go on
+                log.exception("skipping log record %d, which failed to apply", seq)
             self.seq = seq
             replayed += 1
         self.frames_since_checkpoint = replayed
@@ -105,29 +106,47 @@ class DurableMemory:
         logged: list[Logged] = []
         newest_in_batch: dict[str, int] = {}
         for i, item in enumerate(batch):
-            last = max(self.sources.get(item.source, -1), newest_in_batch.get(item.source, -1))
-            if item.frame.obs_id <= last:
-                outcomes[i] = IngestOutcome(0, None, duplicate=True)
-                continue
             try:
                 self.map.check(item.frame)
             except Mem3dError as error:
                 outcomes[i] = error
                 continue
-            self.seq += 1
-            self.wal.append(self.seq, item.frames)
-            logged.append(Logged(i, self.seq, item))
+            last = max(self.sources.get(item.source, -1), newest_in_batch.get(item.source, -1))
+            if item.frame.obs_id <= last:
+                outcomes[i] = IngestOutcome(0, None, duplicate=True)
+                continue
+            logged.append(Logged(i, self.seq + len(logged) + 1, item))
             newest_in_batch[item.source] = item.frame.obs_id
         if logged:
-            self.wal.sync()
+            try:
+                self._write(logged)
+            except OSError as error:  # disk full, I/O error: nothing of the batch is kept or acknowledged
+                log.error("could not log %d ingests: %s", len(logged), error)
+                for entry in logged:
+                    outcomes[entry.index] = StoreError(f"the write-ahead log could not be written: {error}")
+                return outcomes, []
+            self.seq += len(logged)
             self._unapplied += len(logged)
         return outcomes, logged
 
+    def _write(self, logged: list[Logged]) -> None:
+        """Append and fsync the records; on failure cut the log back so that it holds none of them."""
+        start = self.wal.end()
+        try:
+            for entry in logged:
+                self.wal.append(entry.seq, entry.item.frames)
+            self.wal.sync()
+        except OSError:
+            self.wal.rollback(start)  # if even this fails, the error propagates: the service must stop
+            raise
+
     def apply(self, entry: Logged) -> IngestOutcome:
         """Apply one logged ingest to the map (in log order)."""
-        update = self._apply(entry.item.frame, entry.item.source)
-        self._unapplied -= 1
-        self.frames_since_checkpoint += 1
+        try:
+            update = self._apply(entry.item.frame, entry.item.source)
+        finally:
+            self._unapplied -= 1
+            self.frames_since_checkpoint += 1
         return IngestOutcome(entry.seq, update)
 
     def ingest(self, batch: list[Ingest]) -> list[IngestOutcome | Mem3dError]:
@@ -160,7 +179,7 @@ class DurableMemory:
             if not wait:
                 return None
             self._saver.join()
-        snapshot = copy.deepcopy(self.map)
+        contents = snapshot(self.map)  # the serving thread goes on changing the map
         attrs = {"wal_seq": self.seq, "sources": dict(self.sources)}
         first_uncovered_segment = self.wal.rotate()
         self.frames_since_checkpoint = 0
@@ -168,7 +187,7 @@ class DurableMemory:
 
         def write() -> None:
             try:
-                result["name"] = save_map(snapshot, self.store, extra_attrs=attrs)
+                result["name"] = save_map(contents, self.store, extra_attrs=attrs)
                 self.last_checkpoint = result["name"]
                 self.wal.drop_before(first_uncovered_segment)
             except Exception as error:  # disk full, permissions: keep the log, report

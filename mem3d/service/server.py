@@ -248,6 +248,10 @@ class MemoryService:
             except ProtocolError as error:
                 _send(self._ingest, envelope,
                       messages.error_message(request_id or error.request_id, error.code, str(error)))
+            except Exception as error:  # a bug must not take the service down; nothing was logged
+                log.exception("internal error while reading an ingest")
+                _send(self._ingest, envelope,
+                      messages.error_message(request_id, ErrorCode.INTERNAL, f"internal error: {error}"))
         if not received:
             return
         outcomes, logged = self.memory.log([item for _, _, item in received])
@@ -262,7 +266,13 @@ class MemoryService:
     def _apply_next(self) -> None:
         """Apply the oldest logged ingest and acknowledge it (queries are served between two of these)."""
         envelope, request_id, entry = self._pending.popleft()
-        outcome = self.memory.apply(entry)
+        try:
+            outcome = self.memory.apply(entry)
+        except Exception as error:  # unreachable for checked frames; a bug must not stop the service
+            log.exception("internal error while applying ingest %d", entry.seq)
+            _send(self._ingest, envelope,
+                  messages.error_message(request_id, ErrorCode.INTERNAL, f"internal error: {error}"))
+            return
         self.frames_ingested += 1
         fields = {"obs_id": entry.item.frame.obs_id, "seq": outcome.seq, "duplicate": False,
                   **messages.update_fields(outcome.update)}

@@ -45,12 +45,30 @@ class WriteAheadLog:
     def current_segment(self) -> int:
         return self._segment
 
+    def _open_current(self) -> None:
+        if self._handle is None:
+            self._segment = max(self._segment, 1)
+            path = self._path(self._segment)
+            created = not path.exists()
+            self._handle = open(path, "ab")
+            if created:
+                fsync_dir(self.directory)  # the new file's name is durable before any record in it
+
+    def end(self) -> int:
+        """Byte offset of the end of the current segment (for ``rollback``)."""
+        self._open_current()
+        return self._handle.tell()
+
+    def rollback(self, offset: int) -> None:
+        """Cut the current segment back to ``offset`` after a failed append or sync (raises if it cannot)."""
+        self._handle.seek(0, os.SEEK_END)
+        self._handle.truncate(offset)
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
     def append(self, seq: int, frames: list[bytes]) -> None:
         """Write one record (buffered; call ``sync`` before acknowledging it)."""
-        if self._handle is None:
-            if self._segment == 0:
-                self._segment = 1
-            self._handle = open(self._path(self._segment), "ab")
+        self._open_current()
         lengths = struct.pack(f"<{len(frames)}I", *(len(f) for f in frames))
         body = struct.pack("<QI", seq, len(frames)) + lengths
         crc = zlib.crc32(body)

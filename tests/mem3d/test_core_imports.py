@@ -23,3 +23,24 @@ def test_every_core_module_imports_without_torch_open3d_or_ros():
     result = subprocess.run([sys.executable, "-c", BLOCKER], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+MINIMAL = """
+import sys, importlib.abc
+class OnlyCore(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        top = name.split(".")[0]
+        if top in ("tqdm", "torch", "open3d", "cv2", "sentence_transformers", "open_clip", "rich"):
+            raise ImportError(f"the core imported {name}, which is not a core dependency")
+sys.meta_path.insert(0, OnlyCore())
+import mem3d, mem3d.types, mem3d.voxel_map, mem3d.storage, mem3d.client, mem3d.service.durable
+import mem3d.service.server, mem3d.protocol.messages
+print("ok")
+"""
+
+
+def test_the_map_storage_client_and_service_need_only_the_core_dependencies():
+    """numpy, zarr (which brings PyYAML), pyzmq, msgpack, plus scipy (sparse graphs, image filters)."""
+    result = subprocess.run([sys.executable, "-c", MINIMAL], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

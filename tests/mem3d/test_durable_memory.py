@@ -119,3 +119,41 @@ def test_reopening_with_another_schema_is_refused(tmp_path, frames):
     from mem3d.errors import SchemaMismatchError
     with pytest.raises(SchemaMismatchError, match="feature_dim"):
         DurableMemory(tmp_path, MapConfig(feature_dim=512, feature_model="synthetic"))
+
+
+def test_a_failed_log_write_acknowledges_nothing_and_keeps_the_log_clean(tmp_path, frames, monkeypatch):
+    memory = DurableMemory(tmp_path, CONFIG)
+    memory.ingest([ingest_of(frames[0])])
+    real_sync = memory.wal.sync
+
+    def disk_full():
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(memory.wal, "sync", disk_full)  # fault injection: the disk fills up
+    outcomes, logged = memory.log([ingest_of(f) for f in frames[1:3]])
+    assert logged == [] and all(isinstance(o, StoreError) for o in outcomes)
+    assert memory.seq == 1
+    monkeypatch.setattr(memory.wal, "sync", real_sync)  # space is freed: ingests go on
+    assert [o.seq for o in memory.ingest([ingest_of(f) for f in frames[3:5]])] == [2, 3]
+    memory.wal.close()
+    reopened = DurableMemory(tmp_path, CONFIG)
+    assert reopened.replayed == 3
+    assert_same(reopened.map, reference([frames[0], frames[3], frames[4]]))
+
+
+def test_a_record_that_fails_to_apply_is_skipped_on_replay(tmp_path, frames, monkeypatch):
+    memory = DurableMemory(tmp_path, CONFIG)
+    memory.ingest([ingest_of(f) for f in frames[:3]])
+    memory.wal.close()
+    real_update = VoxelMap.update
+
+    def buggy_update(self, frame, **options):  # fault injection: a bug that hits one record
+        if frame.obs_id == 1:
+            raise RuntimeError("a bug")
+        return real_update(self, frame, **options)
+
+    monkeypatch.setattr(VoxelMap, "update", buggy_update)
+    reopened = DurableMemory(tmp_path, CONFIG)  # starts, instead of failing on every restart
+    assert reopened.replayed == 3 and reopened.seq == 3
+    monkeypatch.setattr(VoxelMap, "update", real_update)
+    assert_same(reopened.map, reference([frames[0], frames[2]]))

@@ -43,7 +43,8 @@ def read_until(process: subprocess.Popen, pattern: str, timeout: float, lines: l
 GRANDPARENT = "import subprocess,time; p=subprocess.Popen(['sleep','600']); print('grandchild', p.pid, flush=True); "
 
 
-def test_start_restart_and_clean_stop(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_start_restart_and_clean_stop(tmp_path, stop_signal):
     launch = tmp_path / "stack.yaml"
     launch.write_text(f"""
 name: toy
@@ -55,7 +56,7 @@ processes:
   - name: parent
     command: [{PY}, -c, "{GRANDPARENT}time.sleep(600)"]
   - name: flaky
-    command: [{PY}, -c, "import sys; print('crashing', flush=True); sys.exit(3)"]
+    command: [{PY}, -c, "{GRANDPARENT}import sys; print('crashing', flush=True); sys.exit(3)"]
     restart: on-failure
     max_restarts: 2
 """)
@@ -69,7 +70,11 @@ processes:
         read_until(launcher, r"\[flaky\] exited with 3$", 30, lines)
         assert all(alive(pid) for pid in pids)
         assert sum("[flaky] crashing" in line for line in lines) == 3
-        launcher.send_signal(signal.SIGTERM)
+        left_by_crashes = [int(m.group(1)) for line in lines if (m := re.search(r"\[flaky\] grandchild (\d+)", line))]
+        assert len(left_by_crashes) == 3
+        time.sleep(0.5)
+        assert not any(alive(pid) for pid in left_by_crashes)  # a restart clears what the crash left
+        launcher.send_signal(stop_signal)
         assert launcher.wait(timeout=30) == 0
     finally:
         if launcher.poll() is None:
@@ -90,39 +95,44 @@ def test_bad_launch_files_are_clear_errors(tmp_path):
         assert result.returncode == 1 and message in result.stderr
 
 
-@pytest.mark.slow
-def test_the_sim_stack_runs_and_stops_with_no_stray_process(tmp_path):
-    """Memory service, simulator stream, perception and planner as separate processes."""
-    launch = tmp_path / "sim_stack.yaml"
+def test_a_node_that_ends_with_on_exit_shutdown_stops_the_stack(tmp_path):
+    launch = tmp_path / "stack.yaml"
     launch.write_text(f"""
-name: test_stack
+name: toy
 run_dir: {tmp_path}/run
 processes:
-  - name: memory
-    command: [mem3d, serve, --store, "{{run_dir}}/store", --bind, "tcp://127.0.0.1:57555", --encoder, label-minilm]
-    ready: json
-  - name: simulator
-    command: [mem3d, sim, serve, --publish, "tcp://127.0.0.1:57560", --width, "96", --height, "72", --rate, "20"]
-    ready: json
-  - name: perception
-    command: [mem3d, perceive, --source, "tcp://127.0.0.1:57560", --memory, "tcp://127.0.0.1:57555", --live,
-              --samples, "2000"]
+  - name: parent
+    command: [{PY}, -c, "{GRANDPARENT}time.sleep(600)"]
   - name: planner
-    command: [mem3d, plan, find, --memory, "tcp://127.0.0.1:57555", --every, "5", --rounds, "5", sofa, piano]
+    command: [{PY}, -c, "import time; time.sleep(1); print('done', flush=True)"]
     on_exit: shutdown
 """)
+    result = subprocess.run([MEM3D, "launch", str(launch)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[planner] done" in result.stdout and "[planner] exited with 0" in result.stdout
+    grandchild = int(re.search(r"\[parent\] grandchild (\d+)", result.stdout).group(1))
+    assert not alive(grandchild)
+
+
+@pytest.mark.slow
+def test_the_real_sim_stack_runs_and_stops_on_ctrl_c_with_no_stray_process(tmp_path):
+    """launch/sim_stack.yaml as shipped: memory, simulator stream, perception and planner processes."""
+    stack = Path(__file__).resolve().parents[2] / "launch" / "sim_stack.yaml"
     lines: list[str] = []
-    launcher = subprocess.Popen([MEM3D, "launch", str(launch)], stdout=subprocess.PIPE, text=True)
+    launcher = subprocess.Popen([MEM3D, "launch", str(stack), "--run-dir", str(tmp_path / "run")],
+                                stdout=subprocess.PIPE, text=True)
     try:
         pids = [int(read_until(launcher, rf"\[{name}\] started \(pid (\d+)\)", 120, lines).group(1))
                 for name in ("memory", "simulator", "perception", "planner")]
-        read_until(launcher, r'\[planner\] \{"round": 5, "goal": "piano", "decision": "explore"', 180, lines)
+        read_until(launcher, r'\[planner\] \{.*"goal": "sofa", "decision": "go_to"', 240, lines)
+        launcher.send_signal(signal.SIGINT)
         assert launcher.wait(timeout=60) == 0
     finally:
         if launcher.poll() is None:
             launcher.kill()
     output = "\n".join(lines + launcher.stdout.read().splitlines())
-    assert '"goal": "sofa", "decision": "go_to"' in output  # the memory was filled by the stream
     assert "[perception]" in output and "[memory]" in output
     time.sleep(1)
     assert not any(alive(pid) for pid in pids)
+    store = tmp_path / "run" / "store"
+    assert (store / "CURRENT").exists(), "the memory service checkpoints when the stack stops"

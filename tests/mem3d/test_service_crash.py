@@ -38,7 +38,11 @@ def test_every_acknowledged_frame_survives_sigkill(tmp_path, scene, concepts, ca
 
     sender = threading.Thread(target=stream)
     sender.start()
+    deadline = time.monotonic() + 120
     while len(acked) < 17:  # past two checkpoints, in the middle of the stream
+        if not sender.is_alive() or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"the stream stopped after {len(acked)} acknowledged frames")
         time.sleep(0.005)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()

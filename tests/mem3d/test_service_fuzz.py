@@ -7,7 +7,7 @@ import numpy as np
 import zmq
 
 from mem3d.protocol.messages import frame_to_message
-from mem3d.protocol.wire import decode, encode
+from mem3d.protocol.wire import Message, decode, encode
 
 from synthetic_room import MUG, client_of, frame_of
 
@@ -38,9 +38,13 @@ def broken_ingests(valid: list[bytes], rng: random.Random):
         lambda: valid + [rng.randbytes(8)],
         lambda: [valid[0]] + [f[: max(0, len(f) - rng.randrange(1, 9))] for f in valid[1:]],
         lambda: with_header(v=rng.choice([0, 2, "1", None])),
-        lambda: with_header(obs_id=rng.choice(["7", 1.5, None, [1]])),
+        lambda: with_header(obs_id=rng.choice(["7", 1.5, None, [1], -1, 2**63, 2**64 - 1, True])),
         lambda: with_header(stamp=rng.choice([float("nan"), float("inf"), "now"])),
-        lambda: with_header(intrinsics=rng.choice([[1, 2, 3], ["a"] * 6, [0, 0, 0, 0, 10, 10], [1] * 7])),
+        lambda: with_header(intrinsics=rng.choice([[1, 2, 3], ["a"] * 6, [0, 0, 0, 0, 10, 10], [1] * 7,
+                                                   [1, 1, 1, 1, float("inf"), 10], [1, 1, 1, 1, 2**64 - 1, 10],
+                                                   [1, 1, 1, 1, 10.5, 10], [float("nan"), 1, 1, 1, 10, 10]])),
+        lambda: with_header(arrays=[[n, d, rng.choice([[65536] * 4, [2**31 - 1] * 4, [2**31] * 2])]
+                                    for n, d, _ in specs]),
         lambda: with_header(source=rng.choice(["", "x" * 300, 5])),
         lambda: with_header(arrays=[[n, rng.choice(["<f8", "|u1", "<i4", ">f4"]), s] for n, _, s in specs]),
         lambda: with_header(arrays=[[n, d, [x + rng.randrange(1, 3) for x in s]] for n, d, s in specs]),
@@ -49,6 +53,27 @@ def broken_ingests(valid: list[bytes], rng: random.Random):
         lambda: poisoned("pose"),
         lambda: poisoned("features"),
         lambda: poisoned("depth"),
+    ]
+    while True:
+        yield rng.choice(makers)()
+
+
+def broken_localizes(embedding_dim: int, rng: random.Random):
+    """Localize requests that can never be valid (the service in the test has no text encoder)."""
+    def localize(arrays=None, **fields):
+        return [bytes(f) for f in encode(Message("localize", rng.randrange(1, 2**63), fields, arrays or {}))]
+
+    good = np.ones(embedding_dim, np.float32) / np.sqrt(embedding_dim)
+    makers = [
+        lambda: localize({"embedding": good}, top_k=rng.choice([0, 101, -1, 2**63, 2**64 - 1, "5", 1.5, True])),
+        lambda: localize({"embedding": good}, threshold=rng.choice([float("nan"), float("inf"), 2.0, "x", [1]])),
+        lambda: localize({"embedding": good[: rng.randrange(0, embedding_dim)]}),
+        lambda: localize({"embedding": np.full(embedding_dim, np.nan, np.float32)}),
+        lambda: localize({"embedding": np.zeros(embedding_dim, np.float32)}),
+        lambda: localize({"embedding": good.reshape(1, -1)}),
+        lambda: localize({"embedding": good}, text="mug"),
+        lambda: localize(text=rng.choice(["mug", 5, b"mug", [1]])),
+        lambda: localize(),
     ]
     while True:
         yield rng.choice(makers)()
@@ -69,10 +94,10 @@ def test_fuzzing_both_endpoints_never_crashes_or_changes_the_memory(start_servic
         socket.connect(service.endpoints[name])
     replies = {"requests": [], "ingest": []}
     try:
-        messages = broken_ingests(valid, rng)
+        ingests, localizes = broken_ingests(valid, rng), broken_localizes(concepts.shape[1], rng)
         for i in range(3000):
             name = "ingest" if i % 3 else "requests"
-            message = next(messages)
+            message = next(localizes if name == "requests" and i % 2 else ingests)
             sockets[name].send_multipart(message)
             assert sockets[name].poll(5000), f"message {i} was not answered"
             reply = sockets[name].recv_multipart()

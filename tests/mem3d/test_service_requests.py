@@ -1,13 +1,16 @@
 """The memory service over real sockets on 127.0.0.1: requests, ingest, errors, the change feed."""
 
+import time
+
 import msgpack
 import numpy as np
 import pytest
 import zmq
 
 from mem3d.client import ServiceError
-from mem3d.protocol.messages import MAP_UPDATE_TOPIC
+from mem3d.protocol.messages import MAP_UPDATE_TOPIC, frame_to_message
 from mem3d.protocol.wire import Message, decode, encode
+from mem3d.synthetic import BoxScene
 
 from synthetic_room import DIM, MUG, UNRELATED, box_contains, client_of, frame_of, room_boxes
 
@@ -94,16 +97,27 @@ def test_a_req_socket_client_is_answered_too(fed):
     assert reply.type == "pong" and reply.id == 3
 
 
-def test_a_client_that_vanishes_mid_request_does_not_disturb_others(fed, concepts):
+def test_a_client_that_vanishes_mid_request_does_not_disturb_others(fed, scene, concepts, camera):
+    """Clients send a query or an ingest and disconnect before the answer: the service goes on."""
     context = zmq.Context.instance()
-    for _ in range(20):
-        ghost = context.socket(zmq.DEALER)
-        ghost.setsockopt(zmq.LINGER, 0)
-        ghost.connect(fed.endpoints["requests"])
-        ghost.send_multipart(encode(Message("localize", 1, {}, {"embedding": concepts[MUG]})))
-        ghost.close()
+    ghosts = []
+    for i in range(10):
+        for endpoint, message in (("requests", Message("localize", 1, {}, {"embedding": concepts[MUG]})),
+                                  ("ingest", frame_to_message(frame_of(scene, concepts, camera, 10 + i),
+                                                              f"ghost-{i}", request_id=1))):
+            ghost = context.socket(zmq.DEALER)
+            ghost.connect(fed.endpoints[endpoint])
+            ghost.send_multipart(encode(message))
+            ghosts.append(ghost)
+    for ghost in ghosts:
+        ghost.close(linger=2000)  # the requests leave; the answers find nobody
     with client_of(fed) as client:
+        deadline = time.monotonic() + 20
+        while client.stats().log_seq < 3 + 10 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert client.stats().log_seq == 3 + 10  # every vanished client's ingest was logged and applied
         assert client.localize(embedding=concepts[MUG]).found
+        assert client.ingest(frame_of(scene, concepts, camera, 99), "test-camera").seq == 14
 
 
 def test_the_change_feed_announces_each_applied_frame(start_service, scene, concepts, camera):
@@ -125,6 +139,16 @@ def test_the_change_feed_announces_each_applied_frame(start_service, scene, conc
         assert update.fields["added"] == ack.added and update.fields["obs_id"] == 0
         assert sum(r[3] for r in update.fields["regions"]) == ack.added
         assert update.fields["appeared"] and update.fields["disappeared"] == []
+        mug = room_boxes()[MUG]
+        with client_of(service) as client:  # the mug is taken away: the same view shows the wall behind
+            without_mug = BoxScene([box for i, box in enumerate(room_boxes()) if i != MUG])
+            ack = client.ingest(frame_of(without_mug, concepts, camera, 1), "cam")
+        assert subscriber.poll(5000) and ack.removed > 0
+        update = decode(subscriber.recv_multipart()[1:])
+        assert update.fields["obs_id"] == 1 and update.fields["removed"] == ack.removed
+        assert sum(r[4] for r in update.fields["regions"]) == ack.removed
+        gone = update.fields["disappeared"]
+        assert len(gone) == 1 and box_contains(mug, np.array([gone[0]["centroid"]]), margin=0.05).all()
     finally:
         subscriber.close()
 
