@@ -17,6 +17,9 @@ from mem3d.synthetic import Box, BoxScene, FrameSpec, look_at, make_frame, rando
 from mem3d.types import CameraIntrinsics, FeatureFrame
 
 FLOOR, WALL = 0, 1
+VIT_LIKE_VARIANTS = 24
+"""Noisy variants of each visible concept in a frame's palette: 24 gives K ~ 140 rows, what a
+ViT-B/32 gives at 448 x 320 (the label path gives fewer, one row per visible label)."""
 FIRST_OBJECT_CONCEPT = 2
 
 
@@ -76,8 +79,8 @@ class AisleWalker:
     """A camera walking down the aisle, making the feature frames the benchmarks time."""
 
     def __init__(self, spec: AisleSpec, feature_dim: int, n_points: int = 20_000, width: int = 640,
-                 height: int = 480, hfov_deg: float = 70.0, palette_variants: int = 4, feature_noise: float = 0.3,
-                 seed: int = 0) -> None:
+                 height: int = 480, hfov_deg: float = 70.0, palette_variants: int = VIT_LIKE_VARIANTS,
+                 feature_noise: float = 0.3, seed: int = 0) -> None:
         self.spec = spec
         self.scene = aisle_scene(spec, seed=seed)
         self.concepts = random_concepts(spec.n_concepts, feature_dim, seed=seed)

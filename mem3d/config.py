@@ -7,8 +7,10 @@ dataclass defaults. Nested dataclass fields are built recursively.
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -91,3 +93,40 @@ def _convert(hint: Any, value: Any, label: str) -> Any:
     if isinstance(hint, type) and not isinstance(value, hint) or (hint in (int, float) and isinstance(value, bool)):
         raise InvalidInputError(f"{label} must be {getattr(hint, '__name__', hint)}, got {value!r}")
     return value
+
+
+def options_from_strings(config_type: type, items: Sequence[str]) -> dict[str, object]:
+    """``KEY=VALUE`` strings (command-line options) -> keyword options of ``config_type``, each value
+    converted to its field's type. Unknown keys are kept as strings for the caller to name."""
+    hints = typing.get_type_hints(config_type)
+    options: dict[str, object] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise InvalidInputError(f"option {item!r} is not KEY=VALUE")
+        options[key] = _option_value(key, text, hints.get(key, str))
+    return options
+
+
+_BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def _option_value(key: str, text: str, hint: object) -> object:
+    """``text`` as a value of type ``hint``: "none" for an optional field, true/false for a flag, a
+    JSON list (or one string) for a tuple; anything else stays a string."""
+    args = typing.get_args(hint)
+    if type(None) in args:
+        if text.strip().lower() in ("none", "null"):
+            return None
+        hint = next(a for a in args if a is not type(None))
+    try:
+        if hint is bool:
+            return _BOOLEANS[text.strip().lower()]
+        if hint in (int, float):
+            return hint(text)
+        if typing.get_origin(hint) is tuple:
+            return tuple(json.loads(text)) if text.lstrip().startswith("[") else (text,)
+    except (KeyError, ValueError, TypeError) as error:
+        raise InvalidInputError(f"option {key}={text!r}: not a valid {getattr(hint, '__name__', hint)}") from error
+    return text

@@ -83,12 +83,13 @@ def cluster_labels(keys: np.ndarray) -> np.ndarray:
     order = np.argsort(keys)
     sorted_keys = keys[order]
     rows, cols = [], []
+    last = sorted_keys.shape[0] - 1
     for offset in _KEY_OFFSETS:
-        neighbours = sorted_keys + offset
+        neighbours = sorted_keys + offset  # sorted too, which searchsorted exploits
         at = np.searchsorted(sorted_keys, neighbours)
-        hit = at < sorted_keys.shape[0]
-        hit[hit] = sorted_keys[at[hit]] == neighbours[hit]
-        rows.append(np.flatnonzero(hit))
+        np.minimum(at, last, out=at)
+        hit = np.flatnonzero(sorted_keys[at] == neighbours)
+        rows.append(hit)
         cols.append(at[hit])
     rows_all, cols_all = np.concatenate(rows), np.concatenate(cols)
     n = keys.shape[0]

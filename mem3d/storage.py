@@ -130,11 +130,12 @@ def load_map_with_attrs(path: str | Path, *, checkpoint: str | None = None, feat
     if attrs.get("schema_version") != SCHEMA_VERSION:
         raise SchemaMismatchError(f"{path / name} has schema version {attrs.get('schema_version')}, "
                                   f"this mem3d reads version {SCHEMA_VERSION}")
-    config = config_from_dict(MapConfig, attrs["config"], where="stored map config")
+    metadata = _checked_metadata(attrs, path / name)
+    config = config_from_dict(MapConfig, metadata["config"], where="stored map config")
     _check_expected(config, feature_dim, feature_model, voxel_size, path)
     voxel_map = VoxelMap(config)
-    _read_checkpoint(voxel_map, group, attrs, path / name)
-    return voxel_map, dict(attrs.get("extra", {}))
+    _read_checkpoint(voxel_map, group, metadata, path / name)
+    return voxel_map, dict(metadata["extra"])
 
 
 def _current_name(path: Path) -> str:
@@ -177,14 +178,27 @@ def _write_checkpoint(contents: MapSnapshot, where: Path, extra: dict) -> None:
         if data.size:
             written[...] = data
         checksums[key] = _checksum(data)
-    group.attrs.update({
-        "format": FORMAT,
-        "schema_version": SCHEMA_VERSION,
-        "config": json.loads(json.dumps(config_to_dict(contents.config))),
-        "n_voxels": contents.n_voxels,
-        "checksums": checksums,
-        "extra": extra,
-    })
+    metadata = {"config": json.loads(json.dumps(config_to_dict(contents.config))), "n_voxels": contents.n_voxels,
+                "checksums": checksums, "extra": json.loads(json.dumps(extra))}
+    group.attrs.update({"format": FORMAT, "schema_version": SCHEMA_VERSION, **metadata,
+                        "metadata_crc": _metadata_crc(metadata)})
+
+
+def _metadata_crc(metadata: dict) -> int:
+    """CRC32 of the attributes a load trusts (config, voxel count, array checksums, extra)."""
+    return zlib.crc32(json.dumps(metadata, sort_keys=True).encode())
+
+
+def _checked_metadata(attrs: dict, where: Path) -> dict:
+    """The trusted attributes of a checkpoint; ``StoreError`` if any is missing or altered."""
+    try:
+        metadata = {name: attrs[name] for name in ("config", "n_voxels", "checksums", "extra")}
+        intact = attrs["metadata_crc"] == _metadata_crc(metadata)
+    except (KeyError, TypeError, ValueError) as error:
+        raise StoreError(f"checkpoint {where} is damaged: its metadata is incomplete ({error})") from None
+    if not intact:
+        raise StoreError(f"checkpoint {where} is damaged: its metadata does not match its checksum")
+    return metadata
 
 
 def _read_checkpoint(voxel_map: VoxelMap, group: zarr.Group, attrs: dict, where: Path) -> None:

@@ -23,7 +23,8 @@ from mem3d.types import CameraIntrinsics, FeatureFrame, LocalizeResult, MapUpdat
 from mem3d.validation import require_array, require_finite, require_rigid_pose
 from mem3d.voxel_grid import VoxelGrid
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version of the stored map format (2: checkpoint metadata carries its own checksum)."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mem3d.service.auth import add_client_key_arguments, client_curve_from_args
 from perception.encoders import add_encoder_option_argument
 
 
@@ -72,6 +73,7 @@ def _node_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", help="sim[:SEED|DIR], replay:DIR or tcp://HOST:PORT (see perception.sources)")
     parser.add_argument("--memory", default="tcp://127.0.0.1:5555", help="memory service request endpoint")
     parser.add_argument("--ingest", help="its ingest endpoint (default: request port + 1)")
+    add_client_key_arguments(parser)
     parser.add_argument("--encoder", default="label-minilm", help="feature encoder (label-minilm, open-clip)")
     add_encoder_option_argument(parser)
     parser.add_argument("--frames", type=int, help="stop after this many observations")
@@ -96,10 +98,11 @@ def _run_node(args: argparse.Namespace) -> int:
     options = parse_encoder_options(args.encoder, args.encoder_option)  # bad input fails before any load
     delivery = DeliveryConfig(live=args.live, max_in_flight=max(1, args.max_in_flight),
                               ack_timeout_s=args.ack_timeout)
+    curve = client_curve_from_args(args)
     source, actions = open_source(args.source, tour=not args.no_tour)
     try:
         encoder = create_encoder(args.encoder, **options)
-        with MemoryClient(args.memory, args.ingest) as client:
+        with MemoryClient(args.memory, args.ingest, curve=curve) as client:
             stats = client.stats()
             encoder.info.require_compatible(stats.feature_dim, stats.feature_model)
             node = PerceptionNode(encoder, client, FrameConfig(n_samples=args.samples), delivery)

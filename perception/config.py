@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import typing
-from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -123,40 +120,3 @@ def config_from_kwargs(config_type: type, owner: str, kwargs: dict[str, object])
     if "text_templates" in kwargs and isinstance(kwargs["text_templates"], list):
         kwargs = {**kwargs, "text_templates": tuple(kwargs["text_templates"])}
     return config_type(**kwargs)
-
-
-_BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-
-
-def _option_value(key: str, text: str, hint: object) -> object:
-    """``text`` as a value of type ``hint``: "none" for an optional field, true/false for a flag, a
-    JSON list (or one string) for a tuple; anything else stays a string."""
-    args = typing.get_args(hint)
-    if type(None) in args:
-        if text.strip().lower() in ("none", "null"):
-            return None
-        hint = next(a for a in args if a is not type(None))
-    try:
-        if hint is bool:
-            return _BOOLEANS[text.strip().lower()]
-        if hint in (int, float):
-            return hint(text)
-        if typing.get_origin(hint) is tuple:
-            return tuple(json.loads(text)) if text.lstrip().startswith("[") else (text,)
-    except (KeyError, ValueError, TypeError) as error:
-        raise InvalidInputError(f"option {key}={text!r}: not a valid {getattr(hint, '__name__', hint)}") from error
-    return text
-
-
-def options_from_strings(config_type: type, items: Sequence[str]) -> dict[str, object]:
-    """``KEY=VALUE`` strings (command-line options) -> keyword options of ``config_type``, each value
-    converted to its field's type. Unknown keys are kept as strings for ``config_from_kwargs`` to name."""
-    hints = typing.get_type_hints(config_type)
-    options: dict[str, object] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or not key:
-            raise InvalidInputError(f"option {item!r} is not KEY=VALUE")
-        options[key] = _option_value(key, text, hints.get(key, str))
-    return options

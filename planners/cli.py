@@ -7,6 +7,7 @@ import json
 import time
 
 from mem3d.client import MemoryClient
+from mem3d.service.auth import add_client_key_arguments, client_curve_from_args
 from planners.object_search import search
 
 
@@ -19,10 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     find.add_argument("--rounds", type=int, default=1, help="how many times to ask (with --every)")
     find.add_argument("--top-k", type=int, default=3)
     find.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer")
+    add_client_key_arguments(find)
 
 
 def run(args: argparse.Namespace) -> int:
-    with MemoryClient(args.memory, timeout=args.timeout) as client:
+    with MemoryClient(args.memory, timeout=args.timeout, curve=client_curve_from_args(args)) as client:
         for round_ in range(max(1, args.rounds)):
             if round_:
                 time.sleep(args.every)

@@ -33,6 +33,23 @@ class CurveClientConfig:
     """The server's public ``*.key`` certificate file."""
 
 
+def add_client_key_arguments(parser) -> None:
+    """``--client-key`` / ``--server-public-key`` for commands that talk to a ``--curve`` service."""
+    parser.add_argument("--client-key", help="CurveZMQ: this client's .key_secret file (for a --curve service)")
+    parser.add_argument("--server-public-key", help="CurveZMQ: the service's public .key file")
+
+
+def client_curve_from_args(args) -> CurveClientConfig | None:
+    """The client's CurveZMQ settings from ``add_client_key_arguments`` options (None: no encryption)."""
+    if bool(args.client_key) != bool(args.server_public_key):
+        raise InvalidInputError("CurveZMQ needs both --client-key and --server-public-key")
+    if not args.client_key:
+        return None
+    load_keys(args.client_key)  # clear errors now, not a silent timeout later
+    load_keys(args.server_public_key)
+    return CurveClientConfig(args.client_key, args.server_public_key)
+
+
 def load_keys(path: str | Path) -> tuple[bytes, bytes | None]:
     """(public, secret) keys of a certificate file; secret is None for a public-only file."""
     path = Path(path)

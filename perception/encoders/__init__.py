@@ -12,8 +12,9 @@ import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mem3d.config import options_from_strings
 from mem3d.errors import InvalidInputError
-from perception.config import LabelEncoderConfig, OpenClipConfig, options_from_strings
+from perception.config import LabelEncoderConfig, OpenClipConfig
 from perception.encoders.base import DenseFeatures, EncoderInfo, FeatureEncoder
 
 

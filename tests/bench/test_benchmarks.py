@@ -40,6 +40,9 @@ def test_service_benchmark_reduced():
     assert figures["frames_ingested"] == 8 + 20
 
 
-def test_unknown_settings_are_refused():
-    result = subprocess.run([MEM3D, "bench", "map", "--set", "voxels=3"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1 and "unknown setting 'voxels'" in result.stderr
+@pytest.mark.parametrize("setting, message", [("voxels=3", "unknown key(s) ['voxels']"),
+                                              ("target_voxels=many", "not a valid int"),
+                                              ("seed", "is not KEY=VALUE")])
+def test_bad_settings_are_refused_clearly(setting, message):
+    result = subprocess.run([MEM3D, "bench", "map", "--set", setting], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr

@@ -44,3 +44,22 @@ def test_the_map_storage_client_and_service_need_only_the_core_dependencies():
     result = subprocess.run([sys.executable, "-c", MINIMAL], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+WITHOUT_OPEN3D = """
+import sys, importlib.abc
+class NoOpen3d(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("open3d", "cv2"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, NoOpen3d())
+from mem3d.cli import main
+sys.exit(main(["sim", "render", "--scene", "0", "--out", "/tmp/never-written.png"]))
+"""
+
+
+def test_a_command_whose_extra_is_missing_says_what_to_install():
+    result = subprocess.run([sys.executable, "-c", WITHOUT_OPEN3D], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "not installed: pip install 'mem3d[sim]'" in result.stderr
+    assert "Traceback" not in result.stderr

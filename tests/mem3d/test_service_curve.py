@@ -45,3 +45,51 @@ def test_key_files_are_checked(tmp_path):
     with pytest.raises(InvalidInputError, match="exists already"):
         create_key_pair(tmp_path, "a")
     assert (tmp_path / "a.key_secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_change_feed_reaches_only_authorized_subscribers(start_service, keys, tmp_path, scene, concepts,
+                                                            camera):
+    import time
+
+    import zmq
+
+    from mem3d.protocol.messages import MAP_UPDATE_TOPIC
+    from mem3d.service.auth import secure_client_socket
+
+    service = start_service(curve=keys["server"])
+    context = zmq.Context.instance()
+    subscribers = {}
+    for who in ("allowed", "stranger", "nobody"):
+        socket = context.socket(zmq.SUB)
+        socket.setsockopt(zmq.LINGER, 0)
+        if who != "nobody":
+            secure_client_socket(socket, keys[who])
+        socket.setsockopt(zmq.SUBSCRIBE, MAP_UPDATE_TOPIC)
+        socket.connect(service.endpoints["changes"])
+        subscribers[who] = socket
+    try:
+        time.sleep(0.5)  # subscriptions travel after the handshake
+        with client_of(service, curve=keys["allowed"]) as client:
+            client.ingest(frame_of(scene, concepts, camera, 0), "planner")
+        assert subscribers["allowed"].poll(5000)
+        assert subscribers["allowed"].recv_multipart()[0] == MAP_UPDATE_TOPIC
+        assert not subscribers["stranger"].poll(500) and not subscribers["nobody"].poll(100)
+    finally:
+        for socket in subscribers.values():
+            socket.close()
+
+
+def test_the_planner_command_takes_client_keys(start_service, keys, tmp_path, capsys):
+    from mem3d.cli import main
+
+    service = start_service(curve=keys["server"])
+    endpoint = service.endpoints["requests"]
+    with_keys = ["--client-key", keys["allowed"].secret_key, "--server-public-key", keys["allowed"].server_key]
+    # Through the handshake: the service answers (it has no text encoder, and says so).
+    assert main(["plan", "find", "--memory", endpoint, "--timeout", "5", *with_keys, "sofa"]) == 1
+    assert "text encoder" in capsys.readouterr().err
+    # Without keys: no answer at all.
+    assert main(["plan", "find", "--memory", endpoint, "--timeout", "1.5", "sofa"]) == 1
+    assert "no answer" in capsys.readouterr().err.lower()
+    assert main(["plan", "find", "--memory", endpoint, "--client-key", keys["allowed"].secret_key, "sofa"]) == 1
+    assert "both --client-key and --server-public-key" in capsys.readouterr().err

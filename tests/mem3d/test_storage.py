@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mem3d import voxel_keys
 from mem3d.errors import SchemaMismatchError, StoreError
 from mem3d.storage import list_checkpoints, load_map, load_map_with_attrs, save_map
 
@@ -24,11 +25,15 @@ def observed(new_map, scene, concepts, camera):
 
 
 def assert_same_map(a, b):
-    va, vb = a.voxels(), b.voxels()
-    for name in va.__dataclass_fields__:
-        assert np.array_equal(getattr(va, name), getattr(vb, name)), name
+    """Every stored column (raw, not dequantized), the codebook state and the config are identical."""
+    sa, sb = a.grid.store, b.grid.store
+    assert sa.n == sb.n and [c.name for c in sa.columns] == [c.name for c in sb.columns]
+    for column in sa.columns:
+        assert np.array_equal(sa.live(column.name), sb.live(column.name)), column.name
+    for part, array in a.codebook.state().items():
+        assert np.array_equal(array, b.codebook.state()[part]), part
     assert a.config == b.config
-    assert np.array_equal(a.codebook.centroids, b.codebook.centroids)
+    assert np.array_equal(b.grid.lookup(voxel_keys.unpack(sb.live("key"))), np.arange(sb.n))  # hash agrees
 
 
 def test_round_trip_is_exact_and_answers_the_same(observed, concepts, tmp_path):
@@ -58,6 +63,24 @@ def test_metadata_is_checked_on_load(observed, tmp_path):
     meta["attributes"]["schema_version"] = 99
     checkpoint.write_text(json.dumps(meta))
     with pytest.raises(SchemaMismatchError, match="schema version 99"):
+        load_map(tmp_path)
+
+
+@pytest.mark.parametrize("tamper", ["drop checksums", "drop n_voxels", "drop config", "feature_dim",
+                                    "voxel_size", "n_voxels", "drop metadata_crc"])
+def test_altered_metadata_is_detected(observed, tmp_path, tamper):
+    save_map(observed, tmp_path)
+    checkpoint = tmp_path / "ckpt-000001" / "zarr.json"
+    meta = json.loads(checkpoint.read_text())
+    attributes = meta["attributes"]
+    if tamper.startswith("drop "):
+        del attributes[tamper[5:]]
+    elif tamper == "n_voxels":
+        attributes["n_voxels"] -= 1
+    else:
+        attributes["config"][tamper] = attributes["config"][tamper] * 2
+    checkpoint.write_text(json.dumps(meta))
+    with pytest.raises(StoreError, match="metadata"):
         load_map(tmp_path)
 
 
