@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from numbers import Real
 from typing import Protocol, runtime_checkable
+
+import numpy as np
 
 from mem3d.errors import InvalidInputError
 from mem3d.types import Observation
@@ -34,6 +37,11 @@ class Action:
             raise InvalidInputError(f"unknown action kind {self.kind!r}")
         if (self.kind is ActionKind.GO_TO) != (self.target is not None):
             raise InvalidInputError("GO_TO needs a target (x, y, yaw); other actions take none")
+        if self.target is not None:  # three real numbers; non-finite ones are unreachable, not malformed
+            items = list(self.target) if isinstance(self.target, (tuple, list, np.ndarray)) else []
+            if len(items) != 3 or not all(isinstance(v, Real) and not isinstance(v, bool) for v in items):
+                raise InvalidInputError(f"GO_TO needs a target of three numbers (x, y, yaw), got {self.target!r}")
+            object.__setattr__(self, "target", tuple(float(v) for v in items))
 
 
 @dataclass(frozen=True)

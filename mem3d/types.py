@@ -102,6 +102,9 @@ class Observation:
     """Optional (H, W) int32 object instance id per pixel; 0 = none."""
     labels: Mapping[int, str] = field(default_factory=dict)
     """Category id -> label text (e.g. 7 -> "red mug") for the ids in ``semantic``."""
+    descriptions: Mapping[int, str] = field(default_factory=dict)
+    """Optional category id -> a few words describing the category (7 -> "cup"), which ground-truth
+    perception embeds together with the label; categories without one are embedded by label alone."""
 
     def validate(self) -> Observation:
         """Raise ``InvalidInputError`` unless every field has the documented shape and dtype."""

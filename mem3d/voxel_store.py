@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-GROWTH = 2.0
+GROWTH = 1.5
+"""Capacity grows by this factor: allocated bytes stay within 1.5x of the live voxels' bytes."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,9 @@ a more specific name) and not match any other household label. For each query we
 its own label (a true match) and its highest cosine with any of the other labels (the distractor that
 would answer it wrongly in a room holding all of them). The threshold is the cosine that best separates
 the two sets: maximum of TPR - FPR (Youden's J), placed midway in the best gap.
+
+Labels can also be scored with their descriptions ("mug (cup)"), the text the label path embeds for the
+simulator's categories, so one threshold can be checked against both kinds of stored label.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from perception.encoders.base import FeatureEncoder
+from perception.encoders.label_embedding import described
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "mug": ("coffee cup", "cup", "tea mug"),
@@ -42,6 +46,16 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "bookshelf": ("bookcase", "shelf of books", "shelving unit"),
 }
 """Household labels (as a simulator names them) and queries a person would use for each."""
+
+DESCRIPTIONS: dict[str, str] = {
+    "mug": "cup", "sofa": "couch", "chair": "seat", "table": "furniture", "bed": "for sleeping",
+    "television": "tv", "lamp": "light", "potted plant": "houseplant", "refrigerator": "fridge",
+    "sink": "washbasin", "toilet": "lavatory", "book": "novel", "bottle": "drink bottle", "bowl": "dish",
+    "laptop": "computer", "door": "entrance", "window": "glass pane", "cabinet": "cupboard",
+    "microwave": "kitchen appliance", "pillow": "cushion", "backpack": "rucksack", "clock": "timepiece",
+    "trash can": "waste bin", "bookshelf": "bookcase",
+}
+"""A description of each label of ``SYNONYMS``, in the style of the simulator's catalogue (``sim.catalogue``)."""
 
 
 @dataclass(frozen=True)
@@ -82,11 +96,14 @@ def best_threshold(matching: np.ndarray, non_matching: np.ndarray) -> float:
     return float(candidates[np.argmax(tpr - fpr)])
 
 
-def calibrate(encoder: FeatureEncoder, synonyms: dict[str, tuple[str, ...]] = SYNONYMS) -> Calibration:
-    """Score every query against every label with ``encoder.encode_text`` and fit the threshold."""
+def calibrate(encoder: FeatureEncoder, synonyms: dict[str, tuple[str, ...]] = SYNONYMS,
+              descriptions: dict[str, str] | None = None) -> Calibration:
+    """Score every query against every label with ``encoder.encode_text`` and fit the threshold; with
+    ``descriptions`` (label -> description), labels are scored as "label (description)"."""
     labels = list(synonyms)
     queries = [(q, i) for i, label in enumerate(labels) for q in synonyms[label]]
-    scores = encoder.encode_text([q for q, _ in queries]) @ encoder.encode_text(labels).T
+    texts = [described(label, (descriptions or {}).get(label)) for label in labels]
+    scores = encoder.encode_text([q for q, _ in queries]) @ encoder.encode_text(texts).T
     own = np.zeros(scores.shape, dtype=bool)
     own[np.arange(len(queries)), [i for _, i in queries]] = True
     matching = scores[own]

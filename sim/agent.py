@@ -7,7 +7,6 @@ camera pitch in radians (positive looks up). The camera follows the OpenCV optic
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from numbers import Real
 
 import numpy as np
 
@@ -50,15 +49,6 @@ def camera_pose(state: AgentState, camera_height: float, floor_z: float = 0.0) -
     pose[:3, 0], pose[:3, 1], pose[:3, 2] = right, down, forward
     pose[:3, 3] = (state.x, state.y, floor_z + camera_height)
     return pose
-
-
-def go_to_target(target: object) -> tuple[float, float, float]:
-    """A ``GO_TO`` target as (x, y, yaw): world metres and radians about +z. Anything but three real
-    numbers raises ``InvalidInputError`` (non-finite numbers are the caller's to refuse)."""
-    items = list(target) if isinstance(target, (tuple, list, np.ndarray)) else []
-    if len(items) != 3 or not all(isinstance(v, Real) for v in items):
-        raise InvalidInputError(f"GO_TO needs a target of three numbers (x, y, yaw), got {target!r}")
-    return float(items[0]), float(items[1]), float(items[2])
 
 
 class Agent:
@@ -105,7 +95,7 @@ class Agent:
             ok = abs(tilt - wanted) < 1e-9
             return replace(state, tilt=tilt), ActionResult(ok, "" if ok else "camera tilt limit reached"), 0.0
         if kind is ActionKind.GO_TO:
-            return self._go_to(state, go_to_target(action.target), grid)
+            return self._go_to(state, action.target, grid)
         return state, ActionResult(True, "stopped"), 0.0
 
     def _go_to(self, state: AgentState, target: tuple[float, float, float],

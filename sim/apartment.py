@@ -206,14 +206,6 @@ class _Furnisher:
         return self._new(spec, pose_from_xyz_yaw(xy[0], xy[1], support.top_z(), yaw), support)
 
 
-def catalogue_noun(label: str) -> str:
-    """Catalogue noun of a procedural object's label ("red mug" -> "mug"); "" if not from the catalogue."""
-    if label in cat.CATALOGUE:
-        return label
-    noun = label.split(" ", 1)[-1]
-    return noun if noun in cat.CATALOGUE else ""
-
-
 def _door_zones(walls: list[Wall]) -> list[Rect]:
     zones = []
     for wall in walls:
@@ -313,9 +305,9 @@ def _top_up(scene: Scene, rng: np.random.Generator, config: ApartmentConfig, fur
         labels = {o.label for o in objects}
         if len(objects) >= config.min_objects and len(labels) >= config.min_categories:
             return
-        nouns = {catalogue_noun(label) for label in labels}
+        nouns = {cat.catalogue_noun(label) for label in labels}
         options = [(f, s, noun) for f in furnishers for s in f.placed if s.support_height is not None
-                   for noun in cat.FURNITURE[catalogue_noun(s.label)].carries]
+                   for noun in cat.FURNITURE[cat.catalogue_noun(s.label)].carries]
         options += [(f, None, noun) for f in furnishers for noun in cat.FLOOR_ITEMS]
         options = [o for o in options if _key(o) not in failed]
         if not options:

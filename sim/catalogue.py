@@ -130,6 +130,8 @@ class Spec:
     """One category of the catalogue."""
 
     noun: str
+    description: str
+    """A few words saying what it is ("cup" for a mug): ground-truth perception embeds it with the label."""
     size: tuple[float, float, float]
     build: Builder
     colors: tuple[str, ...]
@@ -146,61 +148,61 @@ class Spec:
 
 
 _FURNITURE = [
-    Spec("sofa", (2.0, 0.9, 0.85), _sofa, ("grey", "blue", "beige", "green")),
-    Spec("armchair", (0.9, 0.85, 0.85), _sofa, ("red", "brown", "grey")),
-    Spec("coffee table", (1.0, 0.55, 0.45), _table, ("brown", "white"), False, False, 0.45,
+    Spec("sofa", "couch", (2.0, 0.9, 0.85), _sofa, ("grey", "blue", "beige", "green")),
+    Spec("armchair", "easy chair", (0.9, 0.85, 0.85), _sofa, ("red", "brown", "grey")),
+    Spec("coffee table", "low table", (1.0, 0.55, 0.45), _table, ("brown", "white"), False, False, 0.45,
          ("remote control", "book", "mug", "vase", "bowl")),
-    Spec("tv stand", (1.4, 0.45, 0.5), _block, ("black", "white", "brown"), support_height=0.5,
+    Spec("tv stand", "media console", (1.4, 0.45, 0.5), _block, ("black", "white", "brown"), support_height=0.5,
          carries=("television",)),
-    Spec("bookshelf", (0.9, 0.35, 1.8), _block, ("brown", "white")),
-    Spec("floor lamp", (0.35, 0.35, 1.6), _lamp, ("white", "beige")),
-    Spec("potted plant", (0.45, 0.45, 0.9), _plant, ("green",)),
-    Spec("kitchen counter", (1.8, 0.6, 0.9), _block, ("white", "grey"), support_height=0.9,
+    Spec("bookshelf", "bookcase", (0.9, 0.35, 1.8), _block, ("brown", "white")),
+    Spec("floor lamp", "standing lamp", (0.35, 0.35, 1.6), _lamp, ("white", "beige")),
+    Spec("potted plant", "houseplant", (0.45, 0.45, 0.9), _plant, ("green",)),
+    Spec("kitchen counter", "worktop", (1.8, 0.6, 0.9), _block, ("white", "grey"), support_height=0.9,
          carries=("kettle", "toaster", "cereal box", "bottle", "bowl", "mug", "plate", "apple", "banana")),
-    Spec("refrigerator", (0.7, 0.7, 1.8), _block, ("silver", "white")),
-    Spec("dining table", (1.5, 0.9, 0.75), _table, ("brown", "white"), False, False, 0.75,
+    Spec("refrigerator", "fridge", (0.7, 0.7, 1.8), _block, ("silver", "white")),
+    Spec("dining table", "kitchen table", (1.5, 0.9, 0.75), _table, ("brown", "white"), False, False, 0.75,
          ("plate", "bowl", "mug", "apple", "bottle", "vase", "banana")),
-    Spec("chair", (0.45, 0.45, 0.9), _chair, ("brown", "black", "white")),
-    Spec("trash can", (0.3, 0.3, 0.45), _cylinder, ("grey", "black")),
-    Spec("bed", (1.6, 2.0, 0.55), _bed, ("blue", "pink", "grey"), support_height=0.55,
+    Spec("chair", "seat", (0.45, 0.45, 0.9), _chair, ("brown", "black", "white")),
+    Spec("trash can", "waste bin", (0.3, 0.3, 0.45), _cylinder, ("grey", "black")),
+    Spec("bed", "for sleeping", (1.6, 2.0, 0.55), _bed, ("blue", "pink", "grey"), support_height=0.55,
          carries=("teddy bear", "book", "pillow")),
-    Spec("nightstand", (0.45, 0.4, 0.55), _block, ("brown", "white"), support_height=0.55,
+    Spec("nightstand", "bedside table", (0.45, 0.4, 0.55), _block, ("brown", "white"), support_height=0.55,
          carries=("alarm clock", "table lamp", "book", "mug")),
-    Spec("wardrobe", (1.2, 0.6, 2.0), _block, ("brown", "white")),
-    Spec("desk", (1.2, 0.6, 0.75), _table, ("brown", "white", "black"), support_height=0.75,
+    Spec("wardrobe", "closet", (1.2, 0.6, 2.0), _block, ("brown", "white")),
+    Spec("desk", "writing table", (1.2, 0.6, 0.75), _table, ("brown", "white", "black"), support_height=0.75,
          carries=("laptop", "book", "mug", "table lamp", "bottle")),
-    Spec("toilet", (0.45, 0.65, 0.8), _toilet, ("white",)),
-    Spec("sink cabinet", (0.8, 0.5, 0.85), _block, ("white", "teal"), support_height=0.85,
+    Spec("toilet", "lavatory", (0.45, 0.65, 0.8), _toilet, ("white",)),
+    Spec("sink cabinet", "washbasin", (0.8, 0.5, 0.85), _block, ("white", "teal"), support_height=0.85,
          carries=("soap bottle", "toothbrush cup", "towel")),
-    Spec("bathtub", (1.6, 0.75, 0.55), _block, ("white",)),
-    Spec("sideboard", (1.4, 0.45, 0.8), _block, ("brown", "black"), support_height=0.8,
+    Spec("bathtub", "bath", (1.6, 0.75, 0.55), _block, ("white",)),
+    Spec("sideboard", "low cabinet", (1.4, 0.45, 0.8), _block, ("brown", "black"), support_height=0.8,
          carries=("vase", "bowl", "book", "alarm clock")),
 ]
 
 _SMALL = [
-    Spec("mug", (0.1, 0.1, 0.1), _mug, ("red", "blue", "white"), True),
-    Spec("book", (0.16, 0.23, 0.04), _block, ("red", "blue", "green", "yellow")),
-    Spec("laptop", (0.34, 0.24, 0.22), _laptop, ("silver", "black")),
-    Spec("bottle", (0.07, 0.07, 0.25), _bottle, ("green", "blue"), True),
-    Spec("bowl", (0.16, 0.16, 0.07), _bowl, ("white", "orange")),
-    Spec("plate", (0.24, 0.24, 0.02), _cylinder, ("white",)),
-    Spec("apple", (0.08, 0.08, 0.08), _ball, ("red", "green")),
-    Spec("banana", (0.18, 0.05, 0.04), _block, ("yellow",)),
-    Spec("vase", (0.12, 0.12, 0.28), _bottle, ("purple", "teal", "white")),
-    Spec("remote control", (0.05, 0.17, 0.025), _block, ("black",)),
-    Spec("television", (1.0, 0.08, 0.65), _tv, ("black",)),
-    Spec("kettle", (0.18, 0.18, 0.22), _cylinder, ("silver", "red")),
-    Spec("toaster", (0.28, 0.17, 0.19), _block, ("silver",)),
-    Spec("cereal box", (0.2, 0.07, 0.3), _block, ("yellow", "orange")),
-    Spec("alarm clock", (0.12, 0.06, 0.1), _block, ("red", "black")),
-    Spec("table lamp", (0.2, 0.2, 0.4), _lamp, ("white", "beige")),
-    Spec("teddy bear", (0.22, 0.22, 0.33), _teddy, ("brown",)),
-    Spec("pillow", (0.5, 0.35, 0.12), _block, ("white", "yellow")),
-    Spec("soap bottle", (0.07, 0.07, 0.18), _bottle, ("pink", "green")),
-    Spec("toothbrush cup", (0.08, 0.08, 0.11), _cylinder, ("teal", "white")),
-    Spec("towel", (0.3, 0.2, 0.06), _block, ("white", "blue")),
-    Spec("backpack", (0.32, 0.22, 0.45), _block, ("blue", "red", "black"), True),
-    Spec("basketball", (0.24, 0.24, 0.24), _ball, ("orange",), against_wall=False),
+    Spec("mug", "cup", (0.1, 0.1, 0.1), _mug, ("red", "blue", "white"), True),
+    Spec("book", "novel", (0.16, 0.23, 0.04), _block, ("red", "blue", "green", "yellow")),
+    Spec("laptop", "computer", (0.34, 0.24, 0.22), _laptop, ("silver", "black")),
+    Spec("bottle", "drink bottle", (0.07, 0.07, 0.25), _bottle, ("green", "blue"), True),
+    Spec("bowl", "dish", (0.16, 0.16, 0.07), _bowl, ("white", "orange")),
+    Spec("plate", "dish", (0.24, 0.24, 0.02), _cylinder, ("white",)),
+    Spec("apple", "fruit", (0.08, 0.08, 0.08), _ball, ("red", "green")),
+    Spec("banana", "fruit", (0.18, 0.05, 0.04), _block, ("yellow",)),
+    Spec("vase", "for flowers", (0.12, 0.12, 0.28), _bottle, ("purple", "teal", "white")),
+    Spec("remote control", "tv remote", (0.05, 0.17, 0.025), _block, ("black",)),
+    Spec("television", "tv", (1.0, 0.08, 0.65), _tv, ("black",)),
+    Spec("kettle", "water boiler", (0.18, 0.18, 0.22), _cylinder, ("silver", "red")),
+    Spec("toaster", "kitchen appliance", (0.28, 0.17, 0.19), _block, ("silver",)),
+    Spec("cereal box", "breakfast food", (0.2, 0.07, 0.3), _block, ("yellow", "orange")),
+    Spec("alarm clock", "clock", (0.12, 0.06, 0.1), _block, ("red", "black")),
+    Spec("table lamp", "desk lamp", (0.2, 0.2, 0.4), _lamp, ("white", "beige")),
+    Spec("teddy bear", "stuffed toy", (0.22, 0.22, 0.33), _teddy, ("brown",)),
+    Spec("pillow", "cushion", (0.5, 0.35, 0.12), _block, ("white", "yellow")),
+    Spec("soap bottle", "hand soap", (0.07, 0.07, 0.18), _bottle, ("pink", "green")),
+    Spec("toothbrush cup", "bathroom", (0.08, 0.08, 0.11), _cylinder, ("teal", "white")),
+    Spec("towel", "bath towel", (0.3, 0.2, 0.06), _block, ("white", "blue")),
+    Spec("backpack", "rucksack", (0.32, 0.22, 0.45), _block, ("blue", "red", "black"), True),
+    Spec("basketball", "ball", (0.24, 0.24, 0.24), _ball, ("orange",), against_wall=False),
 ]
 
 FURNITURE: dict[str, Spec] = {s.noun: s for s in _FURNITURE}
@@ -225,3 +227,17 @@ ROOM_FLOOR_COLORS: dict[str, RGB] = {
 }
 WALL_COLOR: RGB = (225, 220, 205)
 CEILING_COLOR: RGB = (245, 245, 245)
+
+
+def catalogue_noun(label: str) -> str:
+    """Catalogue noun of a procedural object's label ("red mug" -> "mug"); "" if not from the catalogue."""
+    if label in CATALOGUE:
+        return label
+    noun = label.split(" ", 1)[-1]
+    return noun if noun in CATALOGUE else ""
+
+
+def description_of(label: str) -> str:
+    """The description of the catalogue category a label names ("red mug" -> "cup"); "" for other labels."""
+    noun = catalogue_noun(label)
+    return CATALOGUE[noun].description if noun else ""

@@ -17,6 +17,7 @@ from mem3d.errors import InvalidInputError
 from mem3d.source import Action, ActionResult
 from mem3d.types import Observation
 from sim.agent import Agent, AgentState, camera_pose
+from sim.catalogue import description_of
 from sim.config import SimConfig, non_negative_int
 from sim.dynamics import ChangeEvent, Rearrangement, RearrangementResult, add_object, move_object, remove_object
 from sim.navgrid import GeodesicPath, NavGrid
@@ -36,6 +37,8 @@ class ObjectTruth:
     bbox_min: np.ndarray
     bbox_max: np.ndarray
     room: str
+    description: str = ""
+    """A few words describing the category ("cup" for a mug; "" if it has none)."""
 
 
 @dataclass(frozen=True)
@@ -107,11 +110,11 @@ class EmbeddedSimSource:
         frame = self.renderer.render(self.intrinsics, pose)
         obs_id = self._next_obs_id
         depth = observed_depth(frame.depth, self.config.camera, self._episode_seed, obs_id)
-        names = self.scene.label_of_semantic()
-        present = np.flatnonzero(np.bincount(frame.semantic.ravel()))
-        labels = {int(i): names[int(i)] for i in present if i}
-        obs = Observation(frame.rgb, depth, self.intrinsics, pose, self._time, obs_id,
-                          frame.semantic, frame.instance, labels)
+        names, descriptions = self.scene.label_of_semantic(), self.scene.description_of_semantic()
+        present = [int(i) for i in np.flatnonzero(np.bincount(frame.semantic.ravel())) if i]
+        obs = Observation(frame.rgb, depth, self.intrinsics, pose, self._time, obs_id, frame.semantic,
+                          frame.instance, {i: names[i] for i in present},
+                          {i: descriptions[i] for i in present if i in descriptions})
         self._next_obs_id += 1
         self._time += self.config.dt_s
         return obs
@@ -165,7 +168,7 @@ class EmbeddedSimSource:
         for obj in sorted(self.scene.labelled_objects(), key=lambda o: o.instance_id):
             lo, hi = obj.world_bounds()
             truths.append(ObjectTruth(obj.instance_id, obj.label, self.scene.categories[obj.label],
-                                      obj.pose.copy(), lo, hi, obj.room))
+                                      obj.pose.copy(), lo, hi, obj.room, description_of(obj.label)))
         return truths
 
     @staticmethod

@@ -3,9 +3,9 @@
 Layout of ``episode.zarr``: arrays ``rgb`` (N, H, W, 3) uint8, ``depth`` (N, H, W) float32 metres,
 ``semantic`` / ``instance`` (N, H, W) int32, ``T_world_camera`` (N, 4, 4) float64, ``stamp`` (N,) float64,
 ``obs_id`` (N,) int64; ground truth rows ``gt_frame`` (R,) int64, ``gt_instance`` (R,) int32, ``gt_pose``
-(R, 4, 4) float64 (every object's pose at every frame); attributes: intrinsics, the category table,
-object labels, actions and their results, the change log, and ``n_frames`` (written last, so a
-half-written episode is recognisable).
+(R, 4, 4) float64 (every object's pose at every frame); attributes: intrinsics, the category table and
+the categories' descriptions, object labels, actions and their results, the change log, and ``n_frames``
+(written last, so a half-written episode is recognisable).
 """
 
 from __future__ import annotations
@@ -175,8 +175,9 @@ def _record(source, writer: EpisodeWriter, first: Observation, n_steps: int, see
     changes = [{"stamp": c.stamp, "step": c.step, "kind": c.event.kind, "instance_id": c.event.instance_id,
                 "label": c.event.label, "from_room": c.event.from_room, "to_room": c.event.to_room}
                for c in source.changes]
-    return writer.finish(categories=dict(source.scene.categories), objects=objects, actions=taken,
-                         action_results=results, changes=changes, episode_seed=seed,
+    descriptions = {str(i): text for i, text in source.scene.description_of_semantic().items()}
+    return writer.finish(categories=dict(source.scene.categories), descriptions=descriptions, objects=objects,
+                         actions=taken, action_results=results, changes=changes, episode_seed=seed,
                          scene_seed=source.scene.seed)
 
 
@@ -200,6 +201,7 @@ class ReplaySource:
         self.intrinsics = CameraIntrinsics(**attrs["intrinsics"])
         self.n_frames = int(attrs["n_frames"])
         self.labels = {int(v): k for k, v in attrs.get("categories", {}).items()}
+        self.descriptions = {int(k): v for k, v in attrs.get("descriptions", {}).items()}
         self._gt_frame = self.group["gt_frame"][:]
         self._index = -1
 
@@ -213,10 +215,12 @@ class ReplaySource:
         if not 0 <= index < self.n_frames:
             raise EndOfEpisodeError(f"frame {index} is outside the episode's {self.n_frames} frames")
         arrays = {name: self.group[name][index] for name, _, _ in _FRAME_ARRAYS}
-        labels = {int(i): self.labels.get(int(i), "") for i in np.unique(arrays["semantic"]) if i}
+        present = [int(i) for i in np.unique(arrays["semantic"]) if i]
         return Observation(arrays["rgb"], arrays["depth"], self.intrinsics,
                            self.group["T_world_camera"][index], float(self.group["stamp"][index]),
-                           int(self.group["obs_id"][index]), arrays["semantic"], arrays["instance"], labels)
+                           int(self.group["obs_id"][index]), arrays["semantic"], arrays["instance"],
+                           {i: self.labels.get(i, "") for i in present},
+                           {i: self.descriptions[i] for i in present if i in self.descriptions})
 
     def truth(self, index: int) -> dict[int, np.ndarray]:
         """Instance id -> 4x4 object pose at frame ``index``."""

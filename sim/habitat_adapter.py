@@ -21,7 +21,6 @@ import numpy as np
 from mem3d.errors import InvalidInputError, NotAvailableError
 from mem3d.source import Action, ActionKind, ActionResult
 from mem3d.types import CameraIntrinsics, Observation
-from sim.agent import go_to_target
 from sim.config import SimConfig, non_negative_int
 from sim.mesh_io import Y_UP_TO_Z_UP
 from sim.render import observed_depth
@@ -283,7 +282,7 @@ class HabitatSource:
         if action.kind in _DISCRETE:
             return self._step(action.kind)
         if action.kind is ActionKind.GO_TO:
-            return self._go_to(*go_to_target(action.target))
+            return self._go_to(*action.target)
         return ActionResult(True, "stopped")
 
     def _step(self, kind: ActionKind) -> ActionResult:

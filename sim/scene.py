@@ -14,6 +14,7 @@ import numpy as np
 
 from mem3d.errors import InvalidInputError
 from mem3d.validation import require_rigid_pose
+from sim.catalogue import description_of
 from sim.mesh import RGB, TriMesh
 
 
@@ -194,6 +195,11 @@ class Scene:
 
     def label_of_semantic(self) -> dict[int, str]:
         return {i: label for label, i in self.categories.items()}
+
+    def description_of_semantic(self) -> dict[int, str]:
+        """Semantic id -> a few words describing its category, for labels of catalogue categories
+        (``sim.catalogue.description_of``); other categories have none."""
+        return {i: text for label, i in self.categories.items() if (text := description_of(label))}
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """World (min, max) corners of all geometry, metres."""

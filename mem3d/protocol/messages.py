@@ -147,7 +147,17 @@ def observation_to_message(obs: Observation) -> Message:
     return Message("observation", 0, {
         "stamp": float(obs.stamp), "obs_id": int(obs.obs_id),
         "intrinsics": [float(k.fx), float(k.fy), float(k.cx), float(k.cy), int(k.width), int(k.height)],
-        "labels": [[int(i), str(text)] for i, text in obs.labels.items()]}, arrays)
+        "labels": [[int(i), str(text)] for i, text in obs.labels.items()],
+        "descriptions": [[int(i), str(text)] for i, text in obs.descriptions.items()]}, arrays)
+
+
+def _id_texts(fields: dict[str, Any], name: str) -> dict[int, str]:
+    """An optional list of [id, text] pairs (``labels``, ``descriptions``) as a dict."""
+    pairs = fields.get(name, [])
+    if not (isinstance(pairs, list) and all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], int)
+                                            and isinstance(p[1], str) for p in pairs)):
+        raise ProtocolError(ErrorCode.INVALID_INPUT, f"{name} must be a list of [id, text] pairs")
+    return {i: text for i, text in pairs}
 
 
 def message_to_observation(message: Message) -> Observation:
@@ -156,17 +166,14 @@ def message_to_observation(message: Message) -> Observation:
     raw = f.get("intrinsics")
     if not (isinstance(raw, list) and len(raw) == 6):
         raise ProtocolError(ErrorCode.INVALID_INPUT, "intrinsics must be [fx, fy, cx, cy, width, height]")
-    labels = f.get("labels", [])
-    if not (isinstance(labels, list) and all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], int)
-                                             and isinstance(p[1], str) for p in labels)):
-        raise ProtocolError(ErrorCode.INVALID_INPUT, "labels must be a list of [id, text] pairs")
+    labels, descriptions = _id_texts(f, "labels"), _id_texts(f, "descriptions")
     try:
         intrinsics = CameraIntrinsics(*(float(v) for v in raw[:4]), int(raw[4]), int(raw[5]))
         obs = Observation(rgb=array(message, "rgb"), depth=array(message, "depth"), intrinsics=intrinsics,
                           T_world_camera=array(message, "pose"), stamp=field(f, "stamp", float),
                           obs_id=field(f, "obs_id", int), semantic=array(message, "semantic", required=False),
                           instance=array(message, "instance", required=False),
-                          labels={i: text for i, text in labels})
+                          labels=labels, descriptions=descriptions)
         return obs.validate()
     except (ValueError, TypeError) as error:
         raise ProtocolError(ErrorCode.INVALID_INPUT, f"bad observation: {error}") from None

@@ -1,8 +1,9 @@
 """Ground-truth semantic features for simulation: each pixel's label text, embedded by a sentence model.
 
-A simulator knows the category of every pixel; this encoder turns the label of each category in view
-into the embedding of its text (all-MiniLM-L6-v2, 384-d), so a text query embedded by the same model
-finds "mug" when asked for a "coffee cup". It is perfect-segmentation perception for simulation and
+A simulator knows the category of every pixel; this encoder turns the label of each category in view,
+with the category's description when the observation has one ("white mug (cup)"), into the embedding of
+that text (all-MiniLM-L6-v2, 384-d), so a text query embedded by the same model finds the "white mug"
+when asked for a "coffee cup". It is perfect-segmentation perception for simulation and
 evaluation, not a substitute for CLIP on a real camera (which has no labels).
 """
 
@@ -62,18 +63,27 @@ def index_semantic_ids(semantic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return present, rows
 
 
-def label_texts(ids: np.ndarray, labels: Mapping[int, str]) -> list[str]:
-    """The label text of each id; ``InvalidInputError`` naming every id without a non-blank text."""
+def described(label: str, description: str | None = None) -> str:
+    """The text embedded for a category: "label (description)", or the label alone without a description."""
+    description = description.strip() if isinstance(description, str) else ""
+    return f"{label} ({description})" if description else label
+
+
+def label_texts(ids: np.ndarray, labels: Mapping[int, str],
+                descriptions: Mapping[int, str] | None = None) -> list[str]:
+    """The text to embed for each id (see ``described``); ``InvalidInputError`` naming every id without
+    a non-blank label."""
     texts = [labels.get(int(i)) for i in ids]
     missing = [int(i) for i, t in zip(ids, texts) if not isinstance(t, str) or not t.strip()]
     if missing:
         raise InvalidInputError(f"semantic ids {missing[:20]} are in view but have no label text "
                                 "in Observation.labels")
-    return [t.strip() for t in texts]
+    descriptions = descriptions or {}
+    return [described(t.strip(), descriptions.get(int(i))) for i, t in zip(ids, texts)]
 
 
 class LabelEmbeddingEncoder(EncoderBase):
-    """Semantic label ids -> sentence embeddings of the label texts (one cached embedding per label)."""
+    """Semantic label ids -> sentence embeddings of the label texts (one cached embedding per text)."""
 
     name = ENCODER_NAME
     config_type = LabelEncoderConfig
@@ -111,7 +121,7 @@ class LabelEmbeddingEncoder(EncoderBase):
 
     @property
     def cached_labels(self) -> tuple[str, ...]:
-        """Label texts embedded so far (each is embedded once per encoder)."""
+        """Label texts (with their descriptions) embedded so far (each is embedded once per encoder)."""
         return tuple(self._cache)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
@@ -124,7 +134,7 @@ class LabelEmbeddingEncoder(EncoderBase):
         return self._embed(require_texts(texts))
 
     def label_features(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, D) float32 embeddings of label texts; each distinct label is embedded once, then cached."""
+        """(n, D) float32 embeddings of label texts; each distinct text is embedded once, then cached."""
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
             for text, vector in zip(missing, self._embed(missing)):
@@ -134,13 +144,14 @@ class LabelEmbeddingEncoder(EncoderBase):
         return np.stack([self._cache[t] for t in texts])
 
     def encode_dense(self, obs: Observation) -> DenseFeatures:
-        """Palette = embeddings of the labels in view; index_map from ``obs.semantic`` (0 -> -1)."""
+        """Palette = embeddings of the labels in view, with their descriptions; index_map from
+        ``obs.semantic`` (0 -> -1)."""
         obs.validate()
         if obs.semantic is None:
             raise InvalidInputError("the label encoder needs Observation.semantic (ground-truth ids); "
                                     "use the open-clip encoder for cameras without labels")
         ids, index_map = index_semantic_ids(obs.semantic)
-        return DenseFeatures(self.label_features(label_texts(ids, obs.labels)), index_map)
+        return DenseFeatures(self.label_features(label_texts(ids, obs.labels, obs.descriptions)), index_map)
 
     def encode_dense_batch(self, observations: Sequence[Observation]) -> list[DenseFeatures]:
         return [self.encode_dense(obs) for obs in observations]

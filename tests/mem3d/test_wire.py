@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mem3d.protocol.messages import message_to_observation, observation_to_message
 from mem3d.protocol.wire import ALLOWED_DTYPES, MAX_FRAMES, ErrorCode, Message, ProtocolError, decode, encode
+from mem3d.types import CameraIntrinsics, Observation
 
 
 def valid_message() -> Message:
@@ -34,6 +36,39 @@ def test_big_endian_input_is_sent_little_endian():
     array = np.arange(3, dtype=">f4")
     out = decode([bytes(f) for f in encode(Message("x", 1, {}, {"a": array}))]).arrays["a"]
     assert out.dtype == np.dtype("<f4") and np.array_equal(out, array)
+
+
+def labelled_observation() -> Observation:
+    semantic = np.array([[0, 3, 7], [7, 7, 3]], np.int32)
+    return Observation(np.arange(18, dtype=np.uint8).reshape(2, 3, 3), np.full((2, 3), 1.5, np.float32),
+                       CameraIntrinsics.from_fov(3, 2, 90.0), np.eye(4), 2.5, 9, semantic, semantic * 10,
+                       labels={3: "sofa", 7: "red mug"}, descriptions={7: "cup"})
+
+
+def test_an_observation_round_trips_with_its_labels_and_descriptions():
+    obs = labelled_observation()
+    out = message_to_observation(decode([bytes(f) for f in encode(observation_to_message(obs))]))
+    for name in ("rgb", "depth", "T_world_camera", "semantic", "instance"):
+        assert np.array_equal(getattr(out, name), getattr(obs, name))
+    assert (out.stamp, out.obs_id, out.intrinsics) == (obs.stamp, obs.obs_id, obs.intrinsics)
+    assert out.labels == {3: "sofa", 7: "red mug"} and out.descriptions == {7: "cup"}
+
+
+@pytest.mark.parametrize("descriptions, error", [(..., None), ([[7, "cup"]], None), ({"7": "cup"}, "descriptions"),
+                                                 ([[7]], "descriptions"), ([["7", "cup"]], "descriptions"),
+                                                 ([[7, 3]], "descriptions")])
+def test_observation_descriptions_are_optional_and_checked(descriptions, error):
+    message = observation_to_message(labelled_observation())
+    if descriptions is ...:
+        del message.fields["descriptions"]  # a sender that has none
+    else:
+        message.fields["descriptions"] = descriptions
+    if error is None:
+        assert message_to_observation(message).descriptions == ({} if descriptions is ... else {7: "cup"})
+    else:
+        with pytest.raises(ProtocolError, match=error) as raised:
+            message_to_observation(message)
+        assert raised.value.code == ErrorCode.INVALID_INPUT
 
 
 def header(**changes) -> bytes:

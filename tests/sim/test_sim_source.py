@@ -10,6 +10,7 @@ import pytest
 
 from mem3d.errors import InvalidInputError, StoreError
 from mem3d.source import Action, ActionKind, Source
+from sim.catalogue import CATALOGUE, catalogue_noun, description_of
 from sim.config import CameraConfig, SimConfig
 from sim.dynamics import Rearrangement
 from sim.embedded import EmbeddedSimSource
@@ -24,6 +25,7 @@ def assert_same_observation(a, b) -> None:
         assert x.dtype == y.dtype and x.shape == y.shape
         np.testing.assert_array_equal(x, y)
     assert (a.stamp, a.obs_id, dict(a.labels), a.intrinsics) == (b.stamp, b.obs_id, dict(b.labels), b.intrinsics)
+    assert dict(a.descriptions) == dict(b.descriptions)
 
 
 def test_observations_follow_the_conventions(source):
@@ -36,9 +38,18 @@ def test_observations_follow_the_conventions(source):
     assert third.stamp == pytest.approx(second.stamp + 2 * source.config.dt_s)
     assert first.labels and all(first.labels[i] == source.scene.label_of_semantic()[i] for i in first.labels)
     assert set(first.labels) == set(np.unique(first.semantic)) - {0}
+    assert first.descriptions and set(first.descriptions) <= set(first.labels)  # walls etc. have none
+    assert all(first.descriptions[i] == description_of(first.labels[i]) != "" for i in first.descriptions)
     assert first.T_world_camera.dtype == np.float64 and (first.depth > 0).mean() > 0.99  # the ceiling closes views
     source.reset(5)
     assert source.observe().obs_id > third.obs_id  # ids never rewind
+
+
+def test_ground_truth_describes_every_object(source):
+    truths = source.ground_truth()
+    assert truths and all(t.description == CATALOGUE[catalogue_noun(t.label)].description != "" for t in truths)
+    mug = next(t for t in truths if t.label.endswith(" mug"))
+    assert mug.description == "cup" and source.scene.description_of_semantic()[mug.semantic_id] == "cup"
 
 
 def test_same_seed_gives_the_same_observations(small_config):
@@ -76,6 +87,7 @@ def test_record_and_replay_give_identical_observations(apartment, tmp_path):
                              events=[Rearrangement(at_step=4, fraction=0.3, seed=2)])
     replay = ReplaySource(path)
     assert isinstance(replay, Source) and len(replay) == 9
+    assert replay.descriptions and replay.descriptions == live.scene.description_of_semantic()
     assert_same_observation(live.reset(1), replay.reset())
     for action, outcome in zip(replay.attrs["actions"], replay.attrs["action_results"]):
         result = live.act(Action(ActionKind(action[0])))
@@ -120,9 +132,12 @@ def test_recording_writes_nothing_on_bad_input_and_cleans_up_a_failed_run(apartm
     with pytest.raises(InvalidInputError, match="episode seed must be an integer >= 0"):
         record_episode(source, path, n_steps=2, seed=-1)
     assert not path.exists()
-    malformed = [Action(ActionKind.MOVE_FORWARD), Action(ActionKind.GO_TO, (1.0, 2.0))]
+    def malformed():  # an action source that fails half way through the recording
+        yield Action(ActionKind.MOVE_FORWARD)
+        raise InvalidInputError("a planner failed: GO_TO needs a target of three numbers")
+
     with pytest.raises(InvalidInputError, match="three numbers"):
-        record_episode(source, path, n_steps=3, seed=0, actions=malformed)
+        record_episode(source, path, n_steps=3, seed=0, actions=malformed())
     assert not path.exists()  # the half-written episode is gone
     record_episode(source, path, n_steps=1, seed=0)
     with pytest.raises(StoreError, match="--overwrite"):
@@ -134,3 +149,10 @@ def test_importing_sim_does_not_import_open3d():
     code = "import sys, sim, sim.embedded, sim.episode, sim.habitat_adapter, sim.cli; print('open3d' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("target", [(1.0, 2.0), ("a", "b", "c"), (1.0, 2.0, 0.0, 4.0), 5.0, (True, 0.0, 0.0)])
+def test_a_malformed_go_to_target_is_refused_when_the_action_is_made(target):
+    with pytest.raises(InvalidInputError, match="three numbers"):
+        Action(ActionKind.GO_TO, target)
+    assert Action(ActionKind.GO_TO, (1, np.float32(2.0), 0.5)).target == (1.0, 2.0, 0.5)

@@ -46,4 +46,6 @@ def test_a_remote_source_reads_the_tour_until_it_ends():
     obs = received[-1]
     obs.validate()
     assert obs.rgb.shape == (48, 64, 3) and obs.semantic is not None and obs.labels
+    described = source.scene.description_of_semantic()
+    assert obs.descriptions == {i: described[i] for i in obs.labels if i in described}
     assert np.isfinite(obs.T_world_camera).all()
