@@ -40,6 +40,8 @@ class ServiceBenchConfig:
     load_seconds: float = 20.0
     load_rate_hz: float = 10.0
     query_clients: int = 8
+    query_rate_hz: float = 0.0
+    """Queries per second per client; 0 = back to back (closed loop, the harshest reading)."""
     checkpoint_every_frames: int = 150
     """The service's checkpoint period: 150 puts one checkpoint in the middle of the load phase."""
     ack_timeout_s: float = 60.0
@@ -119,12 +121,16 @@ def _follow_changes(endpoint: str, stop, results) -> None:
     results.put(received)
 
 
-def _query_client(endpoint: str, concepts: np.ndarray, seed: int, stop, results) -> None:
-    """One planner-like client process: localize (top 5) back to back until ``stop`` is set."""
+def _query_client(endpoint: str, concepts: np.ndarray, seed: int, rate_hz: float, stop, results) -> None:
+    """One planner-like client process: localize (top 5) at ``rate_hz`` (0 = back to back) until ``stop``."""
     rng = np.random.default_rng(seed)
     latencies, errors = [], []
+    period, next_at = (1.0 / rate_hz if rate_hz > 0 else 0.0), time.perf_counter()
     with MemoryClient(endpoint, timeout=10) as querier:
         while not stop.is_set():
+            if period:
+                next_at += period
+                time.sleep(max(0.0, next_at - time.perf_counter()))
             concept = concepts[rng.integers(FIRST_OBJECT_CONCEPT, concepts.shape[0])]
             query = concept + 0.3 * rng.standard_normal(concept.shape[0]).astype(np.float32) / np.sqrt(
                 concept.shape[0])
@@ -155,7 +161,8 @@ def _queries_under_load(client: MemoryClient, endpoints: dict, frames: list[Feat
     """Query clients are separate processes, like planners would be; this one ingests at the set rate."""
     context = multiprocessing.get_context("spawn")
     stop, results = context.Event(), context.Queue()
-    clients = [context.Process(target=_query_client, args=(endpoints["requests"], concepts, i, stop, results))
+    clients = [context.Process(target=_query_client,
+                               args=(endpoints["requests"], concepts, i, config.query_rate_hz, stop, results))
                for i in range(config.query_clients)]
     changes = context.Queue()
     follower = context.Process(target=_follow_changes, args=(endpoints["changes"], stop, changes))
@@ -178,13 +185,17 @@ def _queries_under_load(client: MemoryClient, endpoints: dict, frames: list[Feat
     elapsed = time.perf_counter() - started
     stop.set()
     latencies = []
-    for _ in clients:
-        values, client_errors = results.get(timeout=60)
-        latencies.extend(values)
-        errors.extend(client_errors)
-    change_messages = changes.get(timeout=60)
-    for process in [*clients, follower]:
-        process.join(timeout=30)
+    try:
+        for _ in clients:
+            values, client_errors = results.get(timeout=60)
+            latencies.extend(values)
+            errors.extend(client_errors)
+        change_messages = changes.get(timeout=60)
+    finally:
+        for process in [*clients, follower]:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.terminate()
     every = np.asarray(latencies)
     return {"query_ms_p50": round(float(np.median(every)), 2),
             "query_ms_p99": round(float(np.percentile(every, 99)), 2), "queries": int(every.size),

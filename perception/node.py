@@ -122,7 +122,16 @@ class PerceptionNode:
         return self.stats
 
     def flush(self) -> None:
-        """Wait until every sent frame is acknowledged (or refused)."""
+        """Wait until every sent frame is acknowledged (or refused). Live mode waits at most
+        ``ack_timeout_s`` and counts what is still unacknowledged then as lost, never re-sending."""
+        if self.delivery.live:
+            deadline = time.monotonic() + self.delivery.ack_timeout_s
+            while self._in_flight and time.monotonic() < deadline:
+                self._collect_acks(wait=False)
+                time.sleep(0.01)
+            self.stats.lost += len(self._in_flight)
+            self._in_flight.clear()
+            return
         while self._in_flight:
             self._collect_acks(wait=True)
 

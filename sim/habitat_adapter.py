@@ -196,7 +196,11 @@ class HabitatSource:
             raise NotAvailableError(INSTALL_HINT) from None
         config = config or SimConfig()
         simulator = habitat_sim.Simulator(simulator_configuration(habitat_sim, config, scene, scene_dataset, semantic))
-        self._attach(simulator, habitat_sim, config, semantic)
+        try:
+            self._attach(simulator, habitat_sim, config, semantic)
+        except BaseException:
+            simulator.close()  # its GL context must not outlive a failed start
+            raise
 
     @classmethod
     def from_simulator(cls, simulator, habitat_sim, config: SimConfig | None = None,
@@ -258,6 +262,8 @@ class HabitatSource:
     def reset(self, seed: int | None = None) -> Observation:
         """Start an episode at a random navigable point and heading drawn from ``seed``."""
         seed = non_negative_int(self.config.seed if seed is None else seed, "the episode seed")
+        if self._sim is None:
+            raise InvalidInputError("reset() after close(): make a new HabitatSource")
         self._sim.seed(seed)
         self._sim.pathfinder.seed(seed)
         self._set_agent(self._sim.pathfinder.get_random_navigable_point(),

@@ -27,6 +27,10 @@ log = logging.getLogger("mem3d.service")
 MAX_TRACKED_SOURCES = 1024
 
 
+class WalBrokenError(RuntimeError):
+    """The log could be neither written nor cut back: the service must stop (a restart replays it)."""
+
+
 @dataclass(frozen=True)
 class Ingest:
     """One ingest to make durable: its raw wire frames and what they decode to."""
@@ -137,7 +141,11 @@ class DurableMemory:
                 self.wal.append(entry.seq, entry.item.frames)
             self.wal.sync()
         except OSError:
-            self.wal.rollback(start)  # if even this fails, the error propagates: the service must stop
+            try:
+                self.wal.rollback(start)
+            except OSError as error:  # the log may now hold refused records: nothing may be logged after them
+                raise WalBrokenError(f"the write-ahead log could not be cut back after a failed write: {error}"
+                                     ) from error
             raise
 
     def apply(self, entry: Logged) -> IngestOutcome:

@@ -26,12 +26,17 @@ _SUFFIX = ".wal"
 
 
 class WriteAheadLog:
-    """Append-only, segmented, checksummed log of wire messages."""
+    """Append-only, segmented, checksummed log of wire messages.
+
+    Records go straight to the file descriptor (no user-space buffer), so a failed write or sync
+    leaves nothing pending that a later sync could still write, and ``rollback`` can always cut the
+    segment back to a record boundary.
+    """
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._handle = None
+        self._fd: int | None = None
         self._segment = max(self.segments(), default=0)
 
     def segments(self) -> list[int]:
@@ -45,54 +50,47 @@ class WriteAheadLog:
     def current_segment(self) -> int:
         return self._segment
 
-    def _open_current(self) -> None:
-        if self._handle is None:
+    def _open_current(self) -> int:
+        if self._fd is None:
             self._segment = max(self._segment, 1)
             path = self._path(self._segment)
             created = not path.exists()
-            self._handle = open(path, "ab")
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             if created:
                 fsync_dir(self.directory)  # the new file's name is durable before any record in it
+        return self._fd
 
     def end(self) -> int:
         """Byte offset of the end of the current segment (for ``rollback``)."""
-        self._open_current()
-        return self._handle.tell()
+        return os.lseek(self._open_current(), 0, os.SEEK_END)
 
     def rollback(self, offset: int) -> None:
         """Cut the current segment back to ``offset`` after a failed append or sync (raises if it cannot)."""
-        self._handle.seek(0, os.SEEK_END)
-        self._handle.truncate(offset)
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        os.ftruncate(self._fd, offset)
+        os.fsync(self._fd)
 
     def append(self, seq: int, frames: list[bytes]) -> None:
-        """Write one record (buffered; call ``sync`` before acknowledging it)."""
-        self._open_current()
+        """Write one record (not yet durable: call ``sync`` before acknowledging it)."""
+        fd = self._open_current()
         lengths = struct.pack(f"<{len(frames)}I", *(len(f) for f in frames))
         body = struct.pack("<QI", seq, len(frames)) + lengths
         crc = zlib.crc32(body)
         for frame in frames:
             crc = zlib.crc32(frame, crc)
-        self._handle.write(MAGIC + struct.pack("<I", crc) + body)
-        for frame in frames:
-            self._handle.write(frame)
+        record = memoryview(b"".join([MAGIC, struct.pack("<I", crc), body, *frames]))
+        while record:
+            record = record[os.write(fd, record):]
 
     def sync(self) -> None:
         """Make every appended record durable."""
-        if self._handle is not None:
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
+        if self._fd is not None:
+            os.fsync(self._fd)
 
     def rotate(self) -> int:
         """Close the current segment and start a new one; returns the new segment's number."""
-        self.sync()
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        self.close()
         self._segment += 1
-        self._handle = open(self._path(self._segment), "ab")
-        fsync_dir(self.directory)
+        self._open_current()
         return self._segment
 
     def drop_before(self, segment: int) -> None:
@@ -124,10 +122,10 @@ class WriteAheadLog:
             yield seq, frames
 
     def close(self) -> None:
-        if self._handle is not None:
-            self.sync()
-            self._handle.close()
-            self._handle = None
+        if self._fd is not None:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
 
 
 def _parse_record(data: bytes, offset: int) -> tuple[int, list[bytes], int] | None:

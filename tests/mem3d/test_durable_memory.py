@@ -1,6 +1,8 @@
 """Durable memory: acknowledged ingests survive restarts through checkpoint + write-ahead log."""
 
 import dataclasses
+import errno
+import os
 
 import numpy as np
 import pytest
@@ -121,24 +123,49 @@ def test_reopening_with_another_schema_is_refused(tmp_path, frames):
         DurableMemory(tmp_path, MapConfig(feature_dim=512, feature_model="synthetic"))
 
 
+def fill_the_disk(monkeypatch, memory, after_bytes: int):
+    """Fault injection: the log's writes fail with ENOSPC once ``after_bytes`` more bytes are written."""
+    import mem3d.service.wal as wal_module
+
+    real_write, budget = os.write, [after_bytes]
+
+    def write(fd, data):
+        if fd != memory.wal._fd:
+            return real_write(fd, data)
+        if budget[0] <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written = real_write(fd, bytes(data[: budget[0]]))
+        budget[0] -= written
+        return written
+
+    monkeypatch.setattr(wal_module.os, "write", write)
+
+
 def test_a_failed_log_write_acknowledges_nothing_and_keeps_the_log_clean(tmp_path, frames, monkeypatch):
     memory = DurableMemory(tmp_path, CONFIG)
     memory.ingest([ingest_of(frames[0])])
-    real_sync = memory.wal.sync
-
-    def disk_full():
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(memory.wal, "sync", disk_full)  # fault injection: the disk fills up
-    outcomes, logged = memory.log([ingest_of(f) for f in frames[1:3]])
+    size = memory.wal.end()
+    with monkeypatch.context() as patch:
+        fill_the_disk(patch, memory, after_bytes=1000)  # the batch is torn part way through its first record
+        outcomes, logged = memory.log([ingest_of(f) for f in frames[1:3]])
     assert logged == [] and all(isinstance(o, StoreError) for o in outcomes)
-    assert memory.seq == 1
-    monkeypatch.setattr(memory.wal, "sync", real_sync)  # space is freed: ingests go on
-    assert [o.seq for o in memory.ingest([ingest_of(f) for f in frames[3:5]])] == [2, 3]
+    assert memory.seq == 1 and memory.wal.end() == size  # cut back to the last acknowledged record
+    assert [o.seq for o in memory.ingest([ingest_of(f) for f in frames[3:5]])] == [2, 3]  # space is back
     memory.wal.close()
     reopened = DurableMemory(tmp_path, CONFIG)
     assert reopened.replayed == 3
     assert_same(reopened.map, reference([frames[0], frames[3], frames[4]]))
+
+
+def test_a_log_that_cannot_be_cut_back_stops_the_service(tmp_path, frames, monkeypatch):
+    from mem3d.service.durable import WalBrokenError
+
+    memory = DurableMemory(tmp_path, CONFIG)
+    memory.ingest([ingest_of(frames[0])])
+    fill_the_disk(monkeypatch, memory, after_bytes=1000)
+    monkeypatch.setattr(os, "ftruncate", lambda fd, size: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))
+    with pytest.raises(WalBrokenError):
+        memory.log([ingest_of(frames[1])])
 
 
 def test_a_record_that_fails_to_apply_is_skipped_on_replay(tmp_path, frames, monkeypatch):
