@@ -32,6 +32,7 @@ from mem3d.config import config_from_dict, config_to_dict
 from mem3d.durable_files import atomic_write_text, fsync_dir, fsync_tree
 from mem3d.errors import SchemaMismatchError, StoreError
 from mem3d.voxel_map import SCHEMA_VERSION, MapConfig, VoxelMap
+from mem3d.voxel_store import ColumnCopy
 
 FORMAT = "mem3d-voxel-map"
 CURRENT = "CURRENT"
@@ -62,14 +63,18 @@ class MapSnapshot:
     n_voxels: int
 
 
-def snapshot(voxel_map: VoxelMap, copy: bool = True) -> MapSnapshot:
-    """The map's checkpoint contents; ``copy`` detaches them from later changes (live rows only:
-    no spare capacity, no hash tables, so much cheaper than copying the map)."""
+def snapshot(voxel_map: VoxelMap, copy: bool = True, columns: ColumnCopy | None = None) -> MapSnapshot:
+    """The map's checkpoint contents; ``copy`` detaches them from later changes (live rows only: no
+    spare capacity, no hash tables, so much cheaper than copying the map). ``columns`` is a finished
+    ``ColumnCopy`` of the live rows, made earlier a chunk at a time, to use instead of copying now."""
     store = voxel_map.grid.store
-    arrays = {f"voxels/{c.name}": store.live(c.name) for c in store.columns}
-    arrays.update({f"codebook/{name}": data for name, data in voxel_map.codebook.state().items()})
-    if copy:
-        arrays = {key: data.copy() for key, data in arrays.items()}
+    if columns is None and copy:
+        columns = ColumnCopy(store, store.n)
+        columns.run()
+    rows = columns.arrays if columns is not None else {c.name: store.live(c.name) for c in store.columns}
+    arrays = {f"voxels/{name}": data for name, data in rows.items()}
+    arrays.update({f"codebook/{name}": data.copy() if copy else data
+                   for name, data in voxel_map.codebook.state().items()})
     return MapSnapshot(voxel_map.config, arrays, len(voxel_map))
 
 

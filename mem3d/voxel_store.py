@@ -83,13 +83,23 @@ class VoxelStore:
 
     def reserve(self, capacity: int) -> None:
         """Grow every column to hold at least ``capacity`` voxels."""
+        grown = self.begin_growth(capacity)
+        if grown is not None:
+            grown.run()
+            self.adopt(grown)
+
+    def begin_growth(self, capacity: int) -> ColumnCopy | None:
+        """A copy of the columns with room for ``capacity`` voxels (grown by ``GROWTH`` at least), to
+        be filled with ``ColumnCopy.step`` and put in place with ``adopt``; None if there is room."""
         if capacity <= self.capacity:
-            return
-        new_capacity = max(capacity, int(self.capacity * GROWTH) + 1)
-        for column in self.columns:
-            grown = self._allocate(column, new_capacity)
-            grown[: self.n] = self._arrays[column.name][: self.n]
-            self._arrays[column.name] = grown
+            return None
+        return ColumnCopy(self, max(capacity, int(self.capacity * GROWTH) + 1))
+
+    def adopt(self, copy: ColumnCopy) -> None:
+        """Use the filled ``copy`` (of this store, unchanged since) as the columns."""
+        if not copy.done or copy.n != self.n:
+            raise RuntimeError("adopting an incomplete copy, or one of a store that changed since")
+        self._arrays = copy.arrays
 
     def append(self, count: int) -> np.ndarray:
         """Make room for ``count`` new voxels at the end; returns their slots (zero-filled data)."""
@@ -126,3 +136,34 @@ class VoxelStore:
     def nbytes(self) -> int:
         """Bytes held by the columns, free capacity included."""
         return sum(array.nbytes for array in self._arrays.values())
+
+
+COPY_CHUNK_ROWS = 16384
+"""Rows copied per ``ColumnCopy.step``: about 9 MB at D = 512, a few milliseconds."""
+
+
+class ColumnCopy:
+    """The live rows of a store's columns copied into new arrays of ``capacity`` rows, a chunk at a
+    time, so that a service can answer queries in between. The store must not change meanwhile."""
+
+    def __init__(self, store: VoxelStore, capacity: int) -> None:
+        self.store, self.n, self.copied = store, store.n, 0
+        self.arrays = {c.name: store._allocate(c, capacity) for c in store.columns}
+
+    @property
+    def done(self) -> bool:
+        return self.copied >= self.n
+
+    def step(self, rows: int = COPY_CHUNK_ROWS) -> bool:
+        """Copy the next ``rows`` rows of every column; True once everything is copied."""
+        if self.store.n != self.n:
+            raise RuntimeError("the store changed during an incremental copy")
+        lo, hi = self.copied, min(self.n, self.copied + rows)
+        for name, array in self.arrays.items():
+            array[lo:hi] = self.store.array(name)[lo:hi]
+        self.copied = hi
+        return self.done
+
+    def run(self) -> None:
+        """Copy everything that is left at once."""
+        self.step(self.n - self.copied)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +23,28 @@ from mem3d.service.wal import WriteAheadLog
 from mem3d.storage import list_checkpoints, load_map_with_attrs, save_map, snapshot
 from mem3d.types import FeatureFrame, MapUpdate
 from mem3d.voxel_map import MapConfig, VoxelMap
+from mem3d.voxel_store import ColumnCopy
 
 log = logging.getLogger("mem3d.service")
 MAX_TRACKED_SOURCES = 1024
+
+
+class IncrementalStep:
+    """Work spread over the service loop: a column copy advanced a chunk per ``step``, then ``finish``."""
+
+    def __init__(self, copy: ColumnCopy, finish: Callable[[], None]) -> None:
+        self.copy, self._finish = copy, finish
+
+    def step(self) -> bool:
+        """Advance; True once the copy is complete and finished."""
+        if self.copy.step():
+            self._finish()
+            return True
+        return False
+
+    def run(self) -> None:
+        while not self.step():
+            pass
 
 
 class WalBrokenError(RuntimeError):
@@ -177,40 +197,56 @@ class DurableMemory:
         return self._saver is not None and self._saver.is_alive()
 
     def checkpoint(self, wait: bool = False) -> str | None:
-        """Start writing a checkpoint of the current state (returns at once unless ``wait``).
+        """Write a checkpoint of the current state (in the background unless ``wait``).
 
         Returns the checkpoint's name when ``wait``; None if a checkpoint is already being written.
         """
+        if self.saving and not wait:
+            return None
+        self.begin_checkpoint().run()
+        if not wait:
+            return None
+        self._saver.join()
+        if self._save_error is not None:
+            error, self._save_error = self._save_error, None
+            raise Mem3dError(f"checkpoint failed: {error}") from error
+        return self.last_checkpoint
+
+    def begin_checkpoint(self) -> IncrementalStep:
+        """Start a checkpoint of the current state: its snapshot is copied by ``step`` calls, between
+        which the map must not change (queries may run); then it is written in the background."""
         if self._unapplied:
             raise Mem3dError(f"{self._unapplied} logged ingests are not applied yet: apply them before a checkpoint")
-        if self.saving:
-            if not wait:
-                return None
+        if self._saver is not None:
             self._saver.join()
-        contents = snapshot(self.map)  # the serving thread goes on changing the map
+        columns = ColumnCopy(self.map.grid.store, len(self.map))
         attrs = {"wal_seq": self.seq, "sources": dict(self.sources)}
-        first_uncovered_segment = self.wal.rotate()
+        first_uncovered_segment = self.wal.rotate()  # what is logged from now on is not in this checkpoint
         self.frames_since_checkpoint = 0
-        result: dict[str, str] = {}
 
         def write() -> None:
             try:
-                result["name"] = save_map(contents, self.store, extra_attrs=attrs)
-                self.last_checkpoint = result["name"]
+                self.last_checkpoint = save_map(contents, self.store, extra_attrs=attrs)
                 self.wal.drop_before(first_uncovered_segment)
             except Exception as error:  # disk full, permissions: keep the log, report
                 self._save_error = error
                 log.error("checkpoint failed, the write-ahead log is kept: %s", error)
 
-        self._saver = threading.Thread(target=write, name="mem3d-checkpoint", daemon=True)
-        self._saver.start()
-        if wait:
-            self._saver.join()
-            if self._save_error is not None:
-                error, self._save_error = self._save_error, None
-                raise Mem3dError(f"checkpoint failed: {error}") from error
-            return result.get("name")
-        return None
+        def start_writing() -> None:
+            nonlocal contents
+            contents = snapshot(self.map, columns=columns)
+            self._saver = threading.Thread(target=write, name="mem3d-checkpoint", daemon=True)
+            self._saver.start()
+
+        contents = None
+        return IncrementalStep(columns, start_writing)
+
+    def begin_growth(self, new_voxels: int) -> IncrementalStep | None:
+        """Room for ``new_voxels`` more voxels, made by ``step`` calls between which the map must not
+        change (queries may run); None if there is room already."""
+        store = self.map.grid.store
+        grown = store.begin_growth(store.n + new_voxels)
+        return None if grown is None else IncrementalStep(grown, lambda: store.adopt(grown))
 
     def close(self, checkpoint: bool = True) -> None:
         """Finish any checkpoint in progress, optionally write a final one, close the log."""

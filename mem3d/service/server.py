@@ -30,7 +30,7 @@ from mem3d.protocol import messages
 from mem3d.protocol.wire import ErrorCode, Message, ProtocolError, decode, encode
 from mem3d.service.auth import CurveServerConfig, secure_server_socket, start_authenticator
 from mem3d.service.changes import summarize_update
-from mem3d.service.durable import DurableMemory, Ingest, IngestOutcome, Logged
+from mem3d.service.durable import DurableMemory, IncrementalStep, Ingest, IngestOutcome, Logged
 from mem3d.voxel_map import MapConfig
 
 log = logging.getLogger("mem3d.service")
@@ -82,6 +82,8 @@ class MemoryService:
         """The bound endpoints (useful with ``tcp://127.0.0.1:*``, which picks free ports)."""
         self._running = False
         self._pending: deque[tuple[list[bytes], int, Logged]] = deque()
+        self._copying: IncrementalStep | None = None
+        """A column copy (growth or checkpoint snapshot) done a chunk per loop; frames wait for it."""
         self._last_checkpoint_time = time.monotonic()
         self._started = time.time()
         self.frames_ingested = 0
@@ -120,11 +122,17 @@ class MemoryService:
                  self.config.store, self.endpoints["requests"], self.endpoints["ingest"], self.endpoints["changes"])
         try:
             while self._running:
-                ready = dict(poller.poll(0 if self._pending else POLL_MS))
+                busy = self._pending or self._copying is not None
+                ready = dict(poller.poll(0 if busy else POLL_MS))
                 if self._ingest in ready and not self._pending:
                     self._serve_ingest_batch()
-                if self._pending:
-                    self._apply_next()
+                if self._copying is not None:  # a chunk of copying instead of a frame: queries go on
+                    if self._copying.step():
+                        self._copying = None
+                elif self._pending:
+                    self._copying = self.memory.begin_growth(self._pending[0][2].item.frame.n_points)
+                    if self._copying is None:
+                        self._apply_next()
                 for _ in range(BATCH):  # queries wait for at most one frame being applied
                     if not self._serve_request():
                         break
@@ -280,6 +288,9 @@ class MemoryService:
         self._publish(outcome.update)
 
     def _apply_all(self) -> None:
+        if self._copying is not None:
+            self._copying.run()
+            self._copying = None
         while self._pending:
             self._apply_next()
 
@@ -308,8 +319,8 @@ class MemoryService:
         due = (self.memory.frames_since_checkpoint >= self.config.checkpoint_every_frames
                or (self.memory.frames_since_checkpoint
                    and time.monotonic() - self._last_checkpoint_time >= self.config.checkpoint_every_s))
-        if due and not self.memory.saving and not self._pending:
-            self.memory.checkpoint(wait=False)
+        if due and not self.memory.saving and not self._pending and self._copying is None:
+            self._copying = self.memory.begin_checkpoint()  # copied between queries, then written
             self._last_checkpoint_time = time.monotonic()
 
 

@@ -51,3 +51,30 @@ def test_new_voxels_in_reused_slots_start_from_zero():
     reused = grid.add(np.array([[5, 5, 5]]))
     assert grid.store.weight[reused].tolist() == [0.0]
     assert grid.store.position[reused].tolist() == [[0.0, 0.0, 0.0]]
+
+
+def test_growing_a_chunk_at_a_time_keeps_every_row_and_refuses_changes_meanwhile():
+    import pytest
+
+    grid = VoxelGrid(0.05, feature_dim=4, capacity=8)
+    rng = np.random.default_rng(1)
+    slots = grid.add(np.unique(rng.integers(-50, 50, size=(40, 3)), axis=0))
+    store = grid.store
+    store.feature[slots] = rng.integers(-127, 127, size=(slots.size, 4), dtype=np.int8)
+    before = {c.name: store.live(c.name).copy() for c in store.columns}
+    growth = store.begin_growth(store.n + 100)
+    assert growth is not None and store.begin_growth(store.n) is None
+    steps = 0
+    while not growth.step(rows=7):  # the store answers reads between steps
+        steps += 1
+        assert store.live("key").shape[0] == slots.size
+    assert steps == (slots.size - 1) // 7
+    store.adopt(growth)
+    assert store.capacity >= slots.size + 100
+    for name, values in before.items():
+        assert np.array_equal(store.live(name), values), name
+    assert np.array_equal(grid.lookup(voxel_keys.unpack(store.live("key"))), np.arange(store.n))
+    stale = store.begin_growth(store.capacity + 1)
+    grid.add(np.array([[99, 99, 99]]))  # the store changes before the copy is done
+    with pytest.raises(RuntimeError, match="changed"):
+        stale.step()
