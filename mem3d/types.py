@@ -208,6 +208,7 @@ class Candidate:
     bbox_min: tuple[float, float, float]
     """Axis-aligned bounding box corner (world, metres), voxel extents included."""
     bbox_max: tuple[float, float, float]
+    """The opposite corner (world, metres), voxel extents included."""
     score: float
     """Mean cosine similarity of the cluster's best voxels to the query (in [-1, 1])."""
     n_voxels: int
@@ -240,9 +241,13 @@ class MapUpdate:
     """Which voxels one update changed, as packed int64 voxel keys (see ``mem3d.voxel_keys``)."""
 
     obs_id: int
+    """The observation whose frame made the change."""
     stamp: float
+    """Its capture time, seconds."""
     added: np.ndarray
+    """(A,) int64 keys of voxels the frame created."""
     updated: np.ndarray
+    """(U,) int64 keys of existing voxels the frame observed again (fused)."""
     removed: np.ndarray
     """Voxels carved away because the depth showed free space where they were."""
     evicted: np.ndarray
