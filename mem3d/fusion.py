@@ -181,15 +181,16 @@ def _blend_features(store, slots: np.ndarray, old_weight: np.ndarray, contradict
     # A voxel holds points of one to a few palette rows: the sparse product costs nnz x D whatever
     # the palette size K, where a dense one would cost V x K x D (4x slower at a ViT's K = 140).
     fused[:] = membership @ palette
-    np.take(store.feature, slots, axis=0, out=stored, mode="clip")  # valid slots; "raise" would buffer
-    np.multiply(stored, store.feature_scale[slots][:, None], out=scratch)  # the unit features held (0 if new)
-    if config.contradict_below is not None and suspects.size:
-        agreement = _agreement(scratch[suspects], fused[suspects])
-        conflict = suspects[agreement < config.contradict_below]
-        old_weight[conflict] = np.minimum(old_weight[conflict], config.contradicted_keep * count[conflict])
-        contradicted[conflict] = True
-    scratch *= old_weight[:, None]
-    fused += scratch
+    if old_weight.any():  # else every voxel is new (a map growing into new space): nothing to blend
+        np.take(store.feature, slots, axis=0, out=stored, mode="clip")  # valid slots; "raise" would buffer
+        np.multiply(stored, store.feature_scale[slots][:, None], out=scratch)  # the unit features held
+        if config.contradict_below is not None and suspects.size:
+            agreement = _agreement(scratch[suspects], fused[suspects])
+            conflict = suspects[agreement < config.contradict_below]
+            old_weight[conflict] = np.minimum(old_weight[conflict], config.contradicted_keep * count[conflict])
+            contradicted[conflict] = True
+        scratch *= old_weight[:, None]
+        fused += scratch
     scales = quantize_into(fused, stored)  # fused now holds the stored int8 values as floats
     store.feature[slots] = stored
     store.feature_scale[slots] = scales
