@@ -75,25 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     name, rest = argv[0], argv[1:]
     try:
-        module = _load(name)
-    except ModuleNotFoundError as error:
-        if _missing_optional(error) is None:
-            raise
-        print(f"mem3d {name}: {_missing_optional(error)}", file=sys.stderr)
-        return 2
-    if module is None:
-        print(f"mem3d {name}: not available in this installation "
-              f"(module {COMMANDS[name].module} is missing)", file=sys.stderr)
-        return 2
-    command_parser = argparse.ArgumentParser(prog=f"mem3d {name}", description=COMMANDS[name].help)
-    module.add_arguments(command_parser)
-    args = command_parser.parse_args(rest)
-    try:
-        return int(module.run(args) or 0)
+        return _run_command(name, rest)
     except Mem3dError as error:
         print(f"mem3d {name}: error: {error}", file=sys.stderr)
         return 1
-    except ModuleNotFoundError as error:
+    except ModuleNotFoundError as error:  # an optional package the command needs is not installed
         if _missing_optional(error) is None:
             raise
         print(f"mem3d {name}: {_missing_optional(error)}", file=sys.stderr)
@@ -101,6 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
 
+
+def _run_command(name: str, rest: list[str]) -> int:
+    module = _load(name)
+    if module is None:
+        print(f"mem3d {name}: not available in this installation "
+              f"(module {COMMANDS[name].module} is missing)", file=sys.stderr)
+        return 2
+    command_parser = argparse.ArgumentParser(prog=f"mem3d {name}", description=COMMANDS[name].help)
+    module.add_arguments(command_parser)
+    return int(module.run(command_parser.parse_args(rest)) or 0)
 
 if __name__ == "__main__":
     raise SystemExit(main())
