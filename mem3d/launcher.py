@@ -87,7 +87,8 @@ class _Child:
         env = {**os.environ, **self.spec.env, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, text=True, env=env, start_new_session=True)
-        threading.Thread(target=self._pump, args=(self.process,), daemon=True).start()
+        self._pumping = threading.Thread(target=self._pump, args=(self.process,), daemon=True)
+        self._pumping.start()
         self.say(f"started (pid {self.process.pid}): {' '.join(self.command)}")
 
     def _pump(self, process: subprocess.Popen) -> None:
@@ -99,6 +100,10 @@ class _Child:
                         self.ready.set()
                 except (ValueError, AttributeError):
                     pass
+
+    def drain(self, timeout: float = 2.0) -> None:
+        """Wait (a little) until the output of the ended process has been printed."""
+        self._pumping.join(timeout)
 
     def say(self, text: str) -> None:
         with self._lock:
@@ -185,17 +190,17 @@ class Launcher:
                 if returncode is None:
                     running = True
                     continue
+                _kill_group(child.process, signal.SIGKILL)  # what the dead leader left running
+                child.drain()  # its last lines come before the news of its exit
                 if child.should_restart(returncode):
                     child.restarts += 1
                     child.say(f"exited with {returncode}: restart {child.restarts}/{child.spec.max_restarts}")
-                    _kill_group(child.process, signal.SIGKILL)  # what the dead leader left running
                     if self._stopping.wait(min(8.0, 0.5 * 2**child.restarts)):
                         break
                     child.start()
                     running = True
                     continue
                 child.finished = True
-                _kill_group(child.process, signal.SIGKILL)
                 child.say(f"exited with {returncode}")
                 if child.spec.on_exit == "shutdown":
                     return returncode
