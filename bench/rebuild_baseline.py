@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from mem3d import voxel_keys
-from mem3d.carving import CarveConfig, free_space_mask
-from mem3d.feature_codec import dequantize_rows, normalize_rows
+from mem3d.integrate.carving import CarveConfig, free_space_mask
+from mem3d.map import keys as voxel_keys
+from mem3d.map.codec import dequantize_rows, normalize_rows
 from mem3d.types import FeatureFrame
 from mem3d.voxel_map import VoxelMap
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass, fields
 import numpy as np
 import zmq
 
+from mem3d.comms.auth import CurveClientConfig, secure_client_socket
 from mem3d.errors import Mem3dError
 from mem3d.protocol import messages
 from mem3d.protocol.wire import Message, ProtocolError, decode, encode
-from mem3d.service.auth import CurveClientConfig, secure_client_socket
 from mem3d.types import FeatureFrame, LocalizeResult
 
 

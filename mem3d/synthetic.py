@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mem3d.depth import downsample_min
+from mem3d.integrate.depth import downsample_min
 from mem3d.types import CameraIntrinsics, FeatureFrame
 
 NO_HIT = -1

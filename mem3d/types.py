@@ -238,7 +238,7 @@ class LocalizeResult:
 
 @dataclass(frozen=True)
 class MapUpdate:
-    """Which voxels one update changed, as packed int64 voxel keys (see ``mem3d.voxel_keys``)."""
+    """Which voxels one update changed, as packed int64 voxel keys (see ``mem3d.map.keys``)."""
 
     obs_id: int
     """The observation whose frame made the change."""

@@ -11,17 +11,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mem3d import carving, fusion, voxel_keys
-from mem3d.carving import CarveConfig
 from mem3d.errors import InvalidInputError, SchemaMismatchError
-from mem3d.eviction import select_evictions
-from mem3d.feature_codec import dequantize_rows
-from mem3d.feature_index import FeatureCodebook, IndexConfig
-from mem3d.fusion import FusionConfig
-from mem3d.localization import LocalizeConfig, check_query, localize
+from mem3d.integrate import carving, fusion
+from mem3d.integrate.carving import CarveConfig
+from mem3d.integrate.eviction import select_evictions
+from mem3d.integrate.fusion import FusionConfig
+from mem3d.map import keys as voxel_keys
+from mem3d.map.codec import dequantize_rows
+from mem3d.map.grid import VoxelGrid
+from mem3d.query.feature_index import FeatureCodebook, IndexConfig
+from mem3d.query.localization import LocalizeConfig, check_query, localize
 from mem3d.types import CameraIntrinsics, FeatureFrame, LocalizeResult, MapUpdate
 from mem3d.validation import require_array, require_finite, require_rigid_pose
-from mem3d.voxel_grid import VoxelGrid
 
 SCHEMA_VERSION = 2
 """Version of the stored map format (2: checkpoint metadata carries its own checksum)."""
@@ -38,7 +39,7 @@ class MapConfig:
     feature_model: str = ""
     """Encoder name; when set, frames made by another encoder are refused."""
     max_voxels: int | None = None
-    """Voxel budget (None = unbounded); see ``mem3d.eviction`` for the policy."""
+    """Voxel budget (None = unbounded); see ``mem3d.integrate.eviction`` for the policy."""
     eviction_low_water: float = 0.95
     """Eviction brings the map down to this fraction of the budget."""
     fusion: FusionConfig = field(default_factory=FusionConfig)

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mem3d.service.auth import add_client_key_arguments, client_curve_from_args
+from mem3d.comms.auth import add_client_key_arguments, client_curve_from_args
 from perception.encoders import add_encoder_option_argument
 
 

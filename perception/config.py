@@ -28,13 +28,13 @@ class FrameConfig:
     """Nearest trusted depth, metres."""
     max_depth: float = 6.0
     """Farthest trusted depth for map points, metres. The carving depth keeps every measured depth:
-    which readings count as free-space evidence is the map's decision (``mem3d.carving``)."""
+    which readings count as free-space evidence is the map's decision (``mem3d.integrate.carving``)."""
     edge_threshold: float = 0.05
     """A pixel is a depth edge when a 4-neighbour's depth differs by more than this fraction of the
     nearer of the two depths (0.05 = 5 cm at 1 m)."""
     carve_downsample: int = 4
     """The carving depth is the sensor depth min-pooled over blocks of this many pixels squared
-    (``mem3d.depth.downsample_min``): the nearest surface of each block, so thin objects in front
+    (``mem3d.integrate.depth.downsample_min``): the nearest surface of each block, so thin objects in front
     of a wall are never mistaken for free space."""
     seed: int = 0
     """Sampling seed; mixed with ``obs_id`` so each frame samples other pixels, reproducibly."""

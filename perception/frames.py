@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mem3d.depth import downsample_min
+from mem3d.integrate.depth import downsample_min
 from mem3d.types import FeatureFrame, Observation
 from perception.config import FrameConfig
 from perception.encoders.base import DenseFeatures, FeatureEncoder

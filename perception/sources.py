@@ -30,7 +30,7 @@ def open_source(spec: str, tour: bool = True) -> tuple[Source, Iterable[Action] 
             raise InvalidInputError("replay needs a path: replay:DIR")
         return ReplaySource(rest), None
     if kind in ("tcp", "ipc"):
-        from mem3d.remote_source import RemoteSource
+        from mem3d.comms.remote_source import RemoteSource
 
         return RemoteSource(spec), None
     raise InvalidInputError(f"unknown source {spec!r}; use sim[:SEED|DIR], replay:DIR or tcp://HOST:PORT")

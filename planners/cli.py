@@ -7,7 +7,7 @@ import json
 import time
 
 from mem3d.client import MemoryClient
-from mem3d.service.auth import add_client_key_arguments, client_curve_from_args
+from mem3d.comms.auth import add_client_key_arguments, client_curve_from_args
 from planners.object_search import search
 
 

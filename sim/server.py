@@ -2,7 +2,7 @@
 
 ``mem3d sim serve`` tours the apartment (``sim.tour``) and publishes every observation on an XPUB
 socket (topic ``obs``) at a fixed rate; between rounds it can rearrange the small objects. A
-perception node reads the stream with ``mem3d.remote_source.RemoteSource`` (latest-only).
+perception node reads the stream with ``mem3d.comms.remote_source.RemoteSource`` (latest-only).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import zmq
 
+from mem3d.comms.remote_source import END_TOPIC
 from mem3d.protocol.messages import OBSERVATION_TOPIC, observation_to_message
 from mem3d.protocol.wire import encode
-from mem3d.remote_source import END_TOPIC
 from sim.embedded import EmbeddedSimSource
 from sim.tour import room_tour
 

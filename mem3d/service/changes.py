@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from mem3d import voxel_keys
-from mem3d.localization import cluster_labels
+from mem3d.map import keys as voxel_keys
 from mem3d.protocol.wire import Message
+from mem3d.query.localization import cluster_labels
 from mem3d.types import MapUpdate
 
 REGION_SIZE = 1.0

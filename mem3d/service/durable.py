@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mem3d.errors import Mem3dError, SchemaMismatchError, StoreError
+from mem3d.io.checkpoint import list_checkpoints, load_map_with_attrs, save_map, snapshot
+from mem3d.map.store import ColumnCopy
 from mem3d.protocol.messages import message_to_frame
 from mem3d.protocol.wire import ProtocolError, decode
 from mem3d.service.wal import WriteAheadLog
-from mem3d.storage import list_checkpoints, load_map_with_attrs, save_map, snapshot
 from mem3d.types import FeatureFrame, MapUpdate
 from mem3d.voxel_map import MapConfig, VoxelMap
-from mem3d.voxel_store import ColumnCopy
 
 log = logging.getLogger("mem3d.service")
 MAX_TRACKED_SOURCES = 1024
@@ -79,7 +79,7 @@ class IngestOutcome:
 
 
 class DurableMemory:
-    """Owns one store directory: checkpoints (``mem3d.storage``) and the write-ahead log (``wal/``)."""
+    """Owns one store directory: checkpoints (``mem3d.io.checkpoint``) and the write-ahead log (``wal/``)."""
 
     def __init__(self, store: str | Path, map_config: MapConfig | None = None) -> None:
         self.store = Path(store)

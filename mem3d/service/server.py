@@ -24,11 +24,11 @@ import numpy as np
 import zmq
 
 from mem3d import __version__
+from mem3d.comms.auth import CurveServerConfig, secure_server_socket, start_authenticator
 from mem3d.errors import InvalidInputError, Mem3dError, NotAvailableError, SchemaMismatchError
-from mem3d.localization import LocalizeConfig
 from mem3d.protocol import messages
 from mem3d.protocol.wire import ErrorCode, Message, ProtocolError, decode, encode
-from mem3d.service.auth import CurveServerConfig, secure_server_socket, start_authenticator
+from mem3d.query.localization import LocalizeConfig
 from mem3d.service.changes import summarize_update
 from mem3d.service.durable import DurableMemory, IncrementalStep, Ingest, IngestOutcome, Logged
 from mem3d.voxel_map import MapConfig
@@ -352,6 +352,6 @@ def _code_of(error: Exception) -> ErrorCode:
 def _load_encoder(config: ServiceConfig):
     if config.encoder is None:
         return None
-    from perception.encoders import create_encoder  # torch loads only when a text encoder is wanted
+    from mem3d.encoder import create_encoder  # torch loads only when a text encoder is wanted
     log.info("loading text encoder %s", config.encoder)
     return create_encoder(config.encoder, **config.encoder_options)

@@ -17,8 +17,8 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from mem3d.durable_files import fsync_dir
 from mem3d.errors import StoreError
+from mem3d.io.durable_files import fsync_dir
 
 MAGIC = b"M3DW"
 _HEAD = struct.Struct("<4sIQI")

@@ -11,39 +11,11 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from mem3d.errors import InvalidInputError, SchemaMismatchError
+from mem3d.encoder import EncoderInfo
+from mem3d.errors import InvalidInputError
 from mem3d.types import Observation
 from mem3d.validation import require_array, require_unit_rows
 from perception.config import config_from_kwargs
-
-
-@dataclass(frozen=True)
-class EncoderInfo:
-    """What a map records about the encoder that made its features, and checks on every frame."""
-
-    encoder: str
-    """Registry name of the encoder ("label-minilm", "open-clip")."""
-    model: str
-    """Model and weights, e.g. "all-MiniLM-L6-v2" or "ViT-B-32/laion2b_s34b_b79k"."""
-    feature_dim: int
-    """Dimension D of every feature vector (image and text share it)."""
-    match_threshold: float
-    """Default cosine similarity a stored feature must reach to match a text query."""
-
-    @property
-    def model_id(self) -> str:
-        """"<encoder>/<model>": the string stored as ``FeatureFrame.feature_model`` and in a map."""
-        return f"{self.encoder}/{self.model}"
-
-    def require_compatible(self, feature_dim: int, feature_model: str | None = None) -> None:
-        """Raise ``SchemaMismatchError`` unless features of this encoder can go into that map."""
-        if int(feature_dim) != self.feature_dim:
-            raise SchemaMismatchError(
-                f"encoder {self.model_id} makes {self.feature_dim}-d features, "
-                f"but the map stores {feature_dim}-d features")
-        if feature_model and feature_model != self.model_id:
-            raise SchemaMismatchError(
-                f"encoder {self.model_id} does not match the map's feature model {feature_model}")
 
 
 @dataclass

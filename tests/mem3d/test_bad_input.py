@@ -7,8 +7,7 @@ import pytest
 
 from mem3d.errors import InvalidInputError, SchemaMismatchError
 from mem3d.types import FeatureFrame
-
-from synthetic_room import frame_of, observe
+from tests.helpers.synthetic_room import frame_of, observe
 
 
 def snapshot(voxel_map):

@@ -1,8 +1,8 @@
 import pytest
 
-from mem3d.carving import CarveConfig
 from mem3d.config import config_from_dict, config_to_dict, load_yaml_config
 from mem3d.errors import InvalidInputError
+from mem3d.integrate.carving import CarveConfig
 from mem3d.voxel_map import MapConfig
 
 

@@ -34,7 +34,7 @@ print("ok")
 def test_the_map_storage_client_and_service_need_only_the_core_dependencies():
     """numpy, zarr (which brings PyYAML), pyzmq, msgpack, plus scipy (sparse graphs, image filters)."""
     result = run_without(HEAVY + ("tqdm", "rich"), """
-import mem3d, mem3d.types, mem3d.voxel_map, mem3d.storage, mem3d.client, mem3d.service.durable
+import mem3d, mem3d.types, mem3d.voxel_map, mem3d.io.checkpoint, mem3d.client, mem3d.service.durable
 import mem3d.service.server, mem3d.protocol.messages
 print("ok")
 """)
@@ -44,7 +44,7 @@ print("ok")
 
 def test_a_command_whose_extra_is_missing_says_what_to_install():
     result = run_without(("open3d", "cv2"), """
-from mem3d.cli import main
+from mem3d.apps.cli import main
 sys.exit(main(["sim", "render", "--scene", "0", "--out", "/tmp/never-written.png"]))
 """)
     assert result.returncode == 2, result.stderr

@@ -2,10 +2,9 @@
 
 import numpy as np
 
-from mem3d import voxel_keys
+from mem3d.map import keys as voxel_keys
 from mem3d.synthetic import FrameSpec, look_at, make_frame
-
-from synthetic_room import MUG, VIEW, frame_of, observe, room_boxes
+from tests.helpers.synthetic_room import MUG, VIEW, frame_of, observe, room_boxes
 
 
 def surface_distance(points: np.ndarray, boxes=None) -> np.ndarray:
@@ -92,7 +91,7 @@ def test_palette_and_per_point_features_fuse_identically(new_map, scene, concept
 
 def test_an_object_swapped_in_place_takes_over_its_voxels(new_map, scene, concepts, camera):
     """Same geometry, other object: the frames contradict the stored features, which follow quickly."""
-    from synthetic_room import BOOK
+    from tests.helpers.synthetic_room import BOOK
     observe(new_map, scene, concepts, camera, range(3))
     mug = room_boxes()[MUG]
     scene.replace(MUG, type(mug)(mug.center, mug.size, BOOK, (20, 20, 200)))  # a book-box where the mug was
@@ -109,10 +108,9 @@ def test_an_object_swapped_in_place_takes_over_its_voxels(new_map, scene, concep
 
 def test_without_contradiction_handling_old_features_linger(scene, concepts, camera):
     """The same swap with plain running means: the mug is still what most of those voxels say."""
-    from mem3d.fusion import FusionConfig
+    from mem3d.integrate.fusion import FusionConfig
     from mem3d.voxel_map import MapConfig, VoxelMap
-
-    from synthetic_room import BOOK, DIM
+    from tests.helpers.synthetic_room import BOOK, DIM
     voxel_map = VoxelMap(MapConfig(feature_dim=DIM, feature_model="synthetic",
                                    fusion=FusionConfig(contradict_below=None)))
     observe(voxel_map, scene, concepts, camera, range(3))

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from mem3d.cli import main
+from mem3d.apps import serve_cli
+from mem3d.apps.cli import main
 from mem3d.client import MemoryClient
-from mem3d.service import cli as serve_cli
 from mem3d.service.server import ServiceConfig
 from mem3d.voxel_map import MapConfig
 
@@ -46,7 +46,7 @@ def perceive(capsys, endpoints: dict[str, str], *argv: str) -> dict:
     return json.loads(captured.out.strip().splitlines()[-1])
 
 
-def test_perceive_and_serve_take_the_same_encoder_options(tmp_path, capsys, run_service, tiny_clip_checkpoint):
+def test_perceive_and_serve_take_the_same_encoder_options(tmp_path, capsys, start_service, tiny_clip_checkpoint):
     options = [f"arch={TINY_ARCH}", f"pretrained={tiny_clip_checkpoint}", "device=cpu", "input_long_side=64"]
     flags = [word for option in options for word in ("--encoder-option", option)]
     parser = argparse.ArgumentParser()
@@ -55,7 +55,7 @@ def test_perceive_and_serve_take_the_same_encoder_options(tmp_path, capsys, run_
         ["--store", str(tmp_path / "store"), "--bind", ANY_PORT, "--encoder", "open-clip", *flags]))
     assert config.encoder_options == {"arch": TINY_ARCH, "pretrained": str(tiny_clip_checkpoint), "device": "cpu",
                                       "input_long_side": 64}
-    endpoints = run_service(config)
+    endpoints = start_service(config=config).endpoints
     summary = perceive(capsys, endpoints, "--source", "sim", "--frames", "3", "--samples", "2000",
                        "--encoder", "open-clip", *flags)
     assert summary["observed"] == summary["acknowledged"] == 3 and summary["lost"] == 0
@@ -65,7 +65,7 @@ def test_perceive_and_serve_take_the_same_encoder_options(tmp_path, capsys, run_
     assert stats.log_seq == 3 and stats.text_queries
 
 
-def test_perceive_replays_a_recorded_episode(tmp_path, capsys, run_service, label_encoder):
+def test_perceive_replays_a_recorded_episode(tmp_path, capsys, start_service, label_encoder):
     from sim.config import CameraConfig, SimConfig
     from sim.embedded import EmbeddedSimSource
     from sim.episode import record_episode
@@ -74,9 +74,9 @@ def test_perceive_replays_a_recorded_episode(tmp_path, capsys, run_service, labe
     episode = record_episode(sim, tmp_path / "episode.zarr", n_steps=3)
     sim.close()
     info = label_encoder.info
-    endpoints = run_service(ServiceConfig(store=str(tmp_path / "store"), bind=ANY_PORT, ingest_bind=ANY_PORT,
-                                          publish_bind=ANY_PORT,
-                                          map=MapConfig(feature_dim=info.feature_dim, feature_model=info.model_id)))
+    endpoints = start_service(config=ServiceConfig(
+        store=str(tmp_path / "store"), bind=ANY_PORT, ingest_bind=ANY_PORT, publish_bind=ANY_PORT,
+        map=MapConfig(feature_dim=info.feature_dim, feature_model=info.model_id))).endpoints
     summary = perceive(capsys, endpoints, "--source", f"replay:{episode}", "--samples", "1000")
     assert summary["observed"] == summary["sent"] == summary["acknowledged"] == 4  # the reset view + 3 steps
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from mem3d.cli import main
+from mem3d.apps.cli import main
 from mem3d.errors import InvalidInputError
 from sim.bench import run_benchmark
 from sim.config import SimConfig

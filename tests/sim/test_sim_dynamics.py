@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sim_test_helpers import best_view
 
 from mem3d.errors import InvalidInputError
 from mem3d.source import Action, ActionKind
@@ -12,6 +11,7 @@ from sim.dynamics import Rearrangement, check_placement, find_support
 from sim.embedded import EmbeddedSimSource
 from sim.mesh import box
 from sim.scene import ObjectKind, Room, Scene, SceneObject, pose_from_xyz_yaw
+from tests.helpers.sim_views import best_view
 
 
 def small_on_furniture(source: EmbeddedSimSource) -> list[SceneObject]:

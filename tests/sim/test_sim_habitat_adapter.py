@@ -288,7 +288,7 @@ def test_habitat_semantic_ids_become_our_categories():
 @pytest.mark.habitat
 def test_habitat_source_with_the_real_simulator(tmp_path):
     habitat_sim = pytest.importorskip("habitat_sim", reason=HABITAT_REASON)
-    from sim_test_helpers import write_glb
+    from tests.helpers.sim_views import write_glb
 
     # a floor plane and a wall, y up: enough for a navmesh and all three sensors
     floor = np.array([[-3, 0, -3], [3, 0, -3], [3, 0, 3], [-3, 0, 3]], float)

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-from sim_test_helpers import top_red_bottom_green, write_glb
 
 from mem3d.errors import InvalidInputError
 from mem3d.types import CameraIntrinsics
@@ -17,6 +16,7 @@ from sim.ply import read_ply, write_ply
 from sim.render import Renderer
 from sim.scene import ObjectKind, Room, Scene, SceneObject
 from sim.scene_io import load_manifest, load_scene, save_scene
+from tests.helpers.sim_views import top_red_bottom_green, write_glb
 
 
 def assert_same_scene(a: Scene, b: Scene) -> None:

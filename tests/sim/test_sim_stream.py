@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import zmq
 
+from mem3d.comms.remote_source import RemoteSource
 from mem3d.errors import EndOfStreamError
-from mem3d.remote_source import RemoteSource
 from sim.config import CameraConfig, SimConfig
 from sim.embedded import EmbeddedSimSource
 from sim.server import StreamConfig, stream_tours

@@ -1,0 +1,1 @@
+"""Command-line entry points (thin wrappers; edge packages are imported lazily)."""

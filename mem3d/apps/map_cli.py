@@ -1,0 +1,52 @@
+"""``mem3d map``: inspect and query a saved memory offline (no service needed).
+
+    mem3d map info STORE                            voxels, feature model, checkpoints (JSON)
+    mem3d map query STORE "red mug" [--top-k 5]     ranked candidates (JSON), with the map's encoder
+
+A store written by ``mem3d serve`` holds checkpoints and a write-ahead log; these commands read the
+newest checkpoint (``--checkpoint`` picks another) and do not replay the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+
+from mem3d.errors import NotAvailableError
+from mem3d.io.checkpoint import list_checkpoints, load_map
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    info = sub.add_parser("info", help="what a store holds")
+    info.add_argument("store")
+    query = sub.add_parser("query", help="where is something? (embeds the text with the map's encoder)")
+    query.add_argument("store")
+    query.add_argument("text")
+    query.add_argument("--top-k", type=int, default=5)
+    query.add_argument("--threshold", type=float, help="cosine threshold (default: the map's)")
+    for command in (info, query):
+        command.add_argument("--checkpoint", help="checkpoint name (default: the current one)")
+
+
+def run(args: argparse.Namespace) -> int:
+    voxel_map = load_map(args.store, checkpoint=args.checkpoint)
+    config = voxel_map.config
+    if args.action == "info":
+        print(json.dumps({"n_voxels": len(voxel_map), "feature_model": config.feature_model,
+                          "feature_dim": config.feature_dim, "voxel_size": config.voxel_size,
+                          "map_bytes": voxel_map.nbytes(), "checkpoints": list_checkpoints(args.store),
+                          "threshold": config.localize.threshold}, indent=2))
+        return 0
+    encoder_name, _, _ = config.feature_model.partition("/")
+    if not encoder_name:
+        raise NotAvailableError("this map does not name its feature model, so text cannot be embedded")
+    from mem3d.encoder import create_encoder  # torch only for text queries
+
+    encoder = create_encoder(encoder_name)
+    encoder.info.require_compatible(config.feature_dim, config.feature_model)
+    result = voxel_map.localize(encoder.encode_text([args.text])[0], top_k=args.top_k, threshold=args.threshold)
+    print(json.dumps({"text": args.text, "found": result.found, "threshold": result.threshold,
+                      "candidates": [asdict(c) for c in result.candidates]}, indent=2))
+    return 0

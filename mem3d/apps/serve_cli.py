@@ -1,0 +1,77 @@
+"""``mem3d serve``: run the memory service over ZeroMQ until shutdown, SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from mem3d.comms.auth import CurveServerConfig
+from mem3d.config import load_yaml_config
+from mem3d.errors import InvalidInputError
+from mem3d.voxel_map import MapConfig
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from mem3d.encoder import add_encoder_option_argument  # torch-free: the registry only
+
+    parser.add_argument("--store", required=True, help="memory directory (created if missing)")
+    parser.add_argument("--bind", default="tcp://127.0.0.1:5555", help="request endpoint (ROUTER)")
+    parser.add_argument("--ingest-bind", help="ingest endpoint (default: request port + 1)")
+    parser.add_argument("--publish-bind", help="change feed endpoint (default: request port + 2)")
+    parser.add_argument("--encoder", help="text encoder for text queries, e.g. label-minilm or open-clip; "
+                                          "also sets the dimension and model of a new map")
+    add_encoder_option_argument(parser)
+    parser.add_argument("--map-config", help="YAML file with MapConfig settings for a new map")
+    parser.add_argument("--checkpoint-every-frames", type=int, default=500)
+    parser.add_argument("--checkpoint-every-s", type=float, default=300.0)
+    parser.add_argument("--curve", action="store_true", help="require CurveZMQ authentication")
+    parser.add_argument("--server-key", help="with --curve: the server's .key_secret file")
+    parser.add_argument("--clients", help="with --curve: directory of authorized client .key files")
+    parser.add_argument("--log-level", default="INFO")
+
+
+def _shifted(endpoint: str, offset: int) -> str:
+    """The endpoint ``offset`` ports above; a wildcard port (``*``) stays a wildcard."""
+    head, _, port = endpoint.rpartition(":")
+    return endpoint if port == "*" else f"{head}:{int(port) + offset}"
+
+
+def _encoder_options(args: argparse.Namespace) -> dict:
+    """``--encoder-option`` strings typed by the encoder's config (``perception.encoders``)."""
+    if not args.encoder_option:
+        return {}
+    if not args.encoder:
+        raise InvalidInputError("--encoder-option needs --encoder")
+    from mem3d.encoder import parse_encoder_options
+
+    return parse_encoder_options(args.encoder, args.encoder_option)
+
+
+def service_config(args: argparse.Namespace):
+    """The ``ServiceConfig`` of a parsed ``mem3d serve`` command line."""
+    from mem3d.service.server import ServiceConfig
+
+    return ServiceConfig(
+        store=args.store, bind=args.bind,
+        ingest_bind=args.ingest_bind or _shifted(args.bind, 1),
+        publish_bind=args.publish_bind or _shifted(args.bind, 2),
+        map=load_yaml_config(MapConfig, args.map_config) if args.map_config else None,
+        encoder=args.encoder, encoder_options=_encoder_options(args),
+        checkpoint_every_frames=args.checkpoint_every_frames, checkpoint_every_s=args.checkpoint_every_s,
+        curve=CurveServerConfig(args.server_key, args.clients) if args.curve else None)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mem3d.service.server import MemoryService
+
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.curve and not (args.server_key and args.clients):
+        print("mem3d serve: --curve needs --server-key and --clients", file=sys.stderr)
+        return 2
+    service = MemoryService(service_config(args))
+    print(json.dumps({"ready": True, **service.endpoints}), flush=True)  # for launchers and scripts
+    service.serve_forever()
+    return 0

@@ -1,0 +1,1 @@
+"""Transport: ZeroMQ socket set-up, CurveZMQ, the endpoint layout, the observation stream."""

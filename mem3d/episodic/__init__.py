@@ -1,0 +1,1 @@
+"""Place-centric episodic memory (room for places, keyframes, instances and events)."""

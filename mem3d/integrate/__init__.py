@@ -1,0 +1,1 @@
+"""Algorithms that write the map: fusion, carving, depth preparation, eviction."""

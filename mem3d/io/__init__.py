@@ -1,0 +1,1 @@
+"""Storage: checkpoint stores, crash-safe file helpers, the stored schema version."""

@@ -1,0 +1,1 @@
+"""Algorithms that read the map: the feature index and localization."""

@@ -1,0 +1,150 @@
+"""Localization: a query embedding -> ranked candidates (connected clusters of matching voxels)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from mem3d.errors import InvalidInputError
+from mem3d.map import keys as voxel_keys
+from mem3d.map.grid import VoxelGrid
+from mem3d.map.store import VoxelStore
+from mem3d.query.feature_index import FeatureCodebook
+from mem3d.types import Candidate, LocalizeResult
+
+# Half of the 26-neighbourhood: with its mirror image every neighbour pair is found once.
+_HALF_NEIGHBOURHOOD = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)
+                                if (i, j, k) > (0, 0, 0)], dtype=np.int64)
+_KEY_OFFSETS = voxel_keys.pack(_HALF_NEIGHBOURHOOD) - voxel_keys.pack(np.zeros((1, 3), dtype=np.int64))
+
+
+SCORE_CHUNK_ROWS = 8192
+"""Rows scored per chunk: 8192 x 512 float32 = 16 MB of buffer, small enough to stay warm."""
+
+
+@dataclass(frozen=True)
+class LocalizeConfig:
+    """How matches are found and grouped."""
+
+    threshold: float = 0.5
+    """Cosine similarity a voxel needs to match; calibrate it per encoder (docs/architecture.md)."""
+    min_cluster_voxels: int = 3
+    """Smaller clusters are treated as noise."""
+    score_voxels: int = 10
+    """A cluster's score is the mean similarity of its best this-many voxels."""
+
+
+def check_query(query: np.ndarray, feature_dim: int) -> np.ndarray:
+    """Validate a query embedding and return it as a unit float32 vector."""
+    query = np.asarray(query)
+    if query.ndim != 1 or query.shape[0] != feature_dim:
+        raise InvalidInputError(f"query must be a vector of dimension {feature_dim}, got shape {query.shape}")
+    if not np.issubdtype(query.dtype, np.floating) or not np.isfinite(query).all():
+        raise InvalidInputError("query must be a finite floating-point vector")
+    norm = float(np.linalg.norm(query))
+    if norm == 0.0:
+        raise InvalidInputError("query must not be the zero vector")
+    return (query / norm).astype(np.float32)
+
+
+def matching_voxels(store: VoxelStore, codebook: FeatureCodebook, query: np.ndarray,
+                    threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Slots and exact cosine scores of every voxel scoring >= ``threshold`` (unit ``query``)."""
+    n = store.n
+    slots = codebook.candidates(store.code[:n], store.bound_slack[:n], query, threshold)
+    scores = _dot_rows(store.feature, slots, query) * store.feature_scale[slots]
+    np.clip(scores, -1.0, 1.0, out=scores)  # quantization can nudge a perfect match past 1
+    keep = scores >= threshold
+    return slots[keep], scores[keep]
+
+
+def _dot_rows(features: np.ndarray, rows: np.ndarray, query: np.ndarray, chunk: int = SCORE_CHUNK_ROWS) -> np.ndarray:
+    """``features[rows] @ query`` for int8 rows, in chunks through reused float32 buffers.
+
+    Converting all rows at once would allocate rows x D float32 (860 MB for a 420k-voxel floor);
+    page faults on that allocation, not the arithmetic, would then dominate a large query.
+    """
+    out = np.empty(rows.shape[0], dtype=np.float32)
+    gathered = np.empty((min(chunk, rows.shape[0]), features.shape[1]), dtype=features.dtype)
+    widened = np.empty(gathered.shape, dtype=np.float32)
+    for start in range(0, rows.shape[0], chunk):
+        part = rows[start:start + chunk]
+        np.take(features, part, axis=0, out=gathered[: part.shape[0]])
+        widened[: part.shape[0]] = gathered[: part.shape[0]]
+        np.matmul(widened[: part.shape[0]], query, out=out[start:start + part.shape[0]])
+    return out
+
+
+def cluster_labels(keys: np.ndarray) -> np.ndarray:
+    """Connected components (26-neighbourhood) of a set of voxel keys; one label per key."""
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    rows, cols = [], []
+    last = sorted_keys.shape[0] - 1
+    for offset in _KEY_OFFSETS:
+        neighbours = sorted_keys + offset  # sorted too, which searchsorted exploits
+        at = np.searchsorted(sorted_keys, neighbours)
+        np.minimum(at, last, out=at)
+        hit = np.flatnonzero(sorted_keys[at] == neighbours)
+        rows.append(hit)
+        cols.append(at[hit])
+    rows_all, cols_all = np.concatenate(rows), np.concatenate(cols)
+    n = keys.shape[0]
+    graph = coo_matrix((np.ones(rows_all.shape[0], dtype=np.int8), (rows_all, cols_all)), shape=(n, n))
+    _, sorted_labels = connected_components(graph, directed=False)
+    labels = np.empty(n, dtype=np.int64)
+    labels[order] = sorted_labels
+    return labels
+
+
+def localize(grid: VoxelGrid, codebook: FeatureCodebook, query: np.ndarray, top_k: int,
+             config: LocalizeConfig) -> LocalizeResult:
+    """Ranked candidates for a unit ``query``; no candidates means "not found"."""
+    if top_k < 1:
+        raise InvalidInputError(f"top_k must be at least 1, got {top_k}")
+    store = grid.store
+    slots, scores = matching_voxels(store, codebook, query, config.threshold)
+    if slots.size == 0:
+        return LocalizeResult((), config.threshold, 0)
+    labels = cluster_labels(store.key[slots])
+    sizes = np.bincount(labels)
+    cluster_scores = _top_mean(labels, scores, config.score_voxels)
+    eligible = np.flatnonzero(sizes >= config.min_cluster_voxels)
+    ranked = eligible[np.argsort(-cluster_scores[eligible], kind="stable")][:top_k]
+    candidates = tuple(_candidate(grid, slots[labels == c], scores[labels == c], float(cluster_scores[c]))
+                       for c in ranked)
+    return LocalizeResult(candidates, config.threshold, int(slots.size))
+
+
+def _top_mean(labels: np.ndarray, scores: np.ndarray, count: int) -> np.ndarray:
+    """Per label, the mean of its ``count`` highest scores."""
+    order = np.lexsort((-scores, labels))
+    sorted_labels = labels[order]
+    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+    group_sizes = np.diff(np.r_[starts, sorted_labels.shape[0]])
+    rank = np.arange(sorted_labels.shape[0]) - np.repeat(starts, group_sizes)
+    best = rank < count
+    totals = np.bincount(sorted_labels[best], weights=scores[order][best])
+    return totals / np.bincount(sorted_labels[best])
+
+
+def _candidate(grid: VoxelGrid, slots: np.ndarray, scores: np.ndarray, score: float) -> Candidate:
+    store = grid.store
+    positions = store.position[slots].astype(np.float64)
+    weights = np.maximum(scores, 1e-6)
+    centroid = (positions * weights[:, None]).sum(axis=0) / weights.sum()
+    half = 0.5 * grid.voxel_size
+    latest = slots[int(np.argmax(store.last_seen[slots]))]
+    return Candidate(
+        centroid=tuple(float(c) for c in centroid),
+        bbox_min=tuple(float(c) for c in positions.min(axis=0) - half),
+        bbox_max=tuple(float(c) for c in positions.max(axis=0) + half),
+        score=score,
+        n_voxels=int(slots.size),
+        first_seen=float(store.first_seen[slots].min()),
+        last_seen=float(store.last_seen[slots].max()),
+        obs_id=int(store.last_obs_id[latest]),
+    )

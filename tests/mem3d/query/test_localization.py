@@ -1,0 +1,69 @@
+"""Localization: the right box is found, ranked, with evidence; unrelated queries are "not found"."""
+
+import numpy as np
+import pytest
+
+from mem3d.errors import InvalidInputError
+from tests.helpers.synthetic_room import BOOK, MUG, UNRELATED, box_contains, observe, room_boxes
+
+
+@pytest.fixture
+def observed(new_map, scene, concepts, camera):
+    observe(new_map, scene, concepts, camera, range(3))
+    return new_map
+
+
+@pytest.mark.parametrize("concept", [MUG, BOOK])
+def test_finds_the_box_whose_feature_matches(observed, concepts, concept):
+    result = observed.localize(concepts[concept], top_k=5)
+    assert result.found
+    best = result.candidates[0]
+    box = room_boxes()[concept]
+    assert box_contains(box, np.array([best.centroid]), margin=0.05).all()
+    assert np.all(np.array(best.bbox_min) <= box.max_corner) and np.all(np.array(best.bbox_max) >= box.min_corner)
+    assert best.score > 0.95 and best.n_voxels >= 10
+    assert best.last_seen == 12.0 and best.obs_id == 2 and best.first_seen == 10.0
+
+
+def test_unrelated_embedding_is_not_found(observed, concepts):
+    result = observed.localize(concepts[UNRELATED])
+    assert not result.found and result.candidates == () and result.n_matching_voxels == 0
+
+
+def test_noisy_query_still_finds_the_box_and_candidates_are_ranked(observed, concepts):
+    rng = np.random.default_rng(5)
+    query = concepts[MUG] + 0.3 * rng.standard_normal(concepts.shape[1]).astype(np.float32) / np.sqrt(
+        concepts.shape[1])
+    result = observed.localize(query, top_k=3, threshold=0.2)
+    assert result.found
+    scores = [c.score for c in result.candidates]
+    assert scores == sorted(scores, reverse=True)
+    assert box_contains(room_boxes()[MUG], np.array([result.candidates[0].centroid]), margin=0.05).all()
+
+
+def test_two_instances_give_two_candidates(new_map, concepts, camera):
+    from mem3d.synthetic import BoxScene
+    boxes = room_boxes()
+    twin = boxes[MUG].moved_to((1.5, 1.0, 0.25))
+    observe(new_map, BoxScene(boxes + [twin]), concepts, camera, range(3))
+    result = new_map.localize(concepts[MUG], top_k=5)
+    assert len(result.candidates) == 2
+    centroids = np.array([c.centroid for c in result.candidates])
+    assert box_contains(boxes[MUG], centroids, 0.05).sum() == 1 and box_contains(twin, centroids, 0.05).sum() == 1
+    assert len(new_map.localize(concepts[MUG], top_k=1).candidates) == 1
+
+
+def test_bad_queries_are_refused(observed, concepts):
+    for query, message in [(concepts[MUG][:5], "dimension"), (np.zeros(concepts.shape[1]), "zero"),
+                           (np.full(concepts.shape[1], np.nan), "finite"),
+                           (concepts[MUG].astype(np.int64), "floating")]:
+        with pytest.raises(InvalidInputError, match=message):
+            observed.localize(query)
+    with pytest.raises(InvalidInputError, match="top_k"):
+        observed.localize(concepts[MUG], top_k=0)
+    with pytest.raises(InvalidInputError, match="threshold"):
+        observed.localize(concepts[MUG], threshold=2.0)
+
+
+def test_empty_map_answers_not_found(new_map, concepts):
+    assert not new_map.localize(concepts[MUG]).found
