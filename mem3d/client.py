@@ -3,25 +3,39 @@
     with MemoryClient("tcp://127.0.0.1:5555") as memory:
         result = memory.localize(text="red mug")
         if not result.found: ...explore...
+        with memory.subscribe_changes() as changes:
+            for update in changes: ...react to update.appeared / update.disappeared...
 
 Every call has a timeout. After a timeout the socket is replaced (a lost reply cannot confuse a
 later call), and read-only requests are retried ``retries`` times before ``ServiceTimeoutError``.
+Replies are decoded strictly into the dataclasses of ``mem3d.protocol.replies``: one that does not
+fit its type raises ``ProtocolError``; an ``error`` reply raises ``ServiceError``.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import time
-from dataclasses import dataclass, fields
+from collections.abc import Iterator, Mapping
+from typing import TypeVar
 
 import numpy as np
 import zmq
 
-from mem3d.comms.auth import CurveClientConfig, secure_client_socket
+from mem3d.comms import endpoints as layout
+from mem3d.comms.auth import CurveClientConfig
+from mem3d.comms.endpoints import DEFAULT_REQUESTS
+from mem3d.comms.sockets import CLIENT, connect
 from mem3d.errors import Mem3dError
 from mem3d.protocol import messages
+from mem3d.protocol.announcements import MapUpdateAnnouncement
+from mem3d.protocol.replies import ErrorReply, IngestAck, Pong, Reply, SaveReply, ShutdownAck, StatsReply
+from mem3d.protocol.requests import IngestRequest, PingRequest, Request, SaveRequest, ShutdownRequest, StatsRequest
 from mem3d.protocol.wire import Message, ProtocolError, decode, encode
 from mem3d.types import FeatureFrame, LocalizeResult
+
+R = TypeVar("R", bound=Reply)
 
 
 class ServiceError(Mem3dError):
@@ -38,37 +52,6 @@ class ServiceTimeoutError(Mem3dError):
     """No answer within the timeout (service down, unreachable, or refusing our key)."""
 
 
-@dataclass(frozen=True)
-class IngestAck:
-    obs_id: int
-    seq: int
-    duplicate: bool
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    evicted: int = 0
-    contradicted: int = 0
-
-
-@dataclass(frozen=True)
-class ServiceStats:
-    n_voxels: int
-    feature_dim: int
-    feature_model: str
-    voxel_size: float
-    map_bytes: int
-    log_seq: int
-    frames_ingested: int
-    frames_since_checkpoint: int
-    last_checkpoint: str | None
-    uptime_s: float
-    text_queries: bool
-
-
-def _typed(cls, values: dict):
-    return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
-
-
 class _Channel:
     """One DEALER socket with request ids, timeouts and reconnection."""
 
@@ -78,12 +61,7 @@ class _Channel:
         self._socket = self._connect()
 
     def _connect(self) -> zmq.Socket:
-        socket = self._context.socket(zmq.DEALER)
-        socket.setsockopt(zmq.LINGER, 0)
-        if self._curve is not None:
-            secure_client_socket(socket, self._curve)
-        socket.connect(self.endpoint)
-        return socket
+        return connect(self._context, zmq.DEALER, self.endpoint, CLIENT, self._curve)
 
     def reconnect(self) -> None:
         self._socket.close(linger=0)
@@ -107,10 +85,7 @@ class _Channel:
             remaining = max(0.0, deadline - time.monotonic())
             if not self._socket.poll(int(remaining * 1000)):  # a zero timeout still looks once
                 raise ServiceTimeoutError(f"no answer from {self.endpoint} within {timeout:.1f} s")
-            try:
-                reply = decode(self._socket.recv_multipart())
-            except ProtocolError as error:
-                raise Mem3dError(f"undecodable reply from {self.endpoint}: {error}") from None
+            reply = _decode(self._socket.recv_multipart(), self.endpoint)
             if request_id is None or reply.id == request_id:
                 return reply
 
@@ -119,50 +94,70 @@ class _Channel:
 
 
 class MemoryClient:
-    """Requests to a memory service; ingest goes to its ingest endpoint (default: request port + 1)."""
+    """Requests to a memory service; ingest goes to its ingest endpoint and ``subscribe_changes`` to
+    its change feed (defaults: the request port + 1 and + 2, ``mem3d.comms.endpoints``)."""
 
-    def __init__(self, endpoint: str = "tcp://127.0.0.1:5555", ingest_endpoint: str | None = None,
-                 timeout: float = 10.0, retries: int = 1, curve: CurveClientConfig | None = None) -> None:
+    def __init__(self, endpoint: str = DEFAULT_REQUESTS, ingest_endpoint: str | None = None,
+                 timeout: float = 10.0, retries: int = 1, curve: CurveClientConfig | None = None,
+                 changes_endpoint: str | None = None) -> None:
         self.timeout, self.retries = timeout, retries
         self._context = zmq.Context()
         self._requests = _Channel(self._context, endpoint, curve)
-        self._ingest_endpoint = ingest_endpoint or _next_port(endpoint)
+        self._ingest_endpoint = ingest_endpoint or layout.ingest_endpoint(endpoint)
+        self._changes_endpoint = changes_endpoint
         self._curve = curve
         self._ingest: _Channel | None = None
 
+    @classmethod
+    def of_service(cls, endpoints: Mapping[str, str], **options) -> MemoryClient:
+        """A client of the endpoints a service announced (its ready line, ``MemoryService.endpoints``):
+        "requests", "ingest" and "changes"; ``options`` are the other arguments."""
+        return cls(endpoints["requests"], endpoints["ingest"], changes_endpoint=endpoints["changes"], **options)
+
     # --- queries ---------------------------------------------------------------------------
 
-    def ping(self) -> dict:
-        return self._call(Message("ping"), idempotent=True).fields
+    def ping(self) -> Pong:
+        return self._request(PingRequest(), idempotent=True)
 
-    def stats(self) -> ServiceStats:
-        return _typed(ServiceStats, self._call(Message("stats"), idempotent=True).fields)
+    def stats(self) -> StatsReply:
+        return self._request(StatsRequest(), idempotent=True)
 
     def localize(self, text: str | None = None, embedding: np.ndarray | None = None, top_k: int = 5,
                  threshold: float | None = None) -> LocalizeResult:
         """Ranked candidates for a text (needs a service started with an encoder) or an embedding."""
         request = messages.localize_request(text, embedding, top_k, threshold)
-        return messages.message_to_result(self._call(request, idempotent=True))
+        return self._request(request, idempotent=True).to_result()
 
-    def save(self) -> str:
-        """Write a checkpoint now; returns its name."""
-        return self._call(Message("save"), idempotent=False).fields["checkpoint"]
+    def save(self) -> SaveReply:
+        """Write a checkpoint now (``checkpoint`` is its name)."""
+        return self._request(SaveRequest(), idempotent=False)
 
-    def shutdown(self) -> None:
+    def shutdown(self) -> ShutdownAck:
         """Ask the service to checkpoint and exit."""
-        self._call(Message("shutdown"), idempotent=False)
+        return self._request(ShutdownRequest(), idempotent=False)
 
-    def _call(self, request: Message, idempotent: bool) -> Message:
+    def _request(self, request: Request, idempotent: bool):
+        """The typed reply (``request.REPLY``) to a request."""
+        return self._call(request.to_message(), request.REPLY, idempotent)
+
+    def _call(self, message: Message, expected: type[R], idempotent: bool) -> R:
         attempts = 1 + (self.retries if idempotent else 0)
         for attempt in range(attempts):
             try:
-                request_id = self._requests.send(request, self.timeout)
-                return _check(self._requests.receive(request_id, self.timeout))
+                request_id = self._requests.send(message, self.timeout)
+                return _typed(self._requests.receive(request_id, self.timeout), expected)
             except ServiceTimeoutError:
                 self._requests.reconnect()
                 if attempt == attempts - 1:
                     raise
         raise AssertionError("unreachable")
+
+    # --- the change feed -------------------------------------------------------------------
+
+    def subscribe_changes(self, timeout: float | None = None) -> ChangeFeed:
+        """A subscription to the service's change feed (close it, or use it as a context manager)."""
+        endpoint = self._changes_endpoint or layout.changes_endpoint(self._requests.endpoint)
+        return ChangeFeed(endpoint, curve=self._curve, timeout=self.timeout if timeout is None else timeout)
 
     # --- ingest ----------------------------------------------------------------------------
 
@@ -182,14 +177,14 @@ class MemoryClient:
         ``ServiceTimeoutError`` when nothing arrives within ``timeout`` seconds (0 = just look).
         """
         reply = self._ingest_channel().receive(None, self.timeout if timeout is None else timeout)
-        return reply.id, _typed(IngestAck, _check(reply).fields)
+        return reply.id, _typed(reply, IngestRequest.REPLY)
 
     def ingest(self, frame: FeatureFrame, source: str) -> IngestAck:
         """Send one frame and wait until it is durable in the memory."""
         channel = self._ingest_channel()
         try:
             request_id = self.send_frame(frame, source)
-            return _typed(IngestAck, _check(channel.receive(request_id, self.timeout)).fields)
+            return _typed(channel.receive(request_id, self.timeout), IngestRequest.REPLY)
         except ServiceTimeoutError:
             channel.reconnect()
             raise
@@ -212,15 +207,54 @@ class MemoryClient:
         self.close()
 
 
-def _check(reply: Message) -> Message:
-    if reply.type == messages.ERROR:
-        raise ServiceError(str(reply.fields.get("code")), str(reply.fields.get("message")), reply.id)
-    return reply
+class ChangeFeed:
+    """A subscription to a memory service's change feed: one ``MapUpdateAnnouncement`` per applied frame.
+
+    The subscription reaches the service a moment after connecting; what was published before, and
+    what the service drops for a subscriber that does not keep up, is not received (the feed is a
+    hint, the memory is the truth). Iterating waits for announcements without a time limit.
+    """
+
+    def __init__(self, endpoint: str, curve: CurveClientConfig | None = None, timeout: float = 10.0) -> None:
+        self.endpoint, self.timeout = endpoint, timeout
+        self._context = zmq.Context()
+        self._socket = connect(self._context, zmq.SUB, endpoint, CLIENT, curve,
+                               subscribe=MapUpdateAnnouncement.TOPIC)
+
+    def recv(self, timeout: float | None = None) -> MapUpdateAnnouncement:
+        """The next announcement; ``ServiceTimeoutError`` if none comes within ``timeout`` seconds
+        (None = the feed's ``timeout``, ``math.inf`` = no limit)."""
+        timeout = self.timeout if timeout is None else timeout
+        if not self._socket.poll(-1 if math.isinf(timeout) else int(timeout * 1000)):
+            raise ServiceTimeoutError(f"no change announced on {self.endpoint} within {timeout:.1f} s")
+        _topic, *frames = self._socket.recv_multipart()
+        return MapUpdateAnnouncement.from_message(_decode(frames, self.endpoint))
+
+    def __iter__(self) -> Iterator[MapUpdateAnnouncement]:
+        while True:
+            yield self.recv(math.inf)
+
+    def close(self) -> None:
+        self._socket.close(linger=0)
+        self._context.term()
+
+    def __enter__(self) -> ChangeFeed:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
 
-def _next_port(endpoint: str) -> str:
-    """tcp://host:5555 -> tcp://host:5556 (the default layout of ``mem3d serve``)."""
-    head, _, port = endpoint.rpartition(":")
-    if not port.isdigit():
-        raise ValueError(f"cannot derive the ingest endpoint from {endpoint!r}; pass ingest_endpoint")
-    return f"{head}:{int(port) + 1}"
+def _decode(frames: list[bytes], endpoint: str) -> Message:
+    try:
+        return decode(frames)
+    except ProtocolError as error:
+        raise ProtocolError(error.code, f"undecodable message from {endpoint}: {error}", error.request_id) from None
+
+
+def _typed(reply: Message, expected: type[R]) -> R:
+    """The reply as an ``expected``; an ``error`` reply raises ``ServiceError``."""
+    if reply.type == ErrorReply.TYPE:
+        error = ErrorReply.from_message(reply)
+        raise ServiceError(error.code.value, error.message, reply.id)
+    return expected.from_message(reply)

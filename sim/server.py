@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import zmq
 
-from mem3d.comms.remote_source import END_TOPIC
-from mem3d.protocol.messages import OBSERVATION_TOPIC, observation_to_message
+from mem3d.comms.sockets import STREAM_PUBLISHER, bind
+from mem3d.protocol.messages import observation_to_message
+from mem3d.protocol.topics import END_TOPIC, OBSERVATION_TOPIC
 from mem3d.protocol.wire import encode
 from sim.embedded import EmbeddedSimSource
 from sim.tour import room_tour
@@ -38,10 +39,7 @@ class StreamConfig:
 def stream_tours(source: EmbeddedSimSource, config: StreamConfig) -> int:
     """Publish the tours; returns the number of observations sent."""
     context = zmq.Context()
-    socket = context.socket(zmq.XPUB)
-    socket.setsockopt(zmq.LINGER, 1000)
-    socket.setsockopt(zmq.SNDHWM, 4)  # a slow reader gets fresh frames, not a backlog
-    socket.bind(config.endpoint)
+    socket = bind(context, zmq.XPUB, config.endpoint, STREAM_PUBLISHER)
     try:
         if config.wait_for_subscriber_s > 0 and socket.poll(int(config.wait_for_subscriber_s * 1000)):
             socket.recv()  # the subscription message
@@ -50,7 +48,7 @@ def stream_tours(source: EmbeddedSimSource, config: StreamConfig) -> int:
         obs = source.reset()
         for round_ in range(config.rounds):
             if round_ and config.rearrange_fraction > 0:
-                moved = source.rearrange(config.rearrange_fraction, seed=round_)
+                moved = source.dynamics.rearrange(config.rearrange_fraction, seed=round_)
                 log.info("round %d: rearranged %d of %d objects", round_ + 1, moved.moved, moved.requested)
             for action in [None, *room_tour(source)]:
                 if action is not None:

@@ -8,6 +8,7 @@ import logging
 import sys
 
 from mem3d.comms.auth import CurveServerConfig
+from mem3d.comms.endpoints import DEFAULT_REQUESTS, ServiceEndpoints
 from mem3d.config import load_yaml_config
 from mem3d.errors import InvalidInputError
 from mem3d.voxel_map import MapConfig
@@ -17,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from mem3d.encoder import add_encoder_option_argument  # torch-free: the registry only
 
     parser.add_argument("--store", required=True, help="memory directory (created if missing)")
-    parser.add_argument("--bind", default="tcp://127.0.0.1:5555", help="request endpoint (ROUTER)")
+    parser.add_argument("--bind", default=DEFAULT_REQUESTS, help="request endpoint (ROUTER)")
     parser.add_argument("--ingest-bind", help="ingest endpoint (default: request port + 1)")
     parser.add_argument("--publish-bind", help="change feed endpoint (default: request port + 2)")
     parser.add_argument("--encoder", help="text encoder for text queries, e.g. label-minilm or open-clip; "
@@ -30,12 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server-key", help="with --curve: the server's .key_secret file")
     parser.add_argument("--clients", help="with --curve: directory of authorized client .key files")
     parser.add_argument("--log-level", default="INFO")
-
-
-def _shifted(endpoint: str, offset: int) -> str:
-    """The endpoint ``offset`` ports above; a wildcard port (``*``) stays a wildcard."""
-    head, _, port = endpoint.rpartition(":")
-    return endpoint if port == "*" else f"{head}:{int(port) + offset}"
 
 
 def _encoder_options(args: argparse.Namespace) -> dict:
@@ -51,12 +46,11 @@ def _encoder_options(args: argparse.Namespace) -> dict:
 
 def service_config(args: argparse.Namespace):
     """The ``ServiceConfig`` of a parsed ``mem3d serve`` command line."""
-    from mem3d.service.server import ServiceConfig
+    from mem3d.service.config import ServiceConfig
 
+    endpoints = ServiceEndpoints.around(args.bind, args.ingest_bind, args.publish_bind)
     return ServiceConfig(
-        store=args.store, bind=args.bind,
-        ingest_bind=args.ingest_bind or _shifted(args.bind, 1),
-        publish_bind=args.publish_bind or _shifted(args.bind, 2),
+        store=args.store, bind=endpoints.requests, ingest_bind=endpoints.ingest, publish_bind=endpoints.changes,
         map=load_yaml_config(MapConfig, args.map_config) if args.map_config else None,
         encoder=args.encoder, encoder_options=_encoder_options(args),
         checkpoint_every_frames=args.checkpoint_every_frames, checkpoint_every_s=args.checkpoint_every_s,
@@ -64,14 +58,14 @@ def service_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from mem3d.service.server import MemoryService
+    from mem3d.service.factory import create_service
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.curve and not (args.server_key and args.clients):
         print("mem3d serve: --curve needs --server-key and --clients", file=sys.stderr)
         return 2
-    service = MemoryService(service_config(args))
-    print(json.dumps({"ready": True, **service.endpoints}), flush=True)  # for launchers and scripts
-    service.serve_forever()
+    service = create_service(service_config(args))
+    service.serve_forever(  # the ready line, for launchers and scripts (mem3d.apps.service_process)
+        on_ready=lambda: print(json.dumps({"ready": True, **service.endpoints}), flush=True))
     return 0

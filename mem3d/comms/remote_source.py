@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import zmq
 
+from mem3d.comms.sockets import STREAM_SUBSCRIBER, connect
 from mem3d.errors import EndOfStreamError, Mem3dError
-from mem3d.protocol.messages import OBSERVATION_TOPIC, message_to_observation
+from mem3d.protocol.messages import message_to_observation
+from mem3d.protocol.topics import END_TOPIC, OBSERVATION_TOPIC
 from mem3d.protocol.wire import ProtocolError, decode
 from mem3d.source import Action, ActionResult
 from mem3d.types import Observation
-
-END_TOPIC = b"obs.end"
 
 
 class RemoteSource:
@@ -25,11 +25,7 @@ class RemoteSource:
     def __init__(self, endpoint: str, timeout: float = 30.0) -> None:
         self.endpoint, self.timeout = endpoint, timeout
         self._context = zmq.Context()
-        self._socket = self._context.socket(zmq.SUB)
-        self._socket.setsockopt(zmq.LINGER, 0)
-        self._socket.setsockopt(zmq.RCVHWM, 4)
-        self._socket.setsockopt(zmq.SUBSCRIBE, OBSERVATION_TOPIC)
-        self._socket.connect(endpoint)
+        self._socket = connect(self._context, zmq.SUB, endpoint, STREAM_SUBSCRIBER, subscribe=OBSERVATION_TOPIC)
         self._last_obs_id = -1
 
     def reset(self, seed: int | None = None) -> Observation:

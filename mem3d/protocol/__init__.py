@@ -1,1 +1,3 @@
-"""The ZeroMQ wire protocol: framing (wire) and typed message conversions (messages)."""
+"""The wire protocol (docs/protocol.md): framing (``wire``), one typed dataclass per request, reply and
+announcement (``requests``, ``replies``, ``announcements``, checked by ``codec``), topics, conversions
+to and from mem3d types (``messages``) and the migration of stored older-version messages."""

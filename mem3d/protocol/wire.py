@@ -2,12 +2,13 @@
 
 A message is a list of ZeroMQ frames::
 
-    frame 0      msgpack map: {"v": 1, "type": str, "id": int, "arrays": [[name, dtype, shape], ...], ...}
+    frame 0      msgpack map: {"v": 2, "type": str, "id": int, "arrays": [[name, dtype, shape], ...], ...}
     frame 1..n   the raw bytes of each listed array, C order, in the listed order
 
 ``decode`` trusts nothing: it bounds sizes before parsing, checks every header field's type, accepts
 only a fixed set of little-endian dtypes, and checks that each buffer's length matches its shape.
-Anything else raises ``ProtocolError`` with an error code from ``ErrorCode``.
+Anything else raises ``ProtocolError`` with an error code from ``ErrorCode``. What the header fields
+and arrays of each message type must be is checked by its dataclass (``mem3d.protocol.codec``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from typing import Any
 import msgpack
 import numpy as np
 
-SCHEMA_VERSION = 1
+from mem3d.errors import Mem3dError
+
+SCHEMA_VERSION = 2
+"""Version of the wire schema; its history and migrations are in docs/protocol.md ("Versions")."""
 MAX_HEADER_BYTES = 64 * 1024
 MAX_FRAMES = 17  # header + at most 16 arrays
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
@@ -41,7 +45,7 @@ class ErrorCode(str, Enum):
     INTERNAL = "internal"
 
 
-class ProtocolError(Exception):
+class ProtocolError(Mem3dError):
     """A message that cannot be accepted; ``code`` says why."""
 
     def __init__(self, code: ErrorCode, message: str, request_id: int = 0) -> None:
@@ -84,7 +88,7 @@ def decode(frames: list[bytes]) -> Message:
     total = sum(len(f) for f in frames)
     if total > MAX_MESSAGE_BYTES:
         raise ProtocolError(ErrorCode.TOO_LARGE, f"message of {total} bytes exceeds {MAX_MESSAGE_BYTES}")
-    header = _parse_header(frames[0])
+    header = parse_header(frames[0])
     request_id = header.get("id", 0)
     try:
         return _decode_fields(header, frames)
@@ -98,7 +102,7 @@ def _decode_fields(header: dict, frames: list[bytes]) -> Message:
     version = header.get("v")
     if version != SCHEMA_VERSION:
         raise ProtocolError(ErrorCode.UNSUPPORTED_VERSION,
-                            f"schema version {version!r} is not supported (this server speaks {SCHEMA_VERSION})")
+                            f"schema version {version!r} is not supported (this mem3d speaks {SCHEMA_VERSION})")
     kind, request_id, specs = header.get("type"), header.get("id", 0), header.get("arrays", [])
     if not isinstance(kind, str) or not kind:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "header field 'type' must be a non-empty string")
@@ -118,7 +122,8 @@ def _decode_fields(header: dict, frames: list[bytes]) -> Message:
     return Message(kind, request_id, fields, arrays)
 
 
-def _parse_header(raw: bytes) -> dict:
+def parse_header(raw: bytes) -> dict:
+    """The header frame as a dict (bounded in size); ``ProtocolError`` if it is not a msgpack map."""
     if len(raw) > MAX_HEADER_BYTES:
         raise ProtocolError(ErrorCode.TOO_LARGE, f"header of {len(raw)} bytes exceeds {MAX_HEADER_BYTES}")
     try:

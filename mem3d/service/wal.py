@@ -7,6 +7,8 @@ Each record holds one ingest message exactly as it came off the wire::
 The CRC covers everything after itself. An ingest is acknowledged only after its record is fsynced,
 so after a crash a damaged or incomplete record can only sit in the unsynced tail of the newest
 segment: replay truncates it there. A damaged record anywhere else is corruption and is reported.
+Records of an older wire schema version are converted to the current one as they are read
+(``mem3d.protocol.migrations``), so a store written by an older mem3d replays.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from mem3d.errors import StoreError
 from mem3d.io.durable_files import fsync_dir
+from mem3d.protocol.migrations import upgrade
 
 MAGIC = b"M3DW"
 _HEAD = struct.Struct("<4sIQI")
@@ -101,7 +104,8 @@ class WriteAheadLog:
         fsync_dir(self.directory)
 
     def replay(self) -> Iterator[tuple[int, list[bytes]]]:
-        """Every intact record, oldest first, as (seq, frames); truncates a torn tail of the newest segment."""
+        """Every intact record, oldest first, as (seq, frames) in the current wire schema version;
+        truncates a torn tail of the newest segment."""
         segments = self.segments()
         for number in segments:
             yield from self._read_segment(self._path(number), is_last=number == segments[-1])
@@ -119,7 +123,7 @@ class WriteAheadLog:
                     os.fsync(handle.fileno())
                 return
             seq, frames, offset = record
-            yield seq, frames
+            yield seq, upgrade(frames)
 
     def close(self) -> None:
         if self._fd is not None:

@@ -7,7 +7,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mem3d.protocol.messages import message_to_observation, observation_to_message
-from mem3d.protocol.wire import ALLOWED_DTYPES, MAX_FRAMES, ErrorCode, Message, ProtocolError, decode, encode
+from mem3d.protocol.wire import (
+    ALLOWED_DTYPES,
+    MAX_FRAMES,
+    SCHEMA_VERSION,
+    ErrorCode,
+    Message,
+    ProtocolError,
+    decode,
+    encode,
+)
 from mem3d.types import CameraIntrinsics, Observation
 
 
@@ -72,7 +81,7 @@ def test_observation_descriptions_are_optional_and_checked(descriptions, error):
 
 
 def header(**changes) -> bytes:
-    base = {"v": 1, "type": "ping", "id": 1, "arrays": []}
+    base = {"v": SCHEMA_VERSION, "type": "ping", "id": 1, "arrays": []}
     base.update(changes)
     return msgpack.packb({k: v for k, v in base.items() if v is not ...}, use_bin_type=True)
 
@@ -82,7 +91,8 @@ def header(**changes) -> bytes:
     ([b"\xc1"], ErrorCode.BAD_MESSAGE, "msgpack"),
     ([msgpack.packb([1, 2])], ErrorCode.BAD_MESSAGE, "map"),
     ([header() + b"x"], ErrorCode.BAD_MESSAGE, "msgpack"),
-    ([header(v=2)], ErrorCode.UNSUPPORTED_VERSION, "version 2"),
+    ([header(v=1)], ErrorCode.UNSUPPORTED_VERSION, "version 1"),  # an old peer (stored messages: migrations)
+    ([header(v=SCHEMA_VERSION + 1)], ErrorCode.UNSUPPORTED_VERSION, f"version {SCHEMA_VERSION + 1}"),
     ([header(v=...)], ErrorCode.UNSUPPORTED_VERSION, "None"),
     ([header(type="")], ErrorCode.BAD_MESSAGE, "type"),
     ([header(type=5)], ErrorCode.BAD_MESSAGE, "type"),

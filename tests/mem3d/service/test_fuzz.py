@@ -7,7 +7,7 @@ import numpy as np
 import zmq
 
 from mem3d.protocol.messages import frame_to_message
-from mem3d.protocol.wire import Message, decode, encode
+from mem3d.protocol.wire import SCHEMA_VERSION, Message, decode, encode
 from tests.helpers.synthetic_room import MUG, client_of, frame_of
 
 
@@ -36,7 +36,7 @@ def broken_ingests(valid: list[bytes], rng: random.Random):
         lambda: valid[:rng.randrange(1, len(valid))],
         lambda: valid + [rng.randbytes(8)],
         lambda: [valid[0]] + [f[: max(0, len(f) - rng.randrange(1, 9))] for f in valid[1:]],
-        lambda: with_header(v=rng.choice([0, 2, "1", None])),
+        lambda: with_header(v=rng.choice([0, SCHEMA_VERSION - 1, SCHEMA_VERSION + 1, str(SCHEMA_VERSION), None])),
         lambda: with_header(obs_id=rng.choice(["7", 1.5, None, [1], -1, 2**63, 2**64 - 1, True])),
         lambda: with_header(stamp=rng.choice([float("nan"), float("inf"), "now"])),
         lambda: with_header(intrinsics=rng.choice([[1, 2, 3], ["a"] * 6, [0, 0, 0, 0, 10, 10], [1] * 7,
@@ -49,7 +49,7 @@ def broken_ingests(valid: list[bytes], rng: random.Random):
         lambda: with_header(arrays=[[n, d, [x + rng.randrange(1, 3) for x in s]] for n, d, s in specs]),
         lambda: with_header(type=rng.choice(["", "ingest2", "localize", 3])),
         lambda: poisoned("points"),
-        lambda: poisoned("pose"),
+        lambda: poisoned("T_world_camera"),
         lambda: poisoned("features"),
         lambda: poisoned("depth"),
     ]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from mem3d.errors import Mem3dError
 from mem3d.protocol.messages import frame_to_message, message_to_frame
-from mem3d.protocol.wire import ProtocolError, decode, encode
+from mem3d.protocol.wire import SCHEMA_VERSION, ProtocolError, decode, encode
 from mem3d.synthetic import BoxScene, random_concepts
 from mem3d.types import CameraIntrinsics
 from mem3d.voxel_map import MapConfig, VoxelMap
@@ -78,7 +78,7 @@ def test_any_ingest_is_accepted_or_refused_with_a_mem3d_error(valid_frames, data
 
 
 def test_shapes_whose_size_overflows_int64_are_refused():
-    header = {"v": 1, "type": "ingest", "id": 1, "arrays": [["a", "|u1", [65536] * 4]]}
+    header = {"v": SCHEMA_VERSION, "type": "ingest", "id": 1, "arrays": [["a", "|u1", [65536] * 4]]}
     assert math.prod([65536] * 4) == 2**64
     with pytest.raises(ProtocolError, match="needs"):
         decode([msgpack.packb(header), b""])

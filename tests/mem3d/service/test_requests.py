@@ -7,11 +7,28 @@ import numpy as np
 import pytest
 import zmq
 
-from mem3d.client import ServiceError
-from mem3d.protocol.messages import MAP_UPDATE_TOPIC, frame_to_message
+from mem3d import __version__
+from mem3d.client import MemoryClient, ServiceError, ServiceTimeoutError
+from mem3d.encoder import EncoderInfo
+from mem3d.protocol.announcements import MapUpdateAnnouncement
+from mem3d.protocol.messages import frame_to_message
+from mem3d.protocol.replies import LocalizeReply, Pong
+from mem3d.protocol.topics import MAP_UPDATE_TOPIC
 from mem3d.protocol.wire import Message, decode, encode
 from mem3d.synthetic import BoxScene
-from tests.helpers.synthetic_room import DIM, MUG, UNRELATED, box_contains, client_of, frame_of, room_boxes
+from mem3d.voxel_map import MapConfig
+from tests.helpers.synthetic_room import (
+    BOOK,
+    DIM,
+    FLOOR,
+    MUG,
+    UNRELATED,
+    WALL,
+    box_contains,
+    client_of,
+    frame_of,
+    room_boxes,
+)
 
 
 @pytest.fixture
@@ -26,7 +43,8 @@ def fed(start_service, scene, concepts, camera):
 
 def test_ping_stats_localize_save(fed, concepts):
     with client_of(fed) as client:
-        assert client.ping()["server"] == "mem3d"
+        pong = client.ping()
+        assert isinstance(pong, Pong) and pong.server == "mem3d" and pong.version == __version__
         stats = client.stats()
         assert stats.n_voxels > 1000 and stats.feature_dim == DIM and stats.log_seq == 3
         assert stats.frames_ingested == 3 and not stats.text_queries
@@ -34,7 +52,8 @@ def test_ping_stats_localize_save(fed, concepts):
         assert result.found
         assert box_contains(room_boxes()[MUG], np.array([result.candidates[0].centroid]), 0.05).all()
         assert not client.localize(embedding=concepts[UNRELATED]).found
-        assert client.save() == "ckpt-000001"
+        saved = client.save()
+        assert (saved.checkpoint, saved.n_voxels) == ("ckpt-000001", stats.n_voxels)
         assert client.stats().last_checkpoint == "ckpt-000001"
 
 
@@ -62,7 +81,7 @@ def test_bad_requests_get_error_replies_and_change_nothing(fed, concepts, reques
     with client_of(fed) as client:
         before = client.stats()
         with pytest.raises(ServiceError) as raised:
-            client._call(request_(concepts), idempotent=False)
+            client._call(request_(concepts), LocalizeReply, idempotent=False)
         assert raised.value.code == code
         after = client.stats()
         assert (after.n_voxels, after.log_seq) == (before.n_voxels, before.log_seq)
@@ -121,37 +140,48 @@ def test_a_client_that_vanishes_mid_request_does_not_disturb_others(fed, scene, 
 
 def test_the_change_feed_announces_each_applied_frame(start_service, scene, concepts, camera):
     service = start_service()
+    with MemoryClient.of_service(service.endpoints) as client, client.subscribe_changes(timeout=5) as changes:
+        time.sleep(0.3)  # let the subscription reach the publisher
+        ack = client.ingest(frame_of(scene, concepts, camera, 0), "cam")
+        update = changes.recv()
+        assert isinstance(update, MapUpdateAnnouncement) and update.obs_id == 0
+        assert (update.added, update.updated, update.removed) == (ack.added, ack.updated, ack.removed)
+        assert sum(region[3] for region in update.regions) == ack.added
+        assert update.appeared and update.disappeared == ()
+        mug = room_boxes()[MUG]
+        without_mug = BoxScene([box for i, box in enumerate(room_boxes()) if i != MUG])
+        ack = client.ingest(frame_of(without_mug, concepts, camera, 1), "cam")  # the wall behind shows
+        update = next(iter(changes))
+        assert ack.removed > 0 and (update.obs_id, update.removed) == (1, ack.removed)
+        assert sum(region[4] for region in update.regions) == ack.removed
+        assert len(update.disappeared) == 1
+        assert box_contains(mug, np.array([update.disappeared[0].centroid]), margin=0.05).all()
+        with pytest.raises(ServiceTimeoutError):
+            changes.recv(timeout=0.2)  # one announcement per applied frame, nothing else
+
+
+def test_the_change_feed_is_a_raw_topic_any_subscriber_can_read(start_service, scene, concepts, camera):
+    """What a non-Python planner sees: the topic frame, then a ``map_update`` message."""
+    service = start_service()
     subscriber = zmq.Context.instance().socket(zmq.SUB)
     subscriber.setsockopt(zmq.LINGER, 0)
     subscriber.setsockopt(zmq.SUBSCRIBE, MAP_UPDATE_TOPIC)
     subscriber.connect(service.endpoints["changes"])
     try:
+        time.sleep(0.3)
         with client_of(service) as client:
-            client.ping()
-            import time
-            time.sleep(0.3)  # let the subscription reach the publisher
             ack = client.ingest(frame_of(scene, concepts, camera, 0), "cam")
         assert subscriber.poll(5000)
         topic, *frames = subscriber.recv_multipart()
         update = decode(frames)
-        assert topic == MAP_UPDATE_TOPIC and update.type == "map_update"
+        assert topic == MAP_UPDATE_TOPIC and update.type == "map_update" and update.id == 0
         assert update.fields["added"] == ack.added and update.fields["obs_id"] == 0
-        assert sum(r[3] for r in update.fields["regions"]) == ack.added
-        assert update.fields["appeared"] and update.fields["disappeared"] == []
-        mug = room_boxes()[MUG]
-        with client_of(service) as client:  # the mug is taken away: the same view shows the wall behind
-            without_mug = BoxScene([box for i, box in enumerate(room_boxes()) if i != MUG])
-            ack = client.ingest(frame_of(without_mug, concepts, camera, 1), "cam")
-        assert subscriber.poll(5000) and ack.removed > 0
-        update = decode(subscriber.recv_multipart()[1:])
-        assert update.fields["obs_id"] == 1 and update.fields["removed"] == ack.removed
-        assert sum(r[4] for r in update.fields["regions"]) == ack.removed
-        gone = update.fields["disappeared"]
-        assert len(gone) == 1 and box_contains(mug, np.array([gone[0]["centroid"]]), margin=0.05).all()
+        assert MapUpdateAnnouncement.from_message(update).added == ack.added
     finally:
         subscriber.close()
 
 
+@pytest.mark.edge
 def test_text_queries_with_a_real_text_encoder(start_service, tmp_path):
     """A service started with the label encoder embeds query text with the real MiniLM model."""
     service = start_service(store=tmp_path / "text-store", encoder="label-minilm", map=None)
@@ -160,3 +190,35 @@ def test_text_queries_with_a_real_text_encoder(start_service, tmp_path):
         assert stats.text_queries and stats.feature_dim == 384
         assert stats.feature_model == "label-minilm/all-MiniLM-L6-v2"
         assert not client.localize(text="coffee cup").found  # an empty memory finds nothing
+
+
+class ConceptEncoder:
+    """A real ``TextEncoder`` for the synthetic room: a concept's name embeds as its concept vector."""
+
+    NAMES = {"floor": FLOOR, "wall": WALL, "mug": MUG, "book": BOOK}
+
+    def __init__(self, concepts: np.ndarray) -> None:
+        self.concepts = concepts
+        self.info = EncoderInfo("concepts", "synthetic-room", concepts.shape[1],
+                                MapConfig(feature_dim=DIM).localize.threshold)
+
+    def encode_text(self, texts):
+        return np.stack([self.concepts[self.NAMES[text]] for text in texts]).astype(np.float32)
+
+
+def test_a_service_given_a_text_encoder_answers_text_queries(start_service, scene, concepts, camera):
+    service = start_service(map=MapConfig(feature_dim=DIM), text_encoder=ConceptEncoder(concepts))
+    with client_of(service) as client:
+        client.ingest(frame_of(scene, concepts, camera, 0), "cam")
+        assert client.stats().text_queries
+        assert client.localize(text="mug") == client.localize(embedding=concepts[MUG])
+        assert client.localize(text="mug").found
+
+
+def test_a_config_naming_an_encoder_needs_the_encoder_built(tmp_path):
+    from mem3d.errors import InvalidInputError
+    from mem3d.service.server import MemoryService, ServiceConfig
+
+    with pytest.raises(InvalidInputError, match="create_service"):
+        MemoryService(ServiceConfig(store=str(tmp_path / "store"), encoder="label-minilm"))
+    assert not (tmp_path / "store").exists()

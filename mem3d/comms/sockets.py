@@ -1,0 +1,76 @@
+"""ZeroMQ sockets made in one place: the options of each role, CurveZMQ, bind and connect.
+
+Latest-only sensor streams keep short queues (high-water mark 4) and the reader drains what is
+queued, keeping the newest. ``ZMQ_CONFLATE`` would keep only one frame of a multipart message, so
+it cannot carry mem3d messages (a topic, a header and array frames).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import zmq
+
+from mem3d.comms.auth import CurveClientConfig, CurveServerConfig, secure_client_socket, secure_server_socket
+from mem3d.protocol.wire import MAX_MESSAGE_BYTES
+
+
+@dataclass(frozen=True)
+class SocketOptions:
+    linger_ms: int = 0
+    """How long ``close`` may wait to deliver queued messages."""
+    send_hwm: int | None = None
+    """Messages queued per peer before sending drops or blocks; None = libzmq's default (1000)."""
+    receive_hwm: int | None = None
+    """Messages queued for reading; None = libzmq's default (1000)."""
+    max_message_bytes: int | None = None
+    """libzmq drops a peer that sends a larger frame; None = no limit."""
+
+    def apply(self, socket: zmq.Socket) -> None:
+        socket.setsockopt(zmq.LINGER, self.linger_ms)
+        if self.send_hwm is not None:
+            socket.setsockopt(zmq.SNDHWM, self.send_hwm)
+        if self.receive_hwm is not None:
+            socket.setsockopt(zmq.RCVHWM, self.receive_hwm)
+        if self.max_message_bytes is not None:
+            socket.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
+
+
+SERVICE = SocketOptions(send_hwm=1000, max_message_bytes=2 * MAX_MESSAGE_BYTES)
+"""The memory service's sockets; the frame cap is a hard stop, ``wire.decode`` enforces the real limit."""
+CLIENT = SocketOptions()
+"""Clients of the service: requests, ingest and the change feed."""
+STREAM_PUBLISHER = SocketOptions(linger_ms=1000, send_hwm=4)
+"""An observation stream: a slow reader gets fresh frames, not a backlog; the end marker gets out."""
+STREAM_SUBSCRIBER = SocketOptions(receive_hwm=4)
+"""A latest-only reader of an observation stream."""
+
+
+def bind(context: zmq.Context, kind: int, endpoint: str, options: SocketOptions,
+         curve: CurveServerConfig | None = None) -> zmq.Socket:
+    """A socket of ``kind`` bound to ``endpoint`` (a CurveZMQ server with ``curve``)."""
+    socket = context.socket(kind)
+    options.apply(socket)
+    if curve is not None:
+        secure_server_socket(socket, curve)
+    socket.bind(endpoint)
+    return socket
+
+
+def connect(context: zmq.Context, kind: int, endpoint: str, options: SocketOptions,
+            curve: CurveClientConfig | None = None, subscribe: bytes | None = None) -> zmq.Socket:
+    """A socket of ``kind`` connected to ``endpoint`` (a CurveZMQ client with ``curve``); a SUB socket
+    subscribes to the topic prefix ``subscribe``."""
+    socket = context.socket(kind)
+    options.apply(socket)
+    if curve is not None:
+        secure_client_socket(socket, curve)
+    if subscribe is not None:
+        socket.setsockopt(zmq.SUBSCRIBE, subscribe)
+    socket.connect(endpoint)
+    return socket
+
+
+def bound_endpoint(socket: zmq.Socket) -> str:
+    """The endpoint a socket is bound to (the real port after binding ``tcp://HOST:*``)."""
+    return socket.getsockopt_string(zmq.LAST_ENDPOINT)

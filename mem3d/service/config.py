@@ -1,0 +1,36 @@
+"""Settings of one memory service (``mem3d serve`` builds them from its command line)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mem3d.comms.auth import CurveServerConfig
+from mem3d.comms.endpoints import DEFAULT_REQUESTS, ServiceEndpoints
+from mem3d.voxel_map import MapConfig
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    store: str
+    """Directory of the memory (checkpoints and write-ahead log); created if missing."""
+    bind: str = DEFAULT_REQUESTS
+    """Request endpoint (ROUTER)."""
+    ingest_bind: str | None = None
+    """Ingest endpoint (ROUTER); None = the request port + 1 (``mem3d.comms.endpoints``)."""
+    publish_bind: str | None = None
+    """Change feed endpoint (XPUB); None = the request port + 2."""
+    map: MapConfig | None = None
+    """For a new store; None = the encoder's dimension and model with default settings."""
+    encoder: str | None = None
+    """Registry name of the text encoder (``mem3d.encoder``) that ``create_service`` builds for text
+    queries; None = embeddings only."""
+    checkpoint_every_frames: int = 500
+    checkpoint_every_s: float = 300.0
+    curve: CurveServerConfig | None = None
+    encoder_options: dict = field(default_factory=dict)
+    """Options of ``encoder`` (its config dataclass's fields)."""
+
+    @property
+    def endpoints(self) -> ServiceEndpoints:
+        """The endpoints to bind."""
+        return ServiceEndpoints.around(self.bind, self.ingest_bind, self.publish_bind)

@@ -1,0 +1,113 @@
+"""Answers to the requests endpoint: ping, stats, localize, save, shutdown, one typed reply each.
+
+Every request is decoded defensively; a bad one gets an ``ErrorReply`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from mem3d import __version__
+from mem3d.encoder import TextEncoder
+from mem3d.errors import InvalidInputError, Mem3dError, NotAvailableError
+from mem3d.protocol.replies import ErrorReply, LocalizeReply, Pong, Reply, SaveReply, ShutdownAck, StatsReply
+from mem3d.protocol.requests import (
+    IngestRequest,
+    LocalizeRequest,
+    PingRequest,
+    Request,
+    SaveRequest,
+    ShutdownRequest,
+    StatsRequest,
+)
+from mem3d.protocol.wire import ErrorCode, ProtocolError, decode
+from mem3d.service.durable import DurableMemory
+
+log = logging.getLogger("mem3d.service")
+
+
+class ServiceControl(Protocol):
+    """What the handlers need from the service loop."""
+
+    @property
+    def frames_ingested(self) -> int: ...
+
+    def save_now(self) -> str:
+        """Apply every logged ingest and write a checkpoint now; its name."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+class RequestHandlers:
+    def __init__(self, memory: DurableMemory, encoder: TextEncoder | None, control: ServiceControl) -> None:
+        self.memory, self.encoder, self.control = memory, encoder, control
+        self._started = time.time()
+        self._handlers: dict[str, tuple[type[Request], Callable[[Any], Reply]]] = {
+            kind.TYPE: (kind, handler) for kind, handler in (
+                (PingRequest, self.ping), (StatsRequest, self.stats), (LocalizeRequest, self.localize),
+                (SaveRequest, self.save), (ShutdownRequest, self.shutdown))}
+
+    def handle(self, frames: list[bytes]) -> tuple[int, Reply]:
+        """(request id, reply) for one request's frames; errors become ``ErrorReply``s."""
+        request_id = 0
+        try:
+            message = decode(frames)
+            request_id = message.id
+            if message.type not in self._handlers:
+                if message.type == IngestRequest.TYPE:
+                    raise ProtocolError(ErrorCode.UNKNOWN_TYPE, "send ingests to the ingest endpoint")
+                raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown request type {message.type!r}")
+            kind, handler = self._handlers[message.type]
+            return request_id, handler(kind.from_message(message))
+        except ProtocolError as error:
+            return request_id or error.request_id, ErrorReply.of(error)
+        except Mem3dError as error:
+            return request_id, ErrorReply.of(error)
+        except Exception as error:  # a bug must not take the service down
+            log.exception("internal error while handling a request")
+            return request_id, ErrorReply.of(error)
+
+    def ping(self, request: PingRequest) -> Pong:
+        return Pong(server="mem3d", version=__version__)
+
+    def stats(self, request: StatsRequest) -> StatsReply:
+        voxel_map = self.memory.map
+        return StatsReply(
+            n_voxels=len(voxel_map), feature_dim=voxel_map.feature_dim,
+            feature_model=voxel_map.config.feature_model, voxel_size=voxel_map.voxel_size,
+            map_bytes=voxel_map.nbytes(), log_seq=self.memory.seq, frames_ingested=self.control.frames_ingested,
+            frames_since_checkpoint=self.memory.frames_since_checkpoint, last_checkpoint=self.memory.last_checkpoint,
+            uptime_s=time.time() - self._started, text_queries=self.encoder is not None)
+
+    def localize(self, request: LocalizeRequest) -> LocalizeReply:
+        if (request.text is None) == (request.embedding is None):
+            raise ProtocolError(ErrorCode.INVALID_INPUT, "localize needs exactly one of 'text' or 'embedding'")
+        if not 1 <= request.top_k <= 100:
+            raise ProtocolError(ErrorCode.INVALID_INPUT, f"top_k must be in [1, 100], got {request.top_k}")
+        embedding, threshold = request.embedding, request.threshold
+        if request.text is not None:
+            embedding = self._embed(request.text)
+            threshold = threshold if threshold is not None else self.encoder.info.match_threshold
+        result = self.memory.map.localize(np.asarray(embedding), top_k=request.top_k, threshold=threshold)
+        return LocalizeReply.from_result(result)
+
+    def _embed(self, text: str) -> np.ndarray:
+        if self.encoder is None:
+            raise NotAvailableError("this service has no text encoder: send an embedding, or start it with "
+                                    "--encoder NAME")
+        if not text.strip() or len(text) > 1000:
+            raise InvalidInputError("text must be 1 to 1000 characters, not blank")
+        return self.encoder.encode_text([text])[0]
+
+    def save(self, request: SaveRequest) -> SaveReply:
+        return SaveReply(checkpoint=self.control.save_now(), n_voxels=len(self.memory.map))
+
+    def shutdown(self, request: ShutdownRequest) -> ShutdownAck:
+        self.control.stop()
+        return ShutdownAck()

@@ -1,0 +1,50 @@
+"""docs/protocol.md lists exactly the fields of each message dataclass, so the two cannot drift."""
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from mem3d.protocol.announcements import Cluster
+from mem3d.protocol.codec import schema
+from mem3d.types import Candidate
+from tests.mem3d.protocol.catalog import message_classes
+
+DOC = Path(__file__).parents[3] / "docs" / "protocol.md"
+HEADING = re.compile(r"^#{3,4} `(?P<name>\w+)`(?P<map> map)?\s*$")
+ROW = re.compile(r"^\| `(?P<name>\w+)` \| (?P<type>[^|]*(?:\\\|[^|]*)*) \|")
+
+
+def documented() -> dict[str, dict[str, str]]:
+    """The first table after each ``### `type``` or ``#### `Name` map`` heading: field name -> type column."""
+    sections: dict[str, dict[str, str]] = {}
+    current, in_table = None, False
+    for line in DOC.read_text().splitlines():
+        if heading := HEADING.match(line):
+            current, in_table = sections.setdefault(heading["name"], {}), False
+        elif current is not None and line.startswith("|"):
+            in_table = True
+            if row := ROW.match(line):
+                assert row["name"] not in current, f"{row['name']!r} listed twice"
+                current[row["name"]] = row["type"].strip()
+        elif in_table or line.startswith("#"):
+            current, in_table = None, False  # the table ended
+    return sections
+
+
+@pytest.mark.parametrize("cls", message_classes() + [Candidate, Cluster], ids=lambda cls: cls.__name__)
+def test_the_document_lists_each_field_and_array_as_the_dataclass_declares_it(cls):
+    name = getattr(cls, "TYPE", cls.__name__)
+    table = documented().get(name)
+    assert table is not None, f"docs/protocol.md has no section for {name!r}"
+    assert set(table) == {f.name for f in dataclasses.fields(cls)}, f"the fields of {name!r} differ"
+    for spec in schema(cls):
+        type_text = table[spec.name]
+        assert type_text.startswith("array") == spec.is_array, f"{name}.{spec.name}: array or header field?"
+        assert ("optional" in type_text) == (not spec.required), f"{name}.{spec.name}: optional or required?"
+
+
+def test_every_documented_message_exists():
+    types = {cls.TYPE for cls in message_classes()} | {"Candidate", "Cluster"}
+    assert set(documented()) == types
