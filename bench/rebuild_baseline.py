@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from mem3d.integrate.carving import CarveConfig, free_space_mask
 from mem3d.map import keys as voxel_keys
-from mem3d.map.codec import dequantize_rows, normalize_rows
+from mem3d.map.codec import normalize_rows
 from mem3d.types import FeatureFrame
 from mem3d.voxel_map import VoxelMap
 
@@ -35,12 +35,9 @@ class RebuildMap:
     def from_voxel_map(cls, voxel_map: VoxelMap) -> RebuildMap:
         """Start from the same voxels as ``voxel_map`` (features decoded to float32)."""
         baseline = cls(voxel_map.voxel_size, voxel_map.feature_dim, voxel_map.config.carve)
-        store = voxel_map.grid.store
-        n = store.n
-        baseline.positions = store.position[:n].copy()
-        baseline.colors = store.color[:n].copy()
-        baseline.weights = store.weight[:n].copy()
-        baseline.features = dequantize_rows(store.feature[:n], store.feature_scale[:n]).astype(np.float32)
+        voxels = voxel_map.voxels()
+        baseline.positions, baseline.colors = voxels.positions, voxels.colors
+        baseline.weights, baseline.features = voxels.weights, voxels.features
         return baseline
 
     def __len__(self) -> int:
@@ -48,7 +45,7 @@ class RebuildMap:
 
     def update(self, frame: FeatureFrame) -> None:
         if frame.depth is not None and len(self):
-            T_camera_world = np.linalg.inv(frame.T_world_camera)  # noqa: N806
+            T_camera_world = np.linalg.inv(frame.T_world_camera)
             free = free_space_mask(self.positions, frame.depth, frame.intrinsics, T_camera_world,
                                    self.carve_config)
             keep = ~free

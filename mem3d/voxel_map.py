@@ -1,8 +1,10 @@
 """The dynamic sparse voxel map: integrate feature frames, carve free space, localize concepts.
 
-``VoxelMap`` is a thin facade over small modules that each do one job: ``voxel_grid`` (storage and
-spatial hash), ``fusion`` (integration), ``carving`` (free-space removal), ``feature_index`` (exact
-search), ``localization`` (clusters and ranking) and ``eviction`` (the voxel budget).
+``VoxelMap`` is a thin facade over small modules that each do one job: ``map.grid`` (storage and
+spatial hash), ``integrate.fusion`` (integration), ``integrate.carving`` (free-space removal),
+``query.feature_index`` (exact search), ``query.localization`` (clusters and ranking) and
+``integrate.eviction`` (the voxel budget). Code outside the map sees its contents only through
+``contents``, ``begin_snapshot``, ``begin_growth`` and ``restore``.
 """
 
 from __future__ import annotations
@@ -19,13 +21,11 @@ from mem3d.integrate.fusion import FusionConfig
 from mem3d.map import keys as voxel_keys
 from mem3d.map.codec import dequantize_rows
 from mem3d.map.grid import VoxelGrid
+from mem3d.map.store import ColumnCopy
 from mem3d.query.feature_index import FeatureCodebook, IndexConfig
 from mem3d.query.localization import LocalizeConfig, check_query, localize
 from mem3d.types import CameraIntrinsics, FeatureFrame, LocalizeResult, MapUpdate
 from mem3d.validation import require_array, require_finite, require_rigid_pose
-
-SCHEMA_VERSION = 2
-"""Version of the stored map format (2: checkpoint metadata carries its own checksum)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,39 @@ class VoxelData:
     first_seen: np.ndarray    # (V,) float64
     last_seen: np.ndarray     # (V,) float64
     last_obs_id: np.ndarray   # (V,) int64
+
+
+@dataclass(frozen=True)
+class MapContents:
+    """Everything that rebuilds a map exactly (``VoxelMap.restore``): config, voxel columns, codebook."""
+
+    config: MapConfig
+    columns: dict[str, np.ndarray]
+    """Column name (``mem3d.map.store.columns_for``) -> its rows for the V live voxels, as stored."""
+    codebook: dict[str, np.ndarray]
+    """The feature codebook's parts (``FeatureCodebook.state``)."""
+
+    @property
+    def n_voxels(self) -> int:
+        return int(self.columns["key"].shape[0])
+
+
+class MapSnapshot:
+    """A copy of a map's contents detached from later changes, made a chunk of rows per ``step`` so
+    that queries can run in between. The map must not change until ``step`` returns True; then
+    ``contents`` holds the copy."""
+
+    def __init__(self, voxel_map: VoxelMap) -> None:
+        self._map = voxel_map
+        self._columns = voxel_map.grid.store.copy_live()
+        self.contents: MapContents | None = None
+
+    def step(self) -> bool:
+        """Copy the next chunk of rows; True once the copy is complete."""
+        if self.contents is None and self._columns.step():
+            codebook = {name: part.copy() for name, part in self._map.codebook.state().items()}
+            self.contents = MapContents(self._map.config, self._columns.arrays, codebook)
+        return self.contents is not None
 
 
 class VoxelMap:
@@ -117,7 +150,7 @@ class VoxelMap:
         """Fuse the frame's points without carving (its depth, if any, is ignored)."""
         return self.update(frame, carve=False)
 
-    def carve(self, depth: np.ndarray, intrinsics: CameraIntrinsics, T_world_camera: np.ndarray,  # noqa: N803
+    def carve(self, depth: np.ndarray, intrinsics: CameraIntrinsics, T_world_camera: np.ndarray,
               stamp: float = 0.0, obs_id: int = -1) -> MapUpdate:
         """Remove the voxels that a sanitised z-depth image (metres, 0 = missing) shows to be free."""
         require_array("depth", depth, shape=(intrinsics.height, intrinsics.width), dtypes=(np.float32,))
@@ -142,11 +175,49 @@ class VoxelMap:
 
     def voxels(self) -> VoxelData:
         """A copy of all live voxels."""
-        s = self.grid.store
-        n = s.n
-        return VoxelData(s.key[:n].copy(), s.position[:n].copy(), s.color[:n].copy(), s.weight[:n].copy(),
-                         dequantize_rows(s.feature[:n], s.feature_scale[:n]), s.first_seen[:n].copy(),
-                         s.last_seen[:n].copy(), s.last_obs_id[:n].copy())
+        live = self.grid.store.live_columns()
+        return VoxelData(live["key"].copy(), live["position"].copy(), live["color"].copy(), live["weight"].copy(),
+                         dequantize_rows(live["feature"], live["feature_scale"]), live["first_seen"].copy(),
+                         live["last_seen"].copy(), live["last_obs_id"].copy())
+
+    def contents(self) -> MapContents:
+        """The map's contents as views of its arrays (nothing copied): valid until the map next changes."""
+        return MapContents(self.config, self.grid.store.live_columns(), self.codebook.state())
+
+    def begin_snapshot(self) -> MapSnapshot:
+        """Start a detached copy of the contents, made by ``MapSnapshot.step`` calls."""
+        return MapSnapshot(self)
+
+    def begin_growth(self, frame: FeatureFrame) -> ColumnCopy | None:
+        """Room for every voxel ``frame`` may add (one per point at most), made by ``step`` calls
+        between which the map must not change (queries may run), and used once the last step is
+        done; None if the map has room already. Without it ``update`` grows the map at once."""
+        store = self.grid.store
+        return store.begin_growth(store.n + frame.n_points)
+
+    @classmethod
+    def restore(cls, contents: MapContents) -> VoxelMap:
+        """A new map holding exactly ``contents`` (from ``contents`` or a snapshot, saved and loaded).
+
+        Raises ``InvalidInputError`` if a voxel column or a codebook part is missing or misshapen.
+        """
+        voxel_map = cls(contents.config)
+        store = voxel_map.grid.store
+        missing = [c.name for c in store.columns if c.name not in contents.columns]
+        missing += [f"codebook {part}" for part in FeatureCodebook.PARTS if part not in contents.codebook]
+        if missing:
+            raise InvalidInputError(f"the map contents lack {', '.join(missing)}")
+        n = contents.n_voxels
+        for column in store.columns:
+            expected = (n, column.width) if column.width else (n,)
+            if contents.columns[column.name].shape != expected:
+                raise InvalidInputError(f"voxel column {column.name} has shape "
+                                        f"{contents.columns[column.name].shape}, expected {expected}")
+        slots = voxel_map.grid.add(voxel_keys.unpack(contents.columns["key"]))
+        for column in store.columns:
+            store.array(column.name)[slots] = contents.columns[column.name]
+        voxel_map.codebook.restore(contents.codebook)
+        return voxel_map
 
     def voxel_centers(self, keys: np.ndarray) -> np.ndarray:
         """(N, 3) centres of voxels given by key, world metres."""
@@ -174,6 +245,6 @@ class VoxelMap:
     def _enforce_budget(self) -> np.ndarray:
         if self.config.max_voxels is None:
             return np.empty(0, dtype=np.int64)
-        slots = select_evictions(self.grid.store.last_seen[: len(self)], self.config.max_voxels,
+        slots = select_evictions(self.grid.store.live("last_seen"), self.config.max_voxels,
                                  self.config.eviction_low_water)
         return self.grid.remove(slots)

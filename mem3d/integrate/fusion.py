@@ -88,9 +88,6 @@ class Workspace:
             self._buffers[name] = buffer
         return buffer[:rows]
 
-    def __deepcopy__(self, memo: dict) -> Workspace:
-        return Workspace()  # scratch space is not state
-
 
 @dataclass(frozen=True)
 class FusionConfig:

@@ -4,7 +4,8 @@ Layout of a store directory::
 
     CURRENT              name of the checkpoint to load (replaced atomically, last step of a save)
     ckpt-000007/         zarr v3 group: one array per voxel column, the codebook, and attributes
-                         (format, schema version, map config, voxel count, a CRC32 per array)
+                         (format, schema version, map config, voxel count, a CRC32 per array);
+                         the format and its versions are in ``mem3d.io.schema``
 
 A save writes a new checkpoint under a temporary name, flushes it to disk, renames it, and only then
 points ``CURRENT`` at it. A crash at any moment leaves ``CURRENT`` naming a complete checkpoint, so
@@ -20,7 +21,6 @@ import os
 import shutil
 import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,17 +28,18 @@ import zarr
 from zarr.codecs import ZstdCodec
 
 from mem3d.config import config_from_dict, config_to_dict
-from mem3d.errors import SchemaMismatchError, StoreError
+from mem3d.errors import InvalidInputError, SchemaMismatchError, StoreError
 from mem3d.io.durable_files import atomic_write_text, fsync_dir, fsync_tree
-from mem3d.map import keys as voxel_keys
-from mem3d.map.store import ColumnCopy
-from mem3d.voxel_map import SCHEMA_VERSION, MapConfig, VoxelMap
+from mem3d.io.schema import FORMAT, SCHEMA_VERSION
+from mem3d.voxel_map import MapConfig, MapContents, VoxelMap
 
-FORMAT = "mem3d-voxel-map"
 CURRENT = "CURRENT"
 LOCK = "LOCK"
 STAGING = ".staging-"
 PREFIX = "ckpt-"
+VOXELS = "voxels/"
+CODEBOOK = "codebook/"
+"""Array name prefixes in a checkpoint: ``voxels/<column>``, ``codebook/<part>``."""
 CHUNK_ROWS = 65536
 COMPRESSION_LEVEL = 1
 """zstd level: at 1M voxels, 60% of the default level's CPU time for 12% more bytes (a checkpoint is
@@ -53,39 +54,15 @@ def list_checkpoints(path: str | Path) -> list[str]:
     return sorted(p.name for p in path.iterdir() if p.is_dir() and p.name.startswith(PREFIX))
 
 
-@dataclass(frozen=True)
-class MapSnapshot:
-    """What a checkpoint holds: the live voxel columns, the codebook state and the map's config."""
-
-    config: MapConfig
-    arrays: dict[str, np.ndarray]
-    """``voxels/<column>`` (live rows only) and ``codebook/<part>`` arrays."""
-    n_voxels: int
-
-
-def snapshot(voxel_map: VoxelMap, copy: bool = True, columns: ColumnCopy | None = None) -> MapSnapshot:
-    """The map's checkpoint contents; ``copy`` detaches them from later changes (live rows only: no
-    spare capacity, no hash tables, so much cheaper than copying the map). ``columns`` is a finished
-    ``ColumnCopy`` of the live rows, made earlier a chunk at a time, to use instead of copying now."""
-    store = voxel_map.grid.store
-    if columns is None and copy:
-        columns = ColumnCopy(store, store.n)
-        columns.run()
-    rows = columns.arrays if columns is not None else {c.name: store.live(c.name) for c in store.columns}
-    arrays = {f"voxels/{name}": data for name, data in rows.items()}
-    arrays.update({f"codebook/{name}": data.copy() if copy else data
-                   for name, data in voxel_map.codebook.state().items()})
-    return MapSnapshot(voxel_map.config, arrays, len(voxel_map))
-
-
-def save_map(voxel_map: VoxelMap | MapSnapshot, path: str | Path, *, keep: int = 2,
+def save_map(voxel_map: VoxelMap | MapContents, path: str | Path, *, keep: int = 2,
              extra_attrs: dict | None = None) -> str:
-    """Write a new checkpoint of ``voxel_map`` (or a snapshot of it) into the store at ``path``.
+    """Write a new checkpoint of ``voxel_map`` (or of contents copied from one, ``MapSnapshot``) into
+    the store at ``path``.
 
     Returns the checkpoint's name. Keeps the newest ``keep`` checkpoints. ``extra_attrs``
     (JSON-serialisable) are stored alongside, e.g. the service's log position.
     """
-    contents = voxel_map if isinstance(voxel_map, MapSnapshot) else snapshot(voxel_map, copy=False)
+    contents = voxel_map.contents() if isinstance(voxel_map, VoxelMap) else voxel_map
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     with _locked(path):
@@ -142,9 +119,7 @@ def load_map_with_attrs(path: str | Path, *, checkpoint: str | None = None, feat
     metadata = _checked_metadata(attrs, path / name)
     config = config_from_dict(MapConfig, metadata["config"], where="stored map config")
     _check_expected(config, feature_dim, feature_model, voxel_size, path)
-    voxel_map = VoxelMap(config)
-    _read_checkpoint(voxel_map, group, metadata, path / name)
-    return voxel_map, dict(metadata["extra"])
+    return _read_checkpoint(group, config, metadata, path / name), dict(metadata["extra"])
 
 
 def _current_name(path: Path) -> str:
@@ -178,10 +153,12 @@ def _checksum(array: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(array).view(np.uint8).ravel())
 
 
-def _write_checkpoint(contents: MapSnapshot, where: Path, extra: dict) -> None:
+def _write_checkpoint(contents: MapContents, where: Path, extra: dict) -> None:
     group = zarr.open_group(str(where), mode="w", zarr_format=3)
     checksums = {}
-    for key, data in contents.arrays.items():
+    arrays = {**{VOXELS + name: rows for name, rows in contents.columns.items()},
+              **{CODEBOOK + name: part for name, part in contents.codebook.items()}}
+    for key, data in arrays.items():
         chunks = (min(CHUNK_ROWS, max(data.shape[0], 1)),) + data.shape[1:]
         written = group.create_array(key, shape=data.shape, dtype=data.dtype, chunks=chunks, fill_value=0,
                                      compressors=[ZstdCodec(level=COMPRESSION_LEVEL)])
@@ -211,27 +188,27 @@ def _checked_metadata(attrs: dict, where: Path) -> dict:
     return metadata
 
 
-def _read_checkpoint(voxel_map: VoxelMap, group: zarr.Group, attrs: dict, where: Path) -> None:
-    n = int(attrs["n_voxels"])
-    checksums = attrs["checksums"]
-    store = voxel_map.grid.store
+def _read_checkpoint(group: zarr.Group, config: MapConfig, metadata: dict, where: Path) -> VoxelMap:
+    """The map in ``group``, every array checked against its checksum."""
     data = {}
-    for key, expected in checksums.items():
+    for key, expected in metadata["checksums"].items():
         try:
             data[key] = np.asarray(group[key][...])
         except Exception as error:  # missing or undecodable chunk files
             raise StoreError(f"checkpoint {where} is damaged: cannot read {key} ({error})") from error
         if _checksum(data[key]) != expected:
             raise StoreError(f"checkpoint {where} is damaged: checksum of {key} does not match")
-    for column in store.columns:
-        array = data.get(f"voxels/{column.name}")
-        if array is None or array.shape[0] != n:
-            raise StoreError(f"checkpoint {where} is damaged: column {column.name} is missing or short")
-    slots = voxel_map.grid.add(voxel_keys.unpack(data["voxels/key"]))
-    for column in store.columns:
-        store.array(column.name)[slots] = data[f"voxels/{column.name}"]
+    contents = MapContents(config, _under(data, VOXELS), _under(data, CODEBOOK))
     try:
-        voxel_map.codebook.restore({name: data[f"codebook/{name}"] for name in ("centroids", "sums", "counts",
-                                                                             "drift")})
-    except KeyError as error:
-        raise StoreError(f"checkpoint {where} is damaged: codebook array {error} is missing") from None
+        voxel_map = VoxelMap.restore(contents)
+    except InvalidInputError as error:
+        raise StoreError(f"checkpoint {where} is damaged: {error}") from None
+    if len(voxel_map) != int(metadata["n_voxels"]):
+        raise StoreError(f"checkpoint {where} is damaged: it holds {len(voxel_map)} voxels, "
+                         f"its metadata says {metadata['n_voxels']}")
+    return voxel_map
+
+
+def _under(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    """The arrays named ``prefix<name>``, by name."""
+    return {key[len(prefix):]: array for key, array in arrays.items() if key.startswith(prefix)}

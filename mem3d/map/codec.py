@@ -33,12 +33,6 @@ def quantize_into(rows: np.ndarray, out: np.ndarray) -> np.ndarray:
     return (peaks / (127.0 * norms)).astype(np.float32)
 
 
-def quantize_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Directions of float32 rows (any norm) -> (int8 rows, float32 scales); consumes ``rows``."""
-    out = np.empty(rows.shape, dtype=np.int8)
-    return out, quantize_into(rows, out)
-
-
 def dequantize_rows(quantized: np.ndarray, scales: np.ndarray) -> np.ndarray:
     """int8 rows and scales -> float32 rows (unit length up to quantization error)."""
     rows = quantized.astype(np.float32)

@@ -7,6 +7,7 @@ and reports the moves so the spatial index can follow.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,24 +82,29 @@ class VoxelStore:
     code = property(lambda self: self._arrays["code"])
     bound_slack = property(lambda self: self._arrays["bound_slack"])
 
+    def live_columns(self) -> dict[str, np.ndarray]:
+        """Views of the live part of every column, by name (valid until the store next changes)."""
+        return {c.name: self.live(c.name) for c in self.columns}
+
     def reserve(self, capacity: int) -> None:
         """Grow every column to hold at least ``capacity`` voxels."""
         grown = self.begin_growth(capacity)
         if grown is not None:
             grown.run()
-            self.adopt(grown)
 
     def begin_growth(self, capacity: int) -> ColumnCopy | None:
-        """A copy of the columns with room for ``capacity`` voxels (grown by ``GROWTH`` at least), to
-        be filled with ``ColumnCopy.step`` and put in place with ``adopt``; None if there is room."""
+        """A copy of the columns with room for ``capacity`` voxels (grown by ``GROWTH`` at least),
+        filled by ``ColumnCopy.step`` and used as the columns once complete; None if there is room."""
         if capacity <= self.capacity:
             return None
-        return ColumnCopy(self, max(capacity, int(self.capacity * GROWTH) + 1))
+        return ColumnCopy(self, max(capacity, int(self.capacity * GROWTH) + 1), on_done=self._adopt)
 
-    def adopt(self, copy: ColumnCopy) -> None:
-        """Use the filled ``copy`` (of this store, unchanged since) as the columns."""
-        if not copy.done or copy.n != self.n:
-            raise RuntimeError("adopting an incomplete copy, or one of a store that changed since")
+    def copy_live(self) -> ColumnCopy:
+        """A detached copy of the live rows, filled by ``ColumnCopy.step`` (for snapshots)."""
+        return ColumnCopy(self, self.n)
+
+    def _adopt(self, copy: ColumnCopy) -> None:
+        """Use the complete ``copy`` (of this store, unchanged since it began) as the columns."""
         self._arrays = copy.arrays
 
     def append(self, count: int) -> np.ndarray:
@@ -129,10 +135,6 @@ class VoxelStore:
         self.n = new_n
         return movers, holes
 
-    def keep_only(self, count: int) -> None:
-        """Truncate to the first ``count`` voxels (used by loading and tests)."""
-        self.n = min(self.n, count)
-
     def nbytes(self) -> int:
         """Bytes held by the columns, free capacity included."""
         return sum(array.nbytes for array in self._arrays.values())
@@ -144,24 +146,29 @@ COPY_CHUNK_ROWS = 16384
 
 class ColumnCopy:
     """The live rows of a store's columns copied into new arrays of ``capacity`` rows, a chunk at a
-    time, so that a service can answer queries in between. The store must not change meanwhile."""
+    time, so that a service can answer queries in between. The store must not change meanwhile.
+    ``on_done`` is called with the copy when the last rows are copied."""
 
-    def __init__(self, store: VoxelStore, capacity: int) -> None:
-        self.store, self.n, self.copied = store, store.n, 0
+    def __init__(self, store: VoxelStore, capacity: int,
+                 on_done: Callable[[ColumnCopy], None] | None = None) -> None:
+        self.store, self.n, self.copied, self.done = store, store.n, 0, False
         self.arrays = {c.name: store._allocate(c, capacity) for c in store.columns}
-
-    @property
-    def done(self) -> bool:
-        return self.copied >= self.n
+        self._on_done = on_done
 
     def step(self, rows: int = COPY_CHUNK_ROWS) -> bool:
         """Copy the next ``rows`` rows of every column; True once everything is copied."""
+        if self.done:
+            return True
         if self.store.n != self.n:
             raise RuntimeError("the store changed during an incremental copy")
         lo, hi = self.copied, min(self.n, self.copied + rows)
         for name, array in self.arrays.items():
             array[lo:hi] = self.store.array(name)[lo:hi]
         self.copied = hi
+        if hi == self.n:
+            self.done = True
+            if self._on_done is not None:
+                self._on_done(self)
         return self.done
 
     def run(self) -> None:

@@ -35,6 +35,9 @@ class IndexConfig:
 class FeatureCodebook:
     """Unit-norm centroids (C, D) float32, grown online up to ``max_centroids``."""
 
+    PARTS = ("centroids", "sums", "counts", "drift")
+    """The arrays of its state (``state``, ``restore``)."""
+
     def __init__(self, feature_dim: int, config: IndexConfig | None = None) -> None:
         self.config = config or IndexConfig()
         self.centroids = np.zeros((0, feature_dim), dtype=np.float32)
@@ -124,10 +127,11 @@ class FeatureCodebook:
 
     def state(self) -> dict[str, np.ndarray]:
         """Everything needed to restore the codebook exactly (for saving)."""
-        return {"centroids": self.centroids, "sums": self.sums, "counts": self.counts, "drift": self.drift}
+        return {name: getattr(self, name) for name in self.PARTS}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
-        self.centroids = np.ascontiguousarray(state["centroids"], dtype=np.float32)
-        self.sums = np.ascontiguousarray(state["sums"], dtype=np.float32)
-        self.counts = np.ascontiguousarray(state["counts"], dtype=np.int64)
-        self.drift = np.ascontiguousarray(state["drift"], dtype=np.float32)
+        """Take copies of the arrays of ``state`` (as ``state`` returns them) as the codebook's."""
+        self.centroids = np.array(state["centroids"], dtype=np.float32, order="C")
+        self.sums = np.array(state["sums"], dtype=np.float32, order="C")
+        self.counts = np.array(state["counts"], dtype=np.int64, order="C")
+        self.drift = np.array(state["drift"], dtype=np.float32, order="C")

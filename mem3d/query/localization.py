@@ -61,13 +61,14 @@ def matching_voxels(store: VoxelStore, codebook: FeatureCodebook, query: np.ndar
     return slots[keep], scores[keep]
 
 
-def _dot_rows(features: np.ndarray, rows: np.ndarray, query: np.ndarray, chunk: int = SCORE_CHUNK_ROWS) -> np.ndarray:
+def _dot_rows(features: np.ndarray, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
     """``features[rows] @ query`` for int8 rows, in chunks through reused float32 buffers.
 
     Converting all rows at once would allocate rows x D float32 (860 MB for a 420k-voxel floor);
     page faults on that allocation, not the arithmetic, would then dominate a large query.
     """
     out = np.empty(rows.shape[0], dtype=np.float32)
+    chunk = SCORE_CHUNK_ROWS
     gathered = np.empty((min(chunk, rows.shape[0]), features.shape[1]), dtype=features.dtype)
     widened = np.empty(gathered.shape, dtype=np.float32)
     for start in range(0, rows.shape[0], chunk):

@@ -15,30 +15,37 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from mem3d.errors import Mem3dError, SchemaMismatchError, StoreError
-from mem3d.io.checkpoint import list_checkpoints, load_map_with_attrs, save_map, snapshot
-from mem3d.map.store import ColumnCopy
+from mem3d.io.checkpoint import list_checkpoints, load_map_with_attrs, save_map
 from mem3d.protocol.messages import message_to_frame
 from mem3d.protocol.wire import ProtocolError, decode
 from mem3d.service.wal import WriteAheadLog
 from mem3d.types import FeatureFrame, MapUpdate
-from mem3d.voxel_map import MapConfig, VoxelMap
+from mem3d.voxel_map import MapConfig, MapContents, VoxelMap
 
 log = logging.getLogger("mem3d.service")
 MAX_TRACKED_SOURCES = 1024
 
 
-class IncrementalStep:
-    """Work spread over the service loop: a column copy advanced a chunk per ``step``, then ``finish``."""
+class Stepwise(Protocol):
+    """A copy made a chunk per call (``MapSnapshot``, the map's growth): True once complete."""
 
-    def __init__(self, copy: ColumnCopy, finish: Callable[[], None]) -> None:
-        self.copy, self._finish = copy, finish
+    def step(self) -> bool: ...
+
+
+class IncrementalStep:
+    """Work spread over the service loop: ``work`` advanced a chunk per ``step``, then ``finish``."""
+
+    def __init__(self, work: Stepwise, finish: Callable[[], None] | None = None) -> None:
+        self.work, self._finish = work, finish
 
     def step(self) -> bool:
-        """Advance; True once the copy is complete and finished."""
-        if self.copy.step():
-            self._finish()
+        """Advance; True once the work is complete and finished."""
+        if self.work.step():
+            if self._finish is not None:
+                self._finish()
             return True
         return False
 
@@ -219,12 +226,12 @@ class DurableMemory:
             raise Mem3dError(f"{self._unapplied} logged ingests are not applied yet: apply them before a checkpoint")
         if self._saver is not None:
             self._saver.join()
-        columns = ColumnCopy(self.map.grid.store, len(self.map))
+        snapshot = self.map.begin_snapshot()
         attrs = {"wal_seq": self.seq, "sources": dict(self.sources)}
         first_uncovered_segment = self.wal.rotate()  # what is logged from now on is not in this checkpoint
         self.frames_since_checkpoint = 0
 
-        def write() -> None:
+        def write(contents: MapContents) -> None:
             try:
                 self.last_checkpoint = save_map(contents, self.store, extra_attrs=attrs)
                 self.wal.drop_before(first_uncovered_segment)
@@ -233,20 +240,17 @@ class DurableMemory:
                 log.error("checkpoint failed, the write-ahead log is kept: %s", error)
 
         def start_writing() -> None:
-            nonlocal contents
-            contents = snapshot(self.map, columns=columns)
-            self._saver = threading.Thread(target=write, name="mem3d-checkpoint", daemon=True)
+            self._saver = threading.Thread(target=write, args=(snapshot.contents,), name="mem3d-checkpoint",
+                                           daemon=True)
             self._saver.start()
 
-        contents = None
-        return IncrementalStep(columns, start_writing)
+        return IncrementalStep(snapshot, start_writing)
 
-    def begin_growth(self, new_voxels: int) -> IncrementalStep | None:
-        """Room for ``new_voxels`` more voxels, made by ``step`` calls between which the map must not
-        change (queries may run); None if there is room already."""
-        store = self.map.grid.store
-        grown = store.begin_growth(store.n + new_voxels)
-        return None if grown is None else IncrementalStep(grown, lambda: store.adopt(grown))
+    def begin_growth(self, frame: FeatureFrame) -> IncrementalStep | None:
+        """Room in the map for ``frame``, made by ``step`` calls between which the map must not change
+        (queries may run); None if there is room already."""
+        grown = self.map.begin_growth(frame)
+        return None if grown is None else IncrementalStep(grown)
 
     def close(self, checkpoint: bool = True) -> None:
         """Finish any checkpoint in progress, optionally write a final one, close the log."""

@@ -13,26 +13,14 @@ import pytest
 
 from mem3d.errors import SchemaMismatchError, StoreError
 from mem3d.io.checkpoint import list_checkpoints, load_map, load_map_with_attrs, save_map
-from mem3d.map import keys as voxel_keys
 from tests.helpers.synthetic_room import DIM, MUG, observe
+from tests.mem3d.map.compare import assert_same_map
 
 
 @pytest.fixture
 def observed(new_map, scene, concepts, camera):
     observe(new_map, scene, concepts, camera, range(3))
     return new_map
-
-
-def assert_same_map(a, b):
-    """Every stored column (raw, not dequantized), the codebook state and the config are identical."""
-    sa, sb = a.grid.store, b.grid.store
-    assert sa.n == sb.n and [c.name for c in sa.columns] == [c.name for c in sb.columns]
-    for column in sa.columns:
-        assert np.array_equal(sa.live(column.name), sb.live(column.name)), column.name
-    for part, array in a.codebook.state().items():
-        assert np.array_equal(array, b.codebook.state()[part]), part
-    assert a.config == b.config
-    assert np.array_equal(b.grid.lookup(voxel_keys.unpack(sb.live("key"))), np.arange(sb.n))  # hash agrees
 
 
 def test_round_trip_is_exact_and_answers_the_same(observed, concepts, tmp_path):

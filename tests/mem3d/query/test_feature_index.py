@@ -4,12 +4,18 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mem3d.map.codec import dequantize_rows, quantize_rows
+from mem3d.map.codec import dequantize_rows, quantize_into
 from mem3d.query.feature_index import FeatureCodebook, IndexConfig
 
 
 def unit(rows):
     return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def quantize(rows):
+    """int8 rows and scales of float32 ``rows`` (consumed), as fusion stores features."""
+    out = np.empty(rows.shape, dtype=np.int8)
+    return out, quantize_into(rows, out)
 
 
 def exact_residuals(codebook, features, codes):
@@ -32,7 +38,7 @@ def test_candidates_are_a_superset_of_brute_force_matches(seed, n_concepts, nois
     rows = palette()
     palette_codes = codebook.learn(rows)
     # voxel features: mixtures of palette rows, stored quantized, as fusion does
-    q, scales = quantize_rows(rows[rng.integers(0, 60, 500)] + 0.5 * rows[rng.integers(0, 60, 500)])
+    q, scales = quantize(rows[rng.integers(0, 60, 500)] + 0.5 * rows[rng.integers(0, 60, 500)])
     stored = dequantize_rows(q, scales)
     codes = palette_codes[rng.integers(0, 60, 500)]  # any assignment keeps the bound valid
     slack = codebook.slack(exact_residuals(codebook, stored, codes), codes)
@@ -68,7 +74,7 @@ def test_learning_adds_centroids_only_for_novel_features_and_moves_them_to_the_m
 def test_quantization_keeps_cosine_within_a_few_thousandths():
     rng = np.random.default_rng(1)
     rows = unit(rng.standard_normal((1000, 512)))
-    q, scales = quantize_rows(rows.copy())
+    q, scales = quantize(rows.copy())
     back = dequantize_rows(q, scales)
     assert q.dtype == np.int8 and np.abs(q).max() == 127
     assert np.abs(np.einsum("ij,ij->i", back, rows) - 1.0).max() < 2e-3

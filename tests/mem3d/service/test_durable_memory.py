@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from mem3d.errors import InvalidInputError, StoreError
+from mem3d.geometry import look_at
 from mem3d.protocol.messages import frame_to_message
 from mem3d.protocol.wire import encode
 from mem3d.service.durable import DurableMemory, Ingest, IngestOutcome
-from mem3d.synthetic import look_at
 from mem3d.voxel_map import MapConfig, VoxelMap
 from tests.helpers.synthetic_room import DIM, frame_of
 
@@ -25,7 +25,7 @@ def ingest_of(frame, source="cam"):
 
 @pytest.fixture
 def frames(scene, concepts, camera):
-    return [frame_of(scene, concepts, camera, i, pose=POSES[i]) for i in range(6)]
+    return [frame_of(scene, concepts, camera, i, T_world_camera=POSES[i]) for i in range(6)]
 
 
 def reference(frames):
