@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mem3d.synthetic import Box, BoxScene, FrameSpec, look_at, make_frame, random_concepts
+from mem3d.geometry import look_at
+from mem3d.synthetic import Box, BoxScene, FrameSpec, make_frame, random_concepts
 from mem3d.types import CameraIntrinsics, FeatureFrame
 
 FLOOR, WALL = 0, 1
@@ -56,7 +57,7 @@ def aisle_scene(spec: AisleSpec, seed: int = 0) -> BoxScene:
     return BoxScene(boxes)
 
 
-def camera_pose(spec: AisleSpec, x: float) -> np.ndarray:
+def aisle_view(spec: AisleSpec, x: float) -> np.ndarray:
     """Camera at aisle position ``x`` looking at the +y shelves, slightly ahead and down."""
     eye = (x, spec.half_width - spec.camera_to_wall, spec.camera_height)
     return look_at(eye, (x + 0.8, spec.half_width, 0.7))
@@ -92,7 +93,7 @@ class AisleWalker:
     def frame_at(self, x: float) -> FeatureFrame:
         """The next frame, seen from aisle position ``x`` (obs_id and stamp advance)."""
         self.obs_id += 1
-        return make_frame(self.scene, self.concepts, self.camera, camera_pose(self.spec, x), obs_id=self.obs_id,
+        return make_frame(self.scene, self.concepts, self.camera, aisle_view(self.spec, x), obs_id=self.obs_id,
                           stamp=0.1 * self.obs_id, spec=self.frame_spec, rng=np.random.default_rng(self.obs_id))
 
 

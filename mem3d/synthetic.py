@@ -11,8 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mem3d.geometry import image_pixels, transform_points, unproject, world_rays
 from mem3d.integrate.depth import downsample_min
 from mem3d.types import CameraIntrinsics, FeatureFrame
+
+__all__ = ["NO_HIT", "Box", "BoxScene", "FrameSpec", "make_frame", "random_concepts",
+           "ray_box_intervals"]
 
 NO_HIT = -1
 _RAY_CHUNK = 32768
@@ -38,28 +42,23 @@ class Box:
     def moved_to(self, center: tuple[float, float, float]) -> Box:
         return Box(center, self.size, self.concept, self.color)
 
-
-def look_at(eye: tuple[float, float, float], target: tuple[float, float, float]) -> np.ndarray:
-    """``T_world_camera`` of an OpenCV optical camera at ``eye`` looking at ``target`` (world z up)."""
-    eye_v, target_v = np.asarray(eye, dtype=np.float64), np.asarray(target, dtype=np.float64)
-    forward = target_v - eye_v
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, (0.0, 0.0, 1.0))
-    if np.linalg.norm(right) < 1e-9:
-        raise ValueError("look_at cannot look straight up or down")
-    right /= np.linalg.norm(right)
-    down = np.cross(forward, right)
-    pose = np.eye(4)
-    pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = right, down, forward, eye_v
-    return pose
+    @classmethod
+    def between(cls, lo: tuple[float, float, float], hi: tuple[float, float, float], concept: int,
+                color: tuple[int, int, int] = (128, 128, 128)) -> Box:
+        """The box with opposite corners ``lo`` and ``hi`` (world, metres)."""
+        lo_v, hi_v = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+        return cls(tuple((lo_v + hi_v) / 2.0), tuple(hi_v - lo_v), concept, color)
 
 
-def pixel_rays(intrinsics: CameraIntrinsics, pixels: np.ndarray) -> np.ndarray:
-    """(R, 2) pixel (u, v) -> (R, 3) camera-frame directions with z = 1 (so ray length = z-depth)."""
-    rays = np.ones((pixels.shape[0], 3))
-    rays[:, 0] = (pixels[:, 0] - intrinsics.cx) / intrinsics.fx
-    rays[:, 1] = (pixels[:, 1] - intrinsics.cy) / intrinsics.fy
-    return rays
+def ray_box_intervals(origin: np.ndarray, directions: np.ndarray, box_min: np.ndarray,
+                      box_max: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Slab method: (R, B) entry and exit parameters t of the rays ``origin + t * directions`` (R, 3)
+    through the axis-aligned boxes with corners ``box_min``, ``box_max`` (B, 3); a ray meets a box
+    where entry <= exit. With camera rays scaled to z = 1, t is the z-depth (metres)."""
+    inverse = 1.0 / np.where(directions == 0.0, 1e-30, directions)
+    t1 = (box_min - origin)[None, :, :] * inverse[:, None, :]
+    t2 = (box_max - origin)[None, :, :] * inverse[:, None, :]
+    return np.minimum(t1, t2).max(axis=2), np.maximum(t1, t2).min(axis=2)
 
 
 class BoxScene:
@@ -87,14 +86,10 @@ class BoxScene:
         near_boxes = self._boxes_within(origin, max_range)
         if near_boxes.size == 0:
             return t_all, box_all
-        lo, hi = self._min[near_boxes] - origin, self._max[near_boxes] - origin
+        lo, hi = self._min[near_boxes], self._max[near_boxes]
         for start in range(0, directions.shape[0], _RAY_CHUNK):
             d = directions[start:start + _RAY_CHUNK]
-            inverse = 1.0 / np.where(d == 0.0, 1e-30, d)
-            t1 = lo[None, :, :] * inverse[:, None, :]
-            t2 = hi[None, :, :] * inverse[:, None, :]
-            t_near = np.minimum(t1, t2).max(axis=2)
-            t_far = np.maximum(t1, t2).min(axis=2)
+            t_near, t_far = ray_box_intervals(origin, d, lo, hi)
             hit = (t_near <= t_far) & (t_near > 0.0)
             t_near[~hit] = np.inf
             best = t_near.argmin(axis=1)
@@ -109,19 +104,16 @@ class BoxScene:
         gap = np.maximum(np.maximum(self._min - origin, origin - self._max), 0.0)
         return np.flatnonzero(np.linalg.norm(gap, axis=1) <= max_range)
 
-    def render(self, intrinsics: CameraIntrinsics, T_world_camera: np.ndarray,  # noqa: N803
+    def render(self, intrinsics: CameraIntrinsics, T_world_camera: np.ndarray,
                pixels: np.ndarray | None = None, max_range: float = np.inf,
                ) -> tuple[np.ndarray, np.ndarray]:
         """z-depth (float32, 0 = no hit) and box index per pixel.
 
-        With ``pixels`` (R, 2) the result is per listed pixel; without, full (H, W) images.
+        With ``pixels`` (R, 2) float (u, v) the result is per listed pixel; without, full (H, W) images.
         """
         full = pixels is None
-        if full:
-            v, u = np.mgrid[0:intrinsics.height, 0:intrinsics.width]
-            pixels = np.stack([u.ravel(), v.ravel()], axis=1).astype(np.float64)
-        rays = pixel_rays(intrinsics, pixels) @ T_world_camera[:3, :3].T
-        depth, box = self.raycast(T_world_camera[:3, 3], rays, max_range)
+        u, v = (a.ravel() for a in image_pixels(intrinsics)) if full else (pixels[:, 0], pixels[:, 1])
+        depth, box = self.raycast(*world_rays(intrinsics, T_world_camera, u, v), max_range)
         depth = depth.astype(np.float32)
         if full:
             shape = (intrinsics.height, intrinsics.width)
@@ -153,7 +145,7 @@ class FrameSpec:
 
 
 def make_frame(scene: BoxScene, concepts: np.ndarray, intrinsics: CameraIntrinsics,
-               T_world_camera: np.ndarray, *, obs_id: int, stamp: float,  # noqa: N803
+               T_world_camera: np.ndarray, *, obs_id: int, stamp: float,
                spec: FrameSpec = FrameSpec(), rng: np.random.Generator | None = None) -> FeatureFrame:
     """A feature frame of the scene seen from ``T_world_camera``: points at random pixels that hit."""
     rng = rng or np.random.default_rng(obs_id)
@@ -161,8 +153,7 @@ def make_frame(scene: BoxScene, concepts: np.ndarray, intrinsics: CameraIntrinsi
                        rng.uniform(-0.5, intrinsics.height - 0.5, spec.n_points)], axis=1)
     depth, box = scene.render(intrinsics, T_world_camera, pixels, spec.max_range)
     hit = box != NO_HIT
-    rays = pixel_rays(intrinsics, pixels[hit]) * depth[hit, None].astype(np.float64)
-    points = rays @ T_world_camera[:3, :3].T + T_world_camera[:3, 3]
+    points = transform_points(T_world_camera, unproject(intrinsics, pixels[hit, 0], pixels[hit, 1], depth[hit]))
     concept_ids, concept_index = np.unique(scene.concepts[box[hit]], return_inverse=True)
     palette, feature_index = _palette(concepts[concept_ids], concept_index, spec, rng)
     carve_depth, carve_intrinsics = None, None

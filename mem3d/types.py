@@ -4,6 +4,7 @@ Conventions (see docs/architecture.md):
 - World frame: z up, metres, right-handed (REP-103).
 - Camera frame: OpenCV optical (x right, y down, z forward).
 - ``T_a_b`` maps points expressed in frame b into frame a; ``T_world_camera`` is the camera pose.
+- Pixels: the centre of pixel (row v, column u) is at (u, v); projection and rays: ``mem3d.geometry``.
 - Depth: float32 metres along the optical axis (z-depth); 0 or non-finite means "no measurement".
 - Features: L2-normalised vectors of a dimension D fixed when a map is created.
 """
@@ -47,16 +48,6 @@ class CameraIntrinsics:
         require_int("image width", self.width, 1, MAX_IMAGE_SIDE)
         require_int("image height", self.height, 1, MAX_IMAGE_SIDE)
 
-    @property
-    def K(self) -> np.ndarray:  # noqa: N802 - the conventional name
-        """The 3x3 camera matrix (float64)."""
-        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
-
-    @classmethod
-    def from_matrix(cls, K: np.ndarray, width: int, height: int) -> CameraIntrinsics:  # noqa: N803
-        K = require_array("K", np.asarray(K, dtype=np.float64), shape=(3, 3))
-        return cls(float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]), int(width), int(height))
-
     @classmethod
     def from_fov(cls, width: int, height: int, hfov_deg: float) -> CameraIntrinsics:
         """Square pixels, principal point at the image centre, horizontal field of view in degrees."""
@@ -90,7 +81,7 @@ class Observation:
     """(H, W) float32 z-depth in metres; 0 or non-finite = invalid."""
     intrinsics: CameraIntrinsics
     """Pinhole intrinsics of both images."""
-    T_world_camera: np.ndarray  # noqa: N815 - frame naming convention
+    T_world_camera: np.ndarray
     """(4, 4) float64 rigid pose of the optical frame in the world frame."""
     stamp: float
     """Acquisition time, seconds."""
@@ -140,7 +131,7 @@ class FeatureFrame:
     """(K, D) float16 or float32 L2-normalised feature palette."""
     feature_index: np.ndarray
     """(N,) int32 row of ``features`` for each point."""
-    T_world_camera: np.ndarray  # noqa: N815
+    T_world_camera: np.ndarray
     """(4, 4) float64 camera pose at capture."""
     stamp: float
     """Capture time, seconds."""

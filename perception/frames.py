@@ -6,13 +6,21 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mem3d.geometry import pixel_of_flat_index, transform_points, unproject
 from mem3d.integrate.depth import downsample_min
-from mem3d.types import FeatureFrame, Observation
+from mem3d.types import CameraIntrinsics, FeatureFrame, Observation
 from perception.config import FrameConfig
 from perception.encoders.base import DenseFeatures, FeatureEncoder
-from perception.geometry import unproject
 from perception.sampling import sample_pixels, valid_pixels
 from perception.timing import StageTimer, maybe_stage
+
+
+def sampled_points(flat_index: np.ndarray, depth: np.ndarray, intrinsics: CameraIntrinsics,
+                   T_world_camera: np.ndarray) -> np.ndarray:
+    """(N, 3) float32 world points (metres) of the pixels ``flat_index`` (row-major) of a z-depth image."""
+    u, v = pixel_of_flat_index(flat_index, depth.shape[1])
+    camera = unproject(intrinsics, u, v, depth.ravel()[flat_index])
+    return transform_points(T_world_camera, camera).astype(np.float32)
 
 
 def frame_from_dense(obs: Observation, dense: DenseFeatures, config: FrameConfig, feature_model: str,
@@ -27,7 +35,7 @@ def frame_from_dense(obs: Observation, dense: DenseFeatures, config: FrameConfig
         rng = np.random.default_rng((config.seed, obs.obs_id & 0xFFFFFFFF))
         picks = sample_pixels(valid, config.n_samples, rng)
     with maybe_stage(timer, "unproject"):
-        points = unproject(picks, depth, obs.intrinsics, obs.T_world_camera)
+        points = sampled_points(picks, depth, obs.intrinsics, obs.T_world_camera)
         colors = obs.rgb.reshape(-1, 3)[picks]
         rows = dense.index_map.ravel()[picks]
         used = np.flatnonzero(np.bincount(rows, minlength=dense.palette.shape[0]))

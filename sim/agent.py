@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from mem3d.errors import InvalidInputError
+from mem3d.geometry import look_heading
 from mem3d.source import Action, ActionKind, ActionResult
 from sim.config import AgentConfig
 from sim.navgrid import NavGrid
@@ -40,15 +41,7 @@ def wrap_angle(angle: float) -> float:
 
 def camera_pose(state: AgentState, camera_height: float, floor_z: float = 0.0) -> np.ndarray:
     """``T_world_camera`` (4x4, OpenCV optical frame) of a camera at ``camera_height`` above the floor."""
-    cy, sy = np.cos(state.yaw), np.sin(state.yaw)
-    ct, st = np.cos(state.tilt), np.sin(state.tilt)
-    forward = np.array([cy * ct, sy * ct, st])
-    right = np.array([sy, -cy, 0.0])
-    down = np.cross(forward, right)
-    pose = np.eye(4)
-    pose[:3, 0], pose[:3, 1], pose[:3, 2] = right, down, forward
-    pose[:3, 3] = (state.x, state.y, floor_z + camera_height)
-    return pose
+    return look_heading((state.x, state.y, floor_z + camera_height), state.yaw, state.tilt)
 
 
 class Agent:

@@ -1,7 +1,7 @@
 """Analytic ray geometry to check the renderer: exact z-depth of axis-aligned boxes and planes.
 
-Pixel (u, v) has its centre at integer coordinates; its ray direction in the camera frame is
-((u - cx) / fx, (v - cy) / fy, 1), so a ray parameter t is directly the z-depth (metres).
+Rays come from ``mem3d.geometry`` (pixel centres at integer (u, v), camera-frame directions scaled to
+z = 1, so a ray parameter t is directly the z-depth in metres) and boxes are ``mem3d.synthetic.Box``.
 """
 
 from __future__ import annotations
@@ -10,26 +10,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mem3d.geometry import image_pixels, world_rays
+from mem3d.synthetic import NO_HIT, Box, BoxScene, ray_box_intervals
 from mem3d.types import CameraIntrinsics
 from sim.mesh import box_between
 from sim.scene import ObjectKind, Scene, SceneObject
 
-Box = tuple[np.ndarray, np.ndarray]
 
-
-def pixel_rays(intrinsics: CameraIntrinsics, T_world_camera: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
-    """Camera centre (3,) and world ray directions (H, W, 3) in float64, camera-z component 1."""
-    u = (np.arange(intrinsics.width) - intrinsics.cx) / intrinsics.fx
-    v = (np.arange(intrinsics.height) - intrinsics.cy) / intrinsics.fy
-    uu, vv = np.meshgrid(u, v)
-    cam = np.stack([uu, vv, np.ones_like(uu)], axis=-1)
-    return T_world_camera[:3, 3].copy(), cam @ T_world_camera[:3, :3].T
-
-
-def plane_zdepth(intrinsics: CameraIntrinsics, T_world_camera: np.ndarray, point: Sequence[float],  # noqa: N803
+def plane_zdepth(intrinsics: CameraIntrinsics, T_world_camera: np.ndarray, point: Sequence[float],
                  normal: Sequence[float]) -> np.ndarray:
     """(H, W) z-depth of the plane through ``point`` with ``normal``; inf where the ray misses it."""
-    origin, directions = pixel_rays(intrinsics, T_world_camera)
+    origin, directions = world_rays(intrinsics, T_world_camera, *image_pixels(intrinsics))
     n = np.asarray(normal, dtype=np.float64)
     denom = directions @ n
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -37,29 +28,24 @@ def plane_zdepth(intrinsics: CameraIntrinsics, T_world_camera: np.ndarray, point
     return np.where(np.isfinite(t) & (t > 0), t, np.inf)
 
 
-def box_zdepth(intrinsics: CameraIntrinsics, T_world_camera: np.ndarray, boxes: Sequence[Box],  # noqa: N803
+def box_zdepth(intrinsics: CameraIntrinsics, T_world_camera: np.ndarray, boxes: Sequence[Box],
                grazing_m: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
     """(H, W) z-depth of the nearest of several axis-aligned boxes (slab method), inf where all miss; and
     a mask of grazing rays, which pass within about ``grazing_m`` of some box's silhouette (a float32
     renderer may legitimately decide those either way)."""
-    origin, directions = pixel_rays(intrinsics, T_world_camera)
-    best = np.full(directions.shape[:2], np.inf)
-    grazing = np.zeros(directions.shape[:2], dtype=bool)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inverse = 1.0 / directions
-        for lo, hi in boxes:
-            t0 = (np.asarray(lo) - origin) * inverse
-            t1 = (np.asarray(hi) - origin) * inverse
-            near = np.nanmax(np.minimum(t0, t1), axis=-1)
-            far = np.nanmin(np.maximum(t0, t1), axis=-1)
-            hit = (near <= far) & (near > 0)
-            best = np.where(hit & (near < best), near, best)
-            grazing |= np.abs(far - near) < grazing_m
-    return best, grazing
+    origin, directions = world_rays(intrinsics, T_world_camera, *image_pixels(intrinsics))
+    rays = directions.reshape(-1, 3)
+    t, hit = BoxScene(list(boxes)).raycast(origin, rays)
+    near, far = ray_box_intervals(origin, rays, np.array([b.min_corner for b in boxes]),
+                                  np.array([b.max_corner for b in boxes]))
+    grazing = (np.abs(far - near) < grazing_m).any(axis=1)
+    shape = directions.shape[:2]
+    return np.where(hit != NO_HIT, t, np.inf).reshape(shape), grazing.reshape(shape)
 
 
 def box_scene(boxes: Sequence[tuple[Sequence[float], Sequence[float], str]]) -> tuple[Scene, list[Box]]:
-    """A scene of labelled axis-aligned boxes (lo, hi, label) with identity poses, and the boxes."""
+    """A scene of labelled axis-aligned boxes (lo, hi, label) with identity poses, and the boxes (each box's
+    concept is its instance id)."""
     scene = Scene()
     result = []
     palette = [(200, 60, 60), (60, 160, 60), (60, 80, 200), (200, 200, 60), (160, 60, 160)]
@@ -67,7 +53,7 @@ def box_scene(boxes: Sequence[tuple[Sequence[float], Sequence[float], str]]) -> 
         color = palette[k % len(palette)]
         kind = ObjectKind.STRUCTURE if label in ("floor", "wall") else ObjectKind.FURNITURE
         scene.add(SceneObject(k + 1, label, box_between(lo, hi, color), np.eye(4), color, kind))
-        result.append((np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)))
+        result.append(Box.between(lo, hi, k + 1, color))
     return scene, result
 
 

@@ -143,12 +143,12 @@ class _Furnisher:
         self.footprints = list(blocked)
         self.placed: list[SceneObject] = []
 
-    def _new(self, spec: cat.Spec, pose: np.ndarray, support: SceneObject | None) -> SceneObject:
+    def _new(self, spec: cat.Spec, T_world_object: np.ndarray, support: SceneObject | None) -> SceneObject:
         color_name = str(self.rng.choice(spec.colors))
         color = cat.COLORS[color_name]
         kind = ObjectKind.SMALL if spec.noun in cat.SMALL else ObjectKind.FURNITURE
-        obj = SceneObject(self.scene.next_instance_id(), spec.label(color_name), spec.build(spec.size, color), pose,
-                          color, kind, self.room.name, 0 if support is None else support.instance_id,
+        obj = SceneObject(self.scene.next_instance_id(), spec.label(color_name), spec.build(spec.size, color),
+                          T_world_object, color, kind, self.room.name, 0 if support is None else support.instance_id,
                           spec.support_height)
         self.scene.add(obj)
         self.placed.append(obj)

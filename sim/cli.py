@@ -1,13 +1,13 @@
-"""``mem3d sim``: render a frame, save a scene, record an episode, or benchmark the embedded simulator.
+"""``mem3d sim``: render a frame, save a scene, record an episode, or stream a tour.
 
     mem3d sim render --scene 0 --out frame.png          RGB | depth | semantic side by side
     mem3d sim scene  --scene 3 --out scenes/apt3        save a procedural scene (manifest + meshes)
     mem3d sim record --scene 0 --out ep.zarr --steps 100 [--rearrange-at 50 --fraction 0.3]
-    mem3d sim bench --json                              one JSON object on stdout
     mem3d sim serve --scene 0 --publish tcp://127.0.0.1:5560 [--rate 5 --rounds 2 --rearrange 0.3]
                                                         tour and stream observations, like a robot
 
 ``--scene`` takes a seed, a saved scene directory, a Replica directory or an HM3D *.semantic.glb.
+The simulator's benchmark is ``mem3d bench sim``.
 """
 
 from __future__ import annotations
@@ -48,12 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--rounds", type=int, default=1, help="tours of the apartment")
     serve.add_argument("--rearrange", type=float, default=0.0, metavar="FRACTION",
                        help="move this share of small objects to other rooms before each later round")
-    bench = sub.add_parser("bench", help="frame rate and depth accuracy, as JSON")
-    bench.add_argument("--json", action="store_true", help="print one JSON object (always the case)")
-    bench.add_argument("--frames", type=int, default=60, help="frames per timed run (default 60)")
-    bench.add_argument("--repeats", type=int, default=3, help="timed runs; the median is reported")
-    bench.add_argument("--width", type=int, default=640)
-    bench.add_argument("--height", type=int, default=480)
 
 
 def _scene_and_camera(parser: argparse.ArgumentParser) -> None:
@@ -144,7 +138,7 @@ def _record(args: argparse.Namespace) -> int:
     events = [] if args.rearrange_at is None else [Rearrangement(args.rearrange_at, args.fraction, args.seed)]
     source = EmbeddedSimSource.from_spec(args.scene, config, events)
     path = record_episode(source, args.out, args.steps, seed=args.seed, overwrite=args.overwrite)
-    print(json.dumps({"episode": str(path), "frames": args.steps + 1, "changes": len(source.changes)}))
+    print(json.dumps({"episode": str(path), "frames": args.steps + 1, "changes": len(source.dynamics.changes)}))
     return 0
 
 
@@ -161,27 +155,20 @@ def _serve(args: argparse.Namespace) -> int:
     config = StreamConfig(args.publish, args.rate, args.rounds, args.rearrange)
     print(json.dumps({"ready": True, "publish": args.publish}), flush=True)
     sent = stream_tours(source, config)
-    print(json.dumps({"observations": sent, "changes": len(source.changes)}), flush=True)
+    print(json.dumps({"observations": sent, "changes": len(source.dynamics.changes)}), flush=True)
     return 0
+
+
+def _scene(args: argparse.Namespace) -> int:
+    from sim.scene_io import load_scene, save_scene
+
+    path = save_scene(load_scene(args.scene), args.out)
+    print(json.dumps({"manifest": str(path)}))
+    return 0
+
+
+ACTIONS = {"render": _render, "scene": _scene, "record": _record, "serve": _serve}
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.action == "serve":
-        return _serve(args)
-    if args.action == "render":
-        return _render(args)
-    if args.action == "record":
-        return _record(args)
-    if args.action == "scene":
-        from sim.scene_io import load_scene, save_scene
-
-        path = save_scene(load_scene(args.scene), args.out)
-        print(json.dumps({"manifest": str(path)}))
-        return 0
-    from sim.bench import run_benchmark
-
-    if args.frames <= 0 or args.repeats <= 0:
-        raise InvalidInputError("--frames and --repeats must be positive")
-    result = run_benchmark(args.frames, args.width, args.height, repeats=args.repeats)
-    sys.stdout.write(json.dumps(result) + "\n")
-    return 0
+    return ACTIONS[args.action](args)

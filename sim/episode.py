@@ -3,7 +3,7 @@
 Layout of ``episode.zarr``: arrays ``rgb`` (N, H, W, 3) uint8, ``depth`` (N, H, W) float32 metres,
 ``semantic`` / ``instance`` (N, H, W) int32, ``T_world_camera`` (N, 4, 4) float64, ``stamp`` (N,) float64,
 ``obs_id`` (N,) int64; ground truth rows ``gt_frame`` (R,) int64, ``gt_instance`` (R,) int32, ``gt_pose``
-(R, 4, 4) float64 (every object's pose at every frame); attributes: intrinsics, the category table and
+(R, 4, 4) float64 (every object's ``T_world_object`` at every frame); attributes: intrinsics, the category table and
 the categories' descriptions, object labels, actions and their results, the change log, and ``n_frames``
 (written last, so a half-written episode is recognisable).
 """
@@ -81,7 +81,7 @@ class EpisodeWriter:
         self._pending = {}
 
     def append(self, obs: Observation, truth: Iterable[tuple[int, np.ndarray]] = ()) -> None:
-        """Buffer one observation and the (instance id, 4x4 pose) of every object at that moment."""
+        """Buffer one observation and the (instance id, 4x4 ``T_world_object``) of every object at that moment."""
         obs.validate()
         if obs.intrinsics != self.intrinsics:
             raise StoreError("all observations of an episode must share the intrinsics")
@@ -158,7 +158,7 @@ def _record(source, writer: EpisodeWriter, first: Observation, n_steps: int, see
     def append(obs: Observation) -> None:
         objects.update({str(o.instance_id): {"label": o.label, "kind": o.kind.value}
                         for o in source.scene.labelled_objects()})
-        writer.append(obs, [(t.instance_id, t.pose) for t in source.ground_truth()])
+        writer.append(obs, [(t.instance_id, t.T_world_object) for t in source.truth.objects()])
 
     append(first)
     chooser = RandomWalk(seed).actions()
@@ -174,7 +174,7 @@ def _record(source, writer: EpisodeWriter, first: Observation, n_steps: int, see
         append(source.observe())
     changes = [{"stamp": c.stamp, "step": c.step, "kind": c.event.kind, "instance_id": c.event.instance_id,
                 "label": c.event.label, "from_room": c.event.from_room, "to_room": c.event.to_room}
-               for c in source.changes]
+               for c in source.dynamics.changes]
     descriptions = {str(i): text for i, text in source.scene.description_of_semantic().items()}
     return writer.finish(categories=dict(source.scene.categories), descriptions=descriptions, objects=objects,
                          actions=taken, action_results=results, changes=changes, episode_seed=seed,
@@ -223,7 +223,7 @@ class ReplaySource:
                            {i: self.descriptions[i] for i in present if i in self.descriptions})
 
     def truth(self, index: int) -> dict[int, np.ndarray]:
-        """Instance id -> 4x4 object pose at frame ``index``."""
+        """Instance id -> 4x4 ``T_world_object`` of every object at frame ``index``."""
         rows = np.nonzero(self._gt_frame == index)[0]
         if len(rows) == 0:
             return {}

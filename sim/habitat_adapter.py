@@ -71,16 +71,16 @@ def world_point_to_habitat(p: np.ndarray) -> np.ndarray:
     return np.asarray(p, dtype=np.float64) @ R_WORLD_HABITAT
 
 
-def habitat_sensor_to_T_world_camera(position: Sequence[float],  # noqa: N802
+def habitat_sensor_to_T_world_camera(position: Sequence[float],
                                      rotation_wxyz: Sequence[float]) -> np.ndarray:
     """``T_world_camera`` (OpenCV optical) of a Habitat sensor state (position, rotation as w, x, y, z)."""
-    pose = np.eye(4)
-    pose[:3, :3] = R_WORLD_HABITAT @ quaternion_to_matrix(rotation_wxyz) @ R_GL_CV
-    pose[:3, 3] = habitat_point_to_world(position)
-    return pose
+    T_world_camera = np.eye(4)
+    T_world_camera[:3, :3] = R_WORLD_HABITAT @ quaternion_to_matrix(rotation_wxyz) @ R_GL_CV
+    T_world_camera[:3, 3] = habitat_point_to_world(position)
+    return T_world_camera
 
 
-def T_world_camera_to_habitat_sensor(T_world_camera: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802, N803
+def T_world_camera_to_habitat_sensor(T_world_camera: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Inverse of ``habitat_sensor_to_T_world_camera``: (position, rotation (w, x, y, z)) in Habitat's frame."""
     rotation = R_WORLD_HABITAT.T @ T_world_camera[:3, :3] @ R_GL_CV
     return world_point_to_habitat(T_world_camera[:3, 3]), matrix_to_quaternion(rotation)
@@ -113,7 +113,7 @@ def hfov_of(intrinsics: CameraIntrinsics) -> float:
 
 
 def convert_observation(raw: dict[str, np.ndarray], intrinsics: CameraIntrinsics,
-                        T_world_camera: np.ndarray, stamp: float, obs_id: int,  # noqa: N803
+                        T_world_camera: np.ndarray, stamp: float, obs_id: int,
                         object_category: np.ndarray | None, category_names: dict[int, str]) -> Observation:
     """Habitat sensor outputs (``rgb`` RGBA uint8, ``depth`` float32 z-depth m, ``semantic`` uint32 object
     ids) to an ``Observation``; ``object_category[object id]`` gives our category id."""
@@ -172,7 +172,7 @@ def _agent_configuration(hs, config: SimConfig, semantic: bool):
     return agent
 
 
-def camera_tilt(T_world_camera: np.ndarray) -> float:  # noqa: N803
+def camera_tilt(T_world_camera: np.ndarray) -> float:
     """Pitch of the optical axis above the horizontal plane, radians (positive looks up)."""
     return float(np.arcsin(np.clip(T_world_camera[2, 2], -1.0, 1.0)))
 
@@ -245,7 +245,7 @@ class HabitatSource:
                 table[sid] = names[name]
         return table, {v: k for k, v in names.items()}
 
-    def _camera_pose(self) -> np.ndarray:
+    def _T_world_camera(self) -> np.ndarray:
         sensor = self._agent.get_state().sensor_states["rgb"]
         q = sensor.rotation
         return habitat_sensor_to_T_world_camera(sensor.position, (q.w, q.x, q.y, q.z))
@@ -275,7 +275,7 @@ class HabitatSource:
         self._require_started("observe")
         raw = self._latest if self._latest is not None else self._sim.get_sensor_observations()
         self._latest = None
-        obs = convert_observation(raw, self.intrinsics, self._camera_pose(), self._time, self._next_obs_id,
+        obs = convert_observation(raw, self.intrinsics, self._T_world_camera(), self._time, self._next_obs_id,
                                   self._object_category, self._category_names)
         obs.depth = observed_depth(obs.depth, self.config.camera, self._episode_seed, obs.obs_id)
         self._next_obs_id += 1
@@ -293,12 +293,12 @@ class HabitatSource:
 
     def _step(self, kind: ActionKind) -> ActionResult:
         """One discrete habitat_sim action; ``step`` returns the new observations and ``"collided"``."""
-        tilt_before = camera_tilt(self._camera_pose())
+        tilt_before = camera_tilt(self._T_world_camera())
         self._latest = self._sim.step(_DISCRETE[kind])
         if kind is ActionKind.MOVE_FORWARD and bool(self._latest.get("collided", False)):
             return ActionResult(False, "blocked by an obstacle (collided with the scene)")
         if kind in (ActionKind.LOOK_UP, ActionKind.LOOK_DOWN):
-            turned = abs(camera_tilt(self._camera_pose()) - tilt_before)
+            turned = abs(camera_tilt(self._T_world_camera()) - tilt_before)
             if turned < np.deg2rad(self.config.agent.look_deg) - 1e-4:
                 return ActionResult(False, "camera tilt limit reached")
         return ActionResult(True)

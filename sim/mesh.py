@@ -80,7 +80,7 @@ class TriMesh:
         """Axis-aligned (min, max) corners of the vertices, metres."""
         return self.vertices.min(axis=0), self.vertices.max(axis=0)
 
-    def transformed(self, T: np.ndarray) -> TriMesh:  # noqa: N803
+    def transformed(self, T: np.ndarray) -> TriMesh:
         """A copy with vertices mapped by the 4x4 rigid transform ``T``."""
         vertices = self.vertices @ T[:3, :3].T + T[:3, 3]
         return TriMesh(vertices, self.triangles.copy(), self.face_colors.copy(),

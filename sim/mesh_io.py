@@ -107,15 +107,15 @@ def load_mesh(path: str | Path, up_axis: str | None = None, scale: float = 1.0,
     return mesh
 
 
-def mesh_object(path: str | Path, label: str, pose: np.ndarray, instance_id: int,
+def mesh_object(path: str | Path, label: str, T_world_object: np.ndarray, instance_id: int,
                 kind: ObjectKind = ObjectKind.SMALL, up_axis: str | None = None, scale: float = 1.0,
                 room: str = "") -> SceneObject:
-    """An object from a mesh file; every external mesh needs a category label."""
+    """An object from a mesh file, placed at ``T_world_object``; every external mesh needs a category label."""
     if not isinstance(label, str) or not label.strip():
         raise InvalidInputError(f"mesh {path} needs a label (a category such as 'chair'); none was given")
     mesh = load_mesh(path, up_axis, scale)
     color = tuple(int(c) for c in np.median(mesh.face_colors, axis=0))
-    return SceneObject(instance_id, label.strip(), mesh, pose, color, kind, room)  # type: ignore[arg-type]
+    return SceneObject(instance_id, label.strip(), mesh, T_world_object, color, kind, room)  # type: ignore[arg-type]
 
 
 def _kind_for(label: str, vertices: np.ndarray) -> ObjectKind:

@@ -4,11 +4,12 @@ Frames: world z up, metres. Cell (row, col) covers x in [x0 + col * cell, x0 + (
 y in [y0 + row * cell, ...). A cell is navigable when there is floor under it, no geometry between
 ``step_height`` and ``body_height`` above the floor within ``radius`` of it, and it belongs to the
 largest connected free region (free pockets inside furniture or outside the building are dropped).
+``SceneNavigation`` keeps the grid of a scene that changes (rebuilt on the next query after a change).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -209,3 +210,30 @@ class NavGrid:
     def geodesic_distance(self, start: np.ndarray, goal: np.ndarray) -> float:
         """Length in metres of the shortest navigable path; ``inf`` when unreachable."""
         return self.geodesic_path(start, goal).length_m
+
+
+class SceneNavigation:
+    """Navigation over a scene that may change: its ``NavGrid``, rebuilt when ``scene.version`` moves on,
+    and geodesic queries on it (world xy, metres)."""
+
+    def __init__(self, scene: Scene, config: AgentConfig):
+        self.scene = scene
+        self.config = config
+        self._grid: NavGrid | None = None
+        self._grid_version = -1
+
+    @property
+    def grid(self) -> NavGrid:
+        """Navigable grid of the current scene."""
+        if self._grid is None or self._grid_version != self.scene.version:
+            self._grid = NavGrid.from_scene(self.scene, self.config)
+            self._grid_version = self.scene.version
+        return self._grid
+
+    def geodesic_path(self, start_xy: Sequence[float], goal_xy: Sequence[float]) -> GeodesicPath:
+        """Shortest navigable route (see ``NavGrid.geodesic_path``)."""
+        return self.grid.geodesic_path(np.asarray(start_xy, float), np.asarray(goal_xy, float))
+
+    def geodesic_distance(self, start_xy: Sequence[float], goal_xy: Sequence[float]) -> float:
+        """Length in metres of the shortest navigable route; ``inf`` when unreachable."""
+        return self.geodesic_path(start_xy, goal_xy).length_m

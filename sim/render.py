@@ -1,8 +1,8 @@
 """CPU ray casting (open3d) of a scene into RGB, z-depth, semantic and instance images.
 
 Frames: rays are cast from a pinhole camera whose pose ``T_world_camera`` follows the OpenCV optical
-convention (x right, y down, z forward); pixel (u, v) has its centre at integer coordinates. Depth is
-float32 z-depth in metres (0 = no hit).
+convention (x right, y down, z forward); pixel rays come from ``mem3d.geometry`` (pixel (u, v) has its
+centre at integer coordinates). Depth is float32 z-depth in metres (0 = no hit).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mem3d.errors import InvalidInputError
+from mem3d.geometry import image_pixels, pixel_rays
 from mem3d.types import CameraIntrinsics
 from mem3d.validation import require_rigid_pose
 from sim.config import CameraConfig
@@ -91,33 +92,31 @@ class Renderer:
             self._version = self.scene.version
         return self._tables
 
-    def _rays(self, intrinsics: CameraIntrinsics, pose: np.ndarray) -> np.ndarray:
+    def _rays(self, intrinsics: CameraIntrinsics, T_world_camera: np.ndarray) -> np.ndarray:
         """(H, W, 6) float32 rays: origin, then direction R @ (x/z, y/z, 1) so the hit distance is z-depth."""
         if self._ray_cache is None or self._ray_cache[0] != intrinsics:
-            u = (np.arange(intrinsics.width) - intrinsics.cx) / intrinsics.fx
-            v = (np.arange(intrinsics.height) - intrinsics.cy) / intrinsics.fy
-            uu, vv = (a.astype(np.float32) for a in np.meshgrid(u, v))
+            camera = pixel_rays(intrinsics, *image_pixels(intrinsics)).astype(np.float32)
             buffer = np.empty((intrinsics.height, intrinsics.width, 6), dtype=np.float32)
-            self._ray_cache = (intrinsics, np.stack([uu, vv]), buffer)
+            self._ray_cache = (intrinsics, np.stack([camera[..., 0], camera[..., 1]]), buffer)
         _, (uu, vv), rays = self._ray_cache
-        rotation = pose[:3, :3].astype(np.float32)
-        rays[..., :3] = pose[:3, 3]
+        rotation = T_world_camera[:3, :3].astype(np.float32)
+        rays[..., :3] = T_world_camera[:3, 3]
         for k in range(3):  # per component: far faster than an (N, 3) @ (3, 3) matmul
             rays[..., 3 + k] = uu * rotation[k, 0] + vv * rotation[k, 1] + rotation[k, 2]
         return rays
 
-    def render(self, intrinsics: CameraIntrinsics, T_world_camera: np.ndarray) -> RenderedFrame:  # noqa: N803
+    def render(self, intrinsics: CameraIntrinsics, T_world_camera: np.ndarray) -> RenderedFrame:
         """Cast one ray per pixel and shade the hits (Lambert: ambient + headlight + a fixed sun)."""
         import open3d as o3d
 
-        pose = require_rigid_pose("T_world_camera", np.asarray(T_world_camera, dtype=np.float64))
+        T_world_camera = require_rigid_pose("T_world_camera", np.asarray(T_world_camera, dtype=np.float64))
         tables = self._current()
-        rays = self._rays(intrinsics, pose)
+        rays = self._rays(intrinsics, T_world_camera)
         hits = tables.raycaster.cast_rays(o3d.core.Tensor.from_numpy(rays), nthreads=self.threads)
         triangle = np.minimum(hits["primitive_ids"].numpy(), np.uint32(tables.n_triangles))
         depth = hits["t_hit"].numpy()
         depth[triangle == tables.n_triangles] = 0.0
-        shade = tables.shade(pose[:3, 2])
+        shade = tables.shade(T_world_camera[:3, 2])
         lit = np.clip(tables.colors * shade[:, None], 0, 255).astype(np.uint8)
         rgb = np.take(lit, triangle, axis=0)
         if tables.detailed:

@@ -1,7 +1,7 @@
 """The scene: objects (mesh, pose, label, colour), rooms and the category table. Pure data, no open3d.
 
 World frame: z up, metres; the floor of a procedural apartment is z = 0. An object's mesh is in its local
-frame; ``pose`` is ``T_world_object`` (4x4 float64).
+frame; its pose ``T_world_object`` (4x4 float64) maps that frame into the world.
 """
 
 from __future__ import annotations
@@ -34,10 +34,15 @@ class ObjectKind(str, Enum):
 def pose_from_xyz_yaw(x: float, y: float, z: float, yaw: float = 0.0) -> np.ndarray:
     """``T_world_object`` for a translation (metres) and a rotation ``yaw`` (radians) about +z."""
     c, s = np.cos(yaw), np.sin(yaw)
-    pose = np.eye(4)
-    pose[:2, :2] = [[c, -s], [s, c]]
-    pose[:3, 3] = (x, y, z)
-    return pose
+    T_world_object = np.eye(4)
+    T_world_object[:2, :2] = [[c, -s], [s, c]]
+    T_world_object[:3, 3] = (x, y, z)
+    return T_world_object
+
+
+def _own_rigid_pose(name: str, T: np.ndarray) -> np.ndarray:
+    """A float64 copy of the 4x4 rigid transform ``T``; ``InvalidInputError`` naming ``name`` otherwise."""
+    return np.array(require_rigid_pose(name, np.asarray(T, dtype=np.float64)), dtype=np.float64)
 
 
 @dataclass
@@ -50,8 +55,8 @@ class SceneObject:
     """Category label, a short noun phrase ("red mug", "sofa"); its semantic id comes from the scene."""
     mesh: TriMesh
     """Geometry in the object's local frame."""
-    pose: np.ndarray
-    """(4, 4) float64 ``T_world_object``."""
+    T_world_object: np.ndarray
+    """(4, 4) float64 pose of the object's local frame in the world frame."""
     color: RGB
     """Dominant RGB colour of the object."""
     kind: ObjectKind = ObjectKind.SMALL
@@ -69,28 +74,27 @@ class SceneObject:
         if self.kind is not ObjectKind.BACKGROUND and not str(self.label).strip():
             raise InvalidInputError(f"object {self.instance_id} has no label; every object needs a category label")
         self.kind = ObjectKind(self.kind)
-        self.pose = np.array(require_rigid_pose(f"pose of object {self.instance_id}",
-                                                np.asarray(self.pose, dtype=np.float64)), dtype=np.float64)
+        self.T_world_object = _own_rigid_pose(f"pose of object {self.instance_id}", self.T_world_object)
         self.color = tuple(int(c) for c in self.color)  # type: ignore[assignment]
 
     @property
     def position(self) -> np.ndarray:
         """(3,) world position of the object's origin (bottom centre for procedural objects), metres."""
-        return self.pose[:3, 3].copy()
+        return self.T_world_object[:3, 3].copy()
 
     def world_mesh(self) -> TriMesh:
-        return self.mesh.transformed(self.pose)
+        return self.mesh.transformed(self.T_world_object)
 
     def world_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Axis-aligned world (min, max) corners, metres."""
-        vertices = self.mesh.vertices @ self.pose[:3, :3].T + self.pose[:3, 3]
+        vertices = self.mesh.vertices @ self.T_world_object[:3, :3].T + self.T_world_object[:3, 3]
         return vertices.min(axis=0), vertices.max(axis=0)
 
     def top_z(self) -> float | None:
         """World height of the top surface that carries small objects, or None."""
         if self.support_height is None:
             return None
-        return float(self.pose[2, 3] + self.support_height)
+        return float(self.T_world_object[2, 3] + self.support_height)
 
 
 @dataclass(frozen=True)
@@ -165,11 +169,11 @@ class Scene:
         self.version += 1
         return obj
 
-    def set_pose(self, instance_id: int, pose: np.ndarray, room: str | None = None,
+    def set_pose(self, instance_id: int, T_world_object: np.ndarray, room: str | None = None,
                  support_id: int | None = None) -> SceneObject:
-        """Move an object (no physical checks)."""
+        """Move an object to the pose ``T_world_object`` (no physical checks)."""
         obj = self.get(instance_id)
-        obj.pose = np.array(require_rigid_pose("pose", np.asarray(pose, dtype=np.float64)), dtype=np.float64)
+        obj.T_world_object = _own_rigid_pose("T_world_object", T_world_object)
         if room is not None:
             obj.room = room
         if support_id is not None:

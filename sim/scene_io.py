@@ -41,7 +41,7 @@ def save_scene(scene: Scene, directory: str | Path) -> Path:
         np.savez_compressed(directory / mesh_name, **arrays)
         objects.append({"instance_id": obj.instance_id, "label": obj.label, "kind": obj.kind.value,
                         "color": list(obj.color), "room": obj.room, "support_id": obj.support_id,
-                        "support_height": obj.support_height, "pose": obj.pose.tolist(), "mesh": mesh_name})
+                        "support_height": obj.support_height, "pose": obj.T_world_object.tolist(), "mesh": mesh_name})
     manifest = {"format": FORMAT, "version": FORMAT_VERSION, "seed": scene.seed, "floor_z": scene.floor_z,
                 "categories": scene.categories,
                 "rooms": [{"name": r.name, "type": r.room_type, "min_xy": list(r.min_xy), "max_xy": list(r.max_xy)}
@@ -135,9 +135,9 @@ def _parse_object(directory: Path, entry: dict[str, Any], next_id: int) -> Scene
         raise InvalidInputError(f"has no label ({entry.get('mesh')}); every object needs one")
     mesh = _load_object_mesh(directory, entry)
     color = entry.get("color") or [int(c) for c in np.median(mesh.face_colors, axis=0)]
-    pose = np.asarray(entry.get("pose", np.eye(4).tolist()), dtype=np.float64)
+    T_world_object = np.asarray(entry.get("pose", np.eye(4).tolist()), dtype=np.float64)
     top = entry.get("support_height")
-    return SceneObject(int(entry.get("instance_id", next_id)), label or "", mesh, pose, tuple(color), kind,
+    return SceneObject(int(entry.get("instance_id", next_id)), label or "", mesh, T_world_object, tuple(color), kind,
                        str(entry.get("room", "")), int(entry.get("support_id", 0)), None if top is None else float(top))
 
 

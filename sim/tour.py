@@ -22,12 +22,12 @@ def room_tour(source: EmbeddedSimSource, step_m: float = 1.0, turns_per_room: in
     here = source.state.xy
     unvisited = list(_room_centres(source))
     while unvisited:
-        distances = [source.geodesic_distance(here, c) for c in unvisited]
+        distances = [source.navigation.geodesic_distance(here, c) for c in unvisited]
         nearest = int(np.argmin(distances))
         centre = unvisited.pop(nearest)
         if not np.isfinite(distances[nearest]):
             continue  # unreachable from here (a closed room)
-        path = source.geodesic_path(here, centre).points
+        path = source.navigation.geodesic_path(here, centre).points
         for waypoint, heading in _waypoints(path, step_m):
             yield Action(ActionKind.GO_TO, (float(waypoint[0]), float(waypoint[1]), heading))
         for _ in range(turns):
@@ -36,7 +36,7 @@ def room_tour(source: EmbeddedSimSource, step_m: float = 1.0, turns_per_room: in
 
 
 def _room_centres(source: EmbeddedSimSource) -> Iterator[np.ndarray]:
-    grid = source.navgrid
+    grid = source.navigation.grid
     for room in source.scene.rooms:
         centre = np.array([(room.min_xy[0] + room.max_xy[0]) / 2, (room.min_xy[1] + room.max_xy[1]) / 2])
         snapped = grid.snap(centre)

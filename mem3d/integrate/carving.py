@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from mem3d.geometry import project, transform_points
 from mem3d.map import keys as voxel_keys
 from mem3d.map.grid import VoxelGrid
 from mem3d.types import CameraIntrinsics
@@ -38,14 +39,14 @@ class CarveConfig:
     pixel of it, and larger windows spare voxels that touch a floor or a wall."""
 
 
-def frustum_blocks(grid: VoxelGrid, T_camera_world: np.ndarray, intrinsics: CameraIntrinsics,  # noqa: N803
+def frustum_blocks(grid: VoxelGrid, T_camera_world: np.ndarray, intrinsics: CameraIntrinsics,
                    max_depth: float) -> np.ndarray:
     """Rows of allocated blocks whose bounding sphere may intersect the view frustum."""
     rows = grid.blocks.active_rows()
     if rows.size == 0:
         return rows
     radius = 0.5 * np.sqrt(3.0) * voxel_keys.BLOCK_EDGE * grid.voxel_size
-    centers = grid.block_centers(rows) @ T_camera_world[:3, :3].T + T_camera_world[:3, 3]
+    centers = transform_points(T_camera_world, grid.block_centers(rows))
     x, y, z = centers[:, 0], centers[:, 1], centers[:, 2]
     inside = (z > -radius) & (z < max_depth + radius)
     # Side planes of the pinhole frustum through the image borders, with unit normals.
@@ -60,14 +61,13 @@ def frustum_blocks(grid: VoxelGrid, T_camera_world: np.ndarray, intrinsics: Came
 
 
 def free_space_mask(positions: np.ndarray, depth: np.ndarray, intrinsics: CameraIntrinsics,
-                    T_camera_world: np.ndarray, config: CarveConfig) -> np.ndarray:  # noqa: N803
+                    T_camera_world: np.ndarray, config: CarveConfig) -> np.ndarray:
     """True for each world position (M, 3) that the depth image shows to be free space."""
-    camera = positions @ T_camera_world[:3, :3].T.astype(positions.dtype) + T_camera_world[:3, 3]
+    camera = transform_points(T_camera_world, positions)
     z = camera[:, 2]
     in_range = (z >= config.min_depth) & (z <= config.max_depth)
-    safe_z = np.where(in_range, z, 1.0)
-    u = np.rint(intrinsics.fx * camera[:, 0] / safe_z + intrinsics.cx).astype(np.int64)
-    v = np.rint(intrinsics.fy * camera[:, 1] / safe_z + intrinsics.cy).astype(np.int64)
+    u, v = project(intrinsics, camera[:, 0], camera[:, 1], np.where(in_range, z, 1.0))
+    u, v = np.rint(u).astype(np.int64), np.rint(v).astype(np.int64)
     visible = in_range & (u >= 0) & (u < intrinsics.width) & (v >= 0) & (v < intrinsics.height)
     nearest = _nearest_depth(depth, config.window)
     observed = np.zeros_like(z)
@@ -86,9 +86,9 @@ def _nearest_depth(depth: np.ndarray, window: int) -> np.ndarray:
 
 
 def carve(grid: VoxelGrid, depth: np.ndarray, intrinsics: CameraIntrinsics,
-          T_world_camera: np.ndarray, config: CarveConfig) -> np.ndarray:  # noqa: N803
+          T_world_camera: np.ndarray, config: CarveConfig) -> np.ndarray:
     """Slots of voxels that the depth image shows to be free space (nothing is removed here)."""
-    T_camera_world = np.linalg.inv(T_world_camera)  # noqa: N806
+    T_camera_world = np.linalg.inv(T_world_camera)
     rows = frustum_blocks(grid, T_camera_world, intrinsics, config.max_depth)
     slots = grid.slots_in_blocks(rows)
     if slots.size == 0:

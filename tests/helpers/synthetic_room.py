@@ -1,12 +1,13 @@
 """Synthetic room scenes with analytic ground truth, and service helpers, shared by the core tests.
 
-(Imported by name from the tests; pytest fixtures live in conftest.py.)"""
+(Imported as ``tests.helpers.synthetic_room``; the pytest fixtures live in ``tests/fixtures/``.)"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from mem3d.synthetic import Box, BoxScene, FrameSpec, look_at, make_frame
+from mem3d.geometry import look_at
+from mem3d.synthetic import Box, BoxScene, FrameSpec, make_frame
 from mem3d.types import CameraIntrinsics, FeatureFrame
 from mem3d.voxel_map import VoxelMap
 
@@ -29,15 +30,15 @@ VIEW = look_at((-1.0, 0.0, 1.2), (3.0, 0.0, 0.4))
 
 
 def frame_of(scene: BoxScene, concepts: np.ndarray, camera: CameraIntrinsics, obs_id: int,
-             pose: np.ndarray = VIEW, spec: FrameSpec = FrameSpec(n_points=6000, carve_downsample=2),
+             T_world_camera: np.ndarray = VIEW, spec: FrameSpec = FrameSpec(n_points=6000, carve_downsample=2),
              ) -> FeatureFrame:
-    return make_frame(scene, concepts, camera, pose, obs_id=obs_id, stamp=10.0 + obs_id, spec=spec)
+    return make_frame(scene, concepts, camera, T_world_camera, obs_id=obs_id, stamp=10.0 + obs_id, spec=spec)
 
 
 def observe(voxel_map: VoxelMap, scene: BoxScene, concepts: np.ndarray, camera: CameraIntrinsics,
-            obs_ids: range, pose: np.ndarray = VIEW) -> None:
+            obs_ids: range, T_world_camera: np.ndarray = VIEW) -> None:
     for obs_id in obs_ids:
-        voxel_map.update(frame_of(scene, concepts, camera, obs_id, pose))
+        voxel_map.update(frame_of(scene, concepts, camera, obs_id, T_world_camera))
 
 
 def box_contains(box: Box, points: np.ndarray, margin: float) -> np.ndarray:
@@ -45,23 +46,15 @@ def box_contains(box: Box, points: np.ndarray, margin: float) -> np.ndarray:
 
 
 def client_of(service, **options):
+    """A ``MemoryClient`` of a service started in this process (``start_service``)."""
     from mem3d.client import MemoryClient
-    return MemoryClient(service.endpoints["requests"], service.endpoints["ingest"], **options)
+    return MemoryClient.of_service(service.endpoints, **options)
 
 
-def serve_process(store, tmp_path, *extra_args):
-    """``mem3d serve`` as a real process on free ports; returns (process, endpoints)."""
-    import json
-    import shutil
-    import subprocess
-    import sys
+def serve_process(store, *extra_args):
+    """``mem3d serve`` of a synthetic map as a real process on free ports (a ``ServiceProcess``)."""
+    from mem3d.apps.service_process import start_service_process
+    from mem3d.voxel_map import MapConfig
 
-    config = tmp_path / "map.yaml"
-    config.write_text(f"feature_dim: {DIM}\nfeature_model: synthetic\n")
-    mem3d = shutil.which("mem3d", path=str(__import__("pathlib").Path(sys.executable).parent))
-    process = subprocess.Popen([mem3d, "serve", "--store", str(store), "--bind", "tcp://127.0.0.1:*",
-                                "--map-config", str(config), "--log-level", "WARNING", *extra_args],
-                               stdout=subprocess.PIPE, text=True)
-    ready = json.loads(process.stdout.readline())
-    assert ready["ready"], ready
-    return process, ready
+    return start_service_process(store, map_config=MapConfig(feature_dim=DIM, feature_model="synthetic"),
+                                 extra_args=extra_args)

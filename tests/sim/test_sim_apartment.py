@@ -39,7 +39,7 @@ def test_objects_rest_on_the_floor_or_on_furniture_in_their_room(seed):
     for obj in scene.labelled_objects():
         assert find_support(scene, obj) == obj.support_id, obj.label
         room = scene.room(obj.room)
-        assert room.contains(*obj.pose[:2, 3])
+        assert room.contains(*obj.T_world_object[:2, 3])
         if obj.support_id:
             assert obj.kind is ObjectKind.SMALL and scene.get(obj.support_id).room == obj.room
 
@@ -57,7 +57,7 @@ def test_same_seed_same_scene_and_different_seeds_differ():
     a, b, c = generate_apartment(4), generate_apartment(4), generate_apartment(5)
     assert a.categories == b.categories and a.rooms == b.rooms
     assert [o.label for o in a] == [o.label for o in b]
-    assert all(np.array_equal(x.pose, y.pose) and x.mesh.equals(y.mesh) for x, y in zip(a, b))
+    assert all(np.array_equal(x.T_world_object, y.T_world_object) and x.mesh.equals(y.mesh) for x, y in zip(a, b))
     assert [o.label for o in a] != [o.label for o in c] or a.rooms != c.rooms
 
 

@@ -1,4 +1,4 @@
-"""``mem3d sim`` commands, the benchmark, and configuration from YAML."""
+"""``mem3d sim`` commands and configuration from YAML (the benchmark: tests/bench)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 
 from mem3d.apps.cli import main
 from mem3d.errors import InvalidInputError
-from sim.bench import run_benchmark
 from sim.config import SimConfig
 from sim.embedded import EmbeddedSimSource
 from sim.episode import ReplaySource
@@ -33,7 +32,7 @@ def test_scene_command_then_render_and_record_from_the_directory(tmp_path, capsy
     assert main(["sim", "scene", "--scene", "1", "--out", str(tmp_path / "apt")]) == 0
     assert json.loads(capsys.readouterr().out)["manifest"].endswith("manifest.json")
     assert (tmp_path / "apt" / "manifest.json").is_file()
-    xy = EmbeddedSimSource.from_spec(str(tmp_path / "apt")).navgrid.random_point(np.random.default_rng(0))
+    xy = EmbeddedSimSource.from_spec(str(tmp_path / "apt")).navigation.grid.random_point(np.random.default_rng(0))
     assert main(["sim", "render", "--scene", str(tmp_path / "apt"), "--out", str(tmp_path / "f.png"),
                  "--width", "64", "--height", "48", "--pose", str(xy[0]), str(xy[1]), "45"]) == 0
     assert json.loads(capsys.readouterr().out)["pose"] == [round(xy[0], 3), round(xy[1], 3), 45.0]
@@ -94,20 +93,6 @@ def test_render_pose_inside_a_wall_is_an_error(tmp_path, capsys):
     assert main(["sim", "render", "--scene", "0", "--out", str(tmp_path / "x.png"), "--width", "32",
                  "--height", "24", "--pose", "0.0", "0.0", "0"]) == 1
     assert "not on navigable floor" in capsys.readouterr().err
-
-
-def test_bench_prints_one_json_object(capsys):
-    assert main(["sim", "bench", "--json", "--frames", "2", "--repeats", "1", "--width", "64", "--height", "48"]) == 0
-    captured = capsys.readouterr()
-    result = json.loads(captured.out)
-    assert captured.out.count("\n") == 1 and "frames/s" in captured.err
-    assert result["frames_per_s"] > 0 and result["depth_max_abs_error_m"] <= 0.001
-    assert result["width"] == 64 and result["n_objects"] >= 40
-
-
-def test_benchmark_depth_check_covers_many_pixels():
-    result = run_benchmark(frames=2, width=96, height=72, repeats=1)
-    assert result["depth_pixels_checked"] > 96 * 72 * 4 and result["depth_max_abs_error_m"] < 1e-4
 
 
 def test_config_from_nested_values_and_yaml(tmp_path, capsys):

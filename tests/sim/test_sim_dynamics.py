@@ -24,7 +24,7 @@ def test_moving_an_object_changes_the_render_where_it_was_and_where_it_went(sour
     source.set_state(view_old)
     before_old = source.observe()
     target = next(s for s in source.scene if s.top_z() is not None and s.room != obj.room)
-    event = source.move_object(obj.instance_id, support_id=target.instance_id, seed=3)
+    event = source.dynamics.move_object(obj.instance_id, support_id=target.instance_id, seed=3)
     assert event.kind == "moved" and event.to_room == target.room != event.from_room
     after_old = source.observe()
     was_there = before_old.instance == obj.instance_id
@@ -35,14 +35,14 @@ def test_moving_an_object_changes_the_render_where_it_was_and_where_it_went(sour
     assert view_new is not None
     source.set_state(view_new)
     assert (source.observe().instance == obj.instance_id).sum() >= 15
-    truth = {t.instance_id: t for t in source.ground_truth()}[obj.instance_id]
-    np.testing.assert_allclose(truth.pose, obj.pose)
+    truth = {t.instance_id: t for t in source.truth.objects()}[obj.instance_id]
+    np.testing.assert_allclose(truth.T_world_object, obj.T_world_object)
     assert truth.room == target.room and find_support(source.scene, obj) == target.instance_id
 
 
 def test_visible_instances_are_the_objects_in_front_of_the_camera(source):
     obs = source.observe()
-    visible = source.visible_instances(obs, min_pixels=5)
+    visible = source.truth.visible_instances(obs, min_pixels=5)
     assert visible
     T_camera_world = np.linalg.inv(obs.T_world_camera)
     for instance_id in visible:
@@ -60,61 +60,61 @@ def test_visible_instances_are_the_objects_in_front_of_the_camera(source):
 
 def test_impossible_placements_are_refused_and_change_nothing(source):
     obj = small_on_furniture(source)[0]
-    pose = obj.pose.copy()
+    T_world_object = obj.T_world_object.copy()
     version = source.scene.version
-    floating = pose_from_xyz_yaw(obj.pose[0, 3], obj.pose[1, 3], obj.pose[2, 3] + 0.5)
+    floating = pose_from_xyz_yaw(obj.T_world_object[0, 3], obj.T_world_object[1, 3], obj.T_world_object[2, 3] + 0.5)
     with pytest.raises(InvalidInputError, match="rests neither"):
-        source.move_object(obj.instance_id, floating)
+        source.dynamics.move_object(obj.instance_id, floating)
     wall = next(o for o in source.scene if o.label == "wall")
     lo, _ = wall.world_bounds()
     with pytest.raises(InvalidInputError, match="outside every room or cuts through a wall"):
-        source.move_object(obj.instance_id, pose_from_xyz_yaw(lo[0] + 0.05, lo[1] + 1.0, 0.0))
+        source.dynamics.move_object(obj.instance_id, pose_from_xyz_yaw(lo[0] + 0.05, lo[1] + 1.0, 0.0))
     furniture = next(o for o in source.scene.of_kind(ObjectKind.FURNITURE) if o.support_height is None
                      and o.world_bounds()[1][2] > 0.5)
     with pytest.raises(InvalidInputError, match="overlaps"):
-        source.move_object(obj.instance_id, pose_from_xyz_yaw(*furniture.pose[:2, 3], 0.0))
+        source.dynamics.move_object(obj.instance_id, pose_from_xyz_yaw(*furniture.T_world_object[:2, 3], 0.0))
     with pytest.raises(InvalidInputError, match="has no top"):
-        source.move_object(obj.instance_id, support_id=furniture.instance_id)
+        source.dynamics.move_object(obj.instance_id, support_id=furniture.instance_id)
     with pytest.raises(InvalidInputError, match="cannot be moved"):
-        source.move_object(wall.instance_id, np.eye(4))
+        source.dynamics.move_object(wall.instance_id, np.eye(4))
     with pytest.raises(InvalidInputError, match="no object"):
-        source.move_object(10_000, np.eye(4))
-    np.testing.assert_array_equal(obj.pose, pose)
-    assert source.scene.version == version and not source.changes
+        source.dynamics.move_object(10_000, np.eye(4))
+    np.testing.assert_array_equal(obj.T_world_object, T_world_object)
+    assert source.scene.version == version and not source.dynamics.changes
 
 
 def test_moving_furniture_carries_what_rests_on_it(source):
     table = next(o for o in source.scene.of_kind(ObjectKind.FURNITURE)
                  if o.support_height is not None and any(s.support_id == o.instance_id for s in source.scene))
     riders = [o for o in source.scene if o.support_id == table.instance_id]
-    offsets = [r.pose[:3, 3] - table.pose[:3, 3] for r in riders]
+    offsets = [r.T_world_object[:3, 3] - table.T_world_object[:3, 3] for r in riders]
     moved = False
     for dx, dy in ((0.1, 0), (-0.1, 0), (0, 0.1), (0, -0.1), (0.05, 0.05)):
-        pose = table.pose.copy()
-        pose[:2, 3] += (dx, dy)
+        T_world_object = table.T_world_object.copy()
+        T_world_object[:2, 3] += (dx, dy)
         try:
-            source.move_object(table.instance_id, pose)
+            source.dynamics.move_object(table.instance_id, T_world_object)
             moved = True
             break
         except InvalidInputError:
             continue
     assert moved
     for rider, offset in zip(riders, offsets):
-        np.testing.assert_allclose(rider.pose[:3, 3] - table.pose[:3, 3], offset, atol=1e-9)
+        np.testing.assert_allclose(rider.T_world_object[:3, 3] - table.T_world_object[:3, 3], offset, atol=1e-9)
         assert find_support(source.scene, rider) == table.instance_id
 
 
 def test_add_and_remove_objects(source):
     table = next(o for o in source.scene if o.top_z() is not None)
     mesh = box((0.1, 0.1, 0.1), (250, 20, 200))
-    xy = table.pose[:2, 3]
+    xy = table.T_world_object[:2, 3]
     new = SceneObject(source.scene.next_instance_id(), "pink cube", mesh,
                       pose_from_xyz_yaw(xy[0], xy[1], table.top_z()), (250, 20, 200))
     riders_near = [o for o in source.scene if o.support_id == table.instance_id
-                   and np.linalg.norm(o.pose[:2, 3] - xy) < 0.3]
+                   and np.linalg.norm(o.T_world_object[:2, 3] - xy) < 0.3]
     for rider in riders_near:
-        source.remove_object(rider.instance_id)
-    event = source.add_object(new)
+        source.dynamics.remove_object(rider.instance_id)
+    event = source.dynamics.add_object(new)
     assert event.kind == "added" and new.support_id == table.instance_id and new.room == table.room
     assert "pink cube" in source.scene.categories
     view = best_view(source, new.instance_id)
@@ -122,11 +122,11 @@ def test_add_and_remove_objects(source):
     source.set_state(view)
     obs = source.observe()
     assert source.scene.categories["pink cube"] in obs.labels
-    events = source.remove_object(table.instance_id)
+    events = source.dynamics.remove_object(table.instance_id)
     removed = [e.instance_id for e in events]
     assert removed[0] == table.instance_id and new.instance_id in removed
     assert not (source.observe().instance == new.instance_id).any()
-    assert new.instance_id not in {t.instance_id for t in source.ground_truth()}
+    assert new.instance_id not in {t.instance_id for t in source.truth.objects()}
     with pytest.raises(InvalidInputError, match="already used"):
         source.scene.add(source.scene.get(next(iter(source.scene.objects))))
 
@@ -134,7 +134,7 @@ def test_add_and_remove_objects(source):
 def test_rearrangement_moves_thirty_percent_to_other_rooms(source):
     smalls = small_on_furniture(source)
     rooms = {o.instance_id: o.room for o in smalls}
-    result = source.rearrange(0.3, seed=11)
+    result = source.dynamics.rearrange(0.3, seed=11)
     events = result.events
     assert result.moved == result.requested == round(0.3 * len(smalls)) == len(events)
     for event in events:
@@ -149,21 +149,21 @@ def test_rearrangement_moves_thirty_percent_to_other_rooms(source):
 def test_rearrangement_is_deterministic(apartment, small_config):
     a = EmbeddedSimSource(apartment, small_config)
     b = EmbeddedSimSource(EmbeddedSimSource(None, small_config).scene, small_config)
-    ea, eb = a.rearrange(0.3, seed=2), b.rearrange(0.3, seed=2)
+    ea, eb = a.dynamics.rearrange(0.3, seed=2), b.dynamics.rearrange(0.3, seed=2)
     assert ea == eb and ea.moved > 0
 
 
 def test_scripted_rearrangement_happens_at_its_step(apartment, small_config):
     source = EmbeddedSimSource(apartment, small_config, events=[Rearrangement(at_step=3, fraction=0.5, seed=1)])
     source.reset(0)
-    before = {t.instance_id: t.pose.copy() for t in source.ground_truth()}
+    before = {t.instance_id: t.T_world_object.copy() for t in source.truth.objects()}
     for step in range(1, 6):
         source.act(Action(ActionKind.TURN_LEFT))
-        assert bool(source.changes) == (step >= 3)
-    assert source.changes and all(c.step == 3 for c in source.changes)
-    after = {t.instance_id: t.pose for t in source.ground_truth()}
+        assert bool(source.dynamics.changes) == (step >= 3)
+    assert source.dynamics.changes and all(c.step == 3 for c in source.dynamics.changes)
+    after = {t.instance_id: t.T_world_object for t in source.truth.objects()}
     moved = {i for i in before if not np.array_equal(before[i], after[i])}
-    assert moved == {c.event.instance_id for c in source.changes}
+    assert moved == {c.event.instance_id for c in source.dynamics.changes}
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -177,8 +177,8 @@ def test_bad_rearrangements_are_refused_when_made(source, kwargs, message):
         Rearrangement(**kwargs)
     if "at_step" not in kwargs:
         with pytest.raises(InvalidInputError, match=message):
-            source.rearrange(**kwargs)
-    assert not source.changes
+            source.dynamics.rearrange(**kwargs)
+    assert not source.dynamics.changes
 
 
 def one_room_with_a_mug_on_a_table() -> Scene:
@@ -198,4 +198,4 @@ def test_a_rearrangement_that_finds_no_free_spot_reports_the_shortfall(caplog):
         result = Rearrangement(fraction=1.0, other_room=True).apply(scene)
     assert (result.requested, result.moved, result.events) == (1, 0, [])
     assert "moved 0 of the 1 objects" in caplog.text
-    np.testing.assert_allclose(scene.get(3).pose[:3, 3], [2, 2, 0.75])
+    np.testing.assert_allclose(scene.get(3).T_world_object[:3, 3], [2, 2, 0.75])

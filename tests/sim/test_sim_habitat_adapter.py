@@ -54,20 +54,20 @@ def test_world_axes_map_y_up_minus_z_forward_to_z_up_x_forward():
 
 
 def test_identity_sensor_looks_forward_with_image_y_down():
-    pose = habitat_sensor_to_T_world_camera([1.0, 1.5, -2.0], [1, 0, 0, 0])
-    np.testing.assert_allclose(pose[:3, 3], [2.0, -1.0, 1.5])
-    np.testing.assert_allclose(pose[:3, 2], [1, 0, 0], atol=1e-12)  # optical axis = Habitat -z = our +x
-    np.testing.assert_allclose(pose[:3, 1], [0, 0, -1], atol=1e-12)  # image down = world down
-    np.testing.assert_allclose(pose[:3, 0], [0, -1, 0], atol=1e-12)  # image right = Habitat +x = our -y
+    T_world_camera = habitat_sensor_to_T_world_camera([1.0, 1.5, -2.0], [1, 0, 0, 0])
+    np.testing.assert_allclose(T_world_camera[:3, 3], [2.0, -1.0, 1.5])
+    np.testing.assert_allclose(T_world_camera[:3, 2], [1, 0, 0], atol=1e-12)  # optical axis = Habitat -z = our +x
+    np.testing.assert_allclose(T_world_camera[:3, 1], [0, 0, -1], atol=1e-12)  # image down = world down
+    np.testing.assert_allclose(T_world_camera[:3, 0], [0, -1, 0], atol=1e-12)  # image right = Habitat +x = our -y
 
 
 @pytest.mark.parametrize("yaw, tilt", [(0.0, 0.0), (0.7, 0.0), (-2.5, 0.3), (3.0, -0.8)])
 def test_habitat_yaw_and_pitch_give_the_embedded_camera_pose(yaw, tilt):
     position_h = world_point_to_habitat([1.0, -2.0, 1.2])
-    pose = habitat_sensor_to_T_world_camera(position_h, habitat_sensor_rotation(yaw, tilt))
-    np.testing.assert_allclose(pose, camera_pose(AgentState(1.0, -2.0, yaw, tilt), 1.2), atol=1e-12)
+    T_world_camera = habitat_sensor_to_T_world_camera(position_h, habitat_sensor_rotation(yaw, tilt))
+    np.testing.assert_allclose(T_world_camera, camera_pose(AgentState(1.0, -2.0, yaw, tilt), 1.2), atol=1e-12)
     assert habitat_rotation_to_yaw(yaw_to_habitat_rotation(yaw)) == pytest.approx(yaw)
-    position, rotation = T_world_camera_to_habitat_sensor(pose)
+    position, rotation = T_world_camera_to_habitat_sensor(T_world_camera)
     np.testing.assert_allclose(position, position_h, atol=1e-12)
     np.testing.assert_allclose(quaternion_to_matrix(rotation), quaternion_to_matrix(habitat_sensor_rotation(yaw, tilt)),
                                atol=1e-12)

@@ -34,7 +34,7 @@ def wall_between(renderer: Renderer, a: np.ndarray, b: np.ndarray, height: float
 
 
 def test_forward_into_a_wall_stops_and_reports_failure(source):
-    grid = source.navgrid
+    grid = source.navigation.grid
     xmin = min(r.min_xy[0] for r in source.scene.rooms)
     # stand on the westmost navigable cell of some row and face the exterior wall (-x)
     rows, cols = np.nonzero(grid.navigable)
@@ -57,7 +57,7 @@ def test_random_walk_never_crosses_a_wall(source):
         result = source.act(Action(kinds[int(rng.integers(len(kinds)))]))
         blocked += not result.success
         after = source.state.xy
-        assert source.navgrid.is_navigable(after)
+        assert source.navigation.grid.is_navigable(after)
         assert not wall_between(renderer, before, after)
     assert blocked > 0  # the walk did run into things
 
@@ -72,21 +72,21 @@ def test_turns_and_looks_change_the_camera(source):
         assert source.act(Action(ActionKind.LOOK_UP)).success
     limited = source.act(Action(ActionKind.LOOK_UP))
     assert not limited.success and source.state.tilt == pytest.approx(np.deg2rad(60))
-    pose = source.observe().T_world_camera
-    assert pose[2, 2] == pytest.approx(np.sin(np.deg2rad(60)))  # optical axis points up
-    assert pose[2, 3] == pytest.approx(source.config.camera.height_m)
+    T_world_camera = source.observe().T_world_camera
+    assert T_world_camera[2, 2] == pytest.approx(np.sin(np.deg2rad(60)))  # optical axis points up
+    assert T_world_camera[2, 3] == pytest.approx(source.config.camera.height_m)
 
 
 def test_camera_pose_axes_follow_the_optical_convention():
-    pose = camera_pose(AgentState(1.0, 2.0, np.pi / 2, 0.0), 1.5)
-    np.testing.assert_allclose(pose[:3, 2], [0, 1, 0], atol=1e-12)  # forward = +y for yaw 90 deg
-    np.testing.assert_allclose(pose[:3, 0], [1, 0, 0], atol=1e-12)  # right = +x
-    np.testing.assert_allclose(pose[:3, 1], [0, 0, -1], atol=1e-12)  # image down = world down
-    np.testing.assert_allclose(pose[:3, 3], [1, 2, 1.5])
+    T_world_camera = camera_pose(AgentState(1.0, 2.0, np.pi / 2, 0.0), 1.5)
+    np.testing.assert_allclose(T_world_camera[:3, 2], [0, 1, 0], atol=1e-12)  # forward = +y for yaw 90 deg
+    np.testing.assert_allclose(T_world_camera[:3, 0], [1, 0, 0], atol=1e-12)  # right = +x
+    np.testing.assert_allclose(T_world_camera[:3, 1], [0, 0, -1], atol=1e-12)  # image down = world down
+    np.testing.assert_allclose(T_world_camera[:3, 3], [1, 2, 1.5])
 
 
 def test_go_to_follows_a_path_and_refuses_walls(source, rng):
-    grid = source.navgrid
+    grid = source.navigation.grid
     target = grid.random_point(np.random.default_rng(99))
     result = source.act(Action(ActionKind.GO_TO, (float(target[0]), float(target[1]), 0.5)))
     assert result.success and "travelled" in result.message
@@ -124,12 +124,12 @@ def test_negative_max_tilt_is_refused():
 
 
 def test_geodesic_distance_is_at_least_euclidean_and_its_path_is_free(source):
-    grid = source.navgrid
+    grid = source.navigation.grid
     rng = np.random.default_rng(5)
     longer = 0
     for _ in range(25):
         a, b = grid.random_point(rng), grid.random_point(rng)
-        path = source.geodesic_path(a, b)
+        path = source.navigation.geodesic_path(a, b)
         euclid = float(np.linalg.norm(b - a))
         assert path.reachable and path.length_m >= euclid - 1e-9
         np.testing.assert_allclose(path.points[0], a)
@@ -142,7 +142,7 @@ def test_geodesic_distance_is_at_least_euclidean_and_its_path_is_free(source):
 
 def test_geodesic_between_rooms_goes_through_a_door(source):
     rooms = source.scene.rooms
-    grid = source.navgrid
+    grid = source.navigation.grid
 
     def inside(room):
         rows, cols = np.nonzero(grid.navigable)
@@ -151,8 +151,8 @@ def test_geodesic_between_rooms_goes_through_a_door(source):
         return centres[np.nonzero(ok)[0][len(np.nonzero(ok)[0]) // 2]]
 
     a, b = inside(rooms[0]), inside(rooms[-1])
-    assert source.geodesic_distance(a, b) > np.linalg.norm(b - a)
+    assert source.navigation.geodesic_distance(a, b) > np.linalg.norm(b - a)
     assert not grid.segment_free(a, b)
     with pytest.raises(InvalidInputError, match="not on navigable"):
         wall = next(o for o in source.scene.of_kind(ObjectKind.STRUCTURE) if o.label == "wall")
-        source.geodesic_distance(a, wall.world_bounds()[0][:2] + 0.05)
+        source.navigation.geodesic_distance(a, wall.world_bounds()[0][:2] + 0.05)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mem3d.geometry import image_pixels, world_rays
 from mem3d.types import CameraIntrinsics
 from sim.agent import AgentState, camera_pose
-from sim.analytic import box_scene, box_zdepth, depth_max_abs_error, pixel_rays, plane_zdepth, reference_scene
+from sim.analytic import box_scene, box_zdepth, depth_max_abs_error, plane_zdepth, reference_scene
 from sim.config import CameraConfig
 from sim.mesh import TriMesh
 from sim.render import Renderer, degrade_depth
 from sim.scene import ObjectKind, Scene, SceneObject
 
 
-def random_pose(rng: np.random.Generator) -> np.ndarray:
+def random_camera(rng: np.random.Generator) -> np.ndarray:
     state = AgentState(rng.uniform(-1.0, 0.5), rng.uniform(-1.0, 1.0), rng.uniform(-0.6, 0.6), rng.uniform(-0.6, 0.3))
     return camera_pose(state, rng.uniform(0.5, 1.8))
 
@@ -25,9 +26,9 @@ def test_depth_of_boxes_matches_ray_box_intersection(size, rng):
     renderer = Renderer(scene)
     camera = CameraIntrinsics.from_fov(*size, 90.0)
     for _ in range(4):
-        pose = random_pose(rng)
-        expected, grazing = box_zdepth(camera, pose, boxes)
-        error, checked = depth_max_abs_error(renderer.render(camera, pose).depth, expected, grazing)
+        T_world_camera = random_camera(rng)
+        expected, grazing = box_zdepth(camera, T_world_camera, boxes)
+        error, checked = depth_max_abs_error(renderer.render(camera, T_world_camera).depth, expected, grazing)
         assert checked > 0.4 * size[0] * size[1]
         assert error <= 1e-4  # the issue asks for 1 mm
 
@@ -35,22 +36,22 @@ def test_depth_of_boxes_matches_ray_box_intersection(size, rng):
 def test_fronto_parallel_wall_has_constant_depth():
     scene, _ = box_scene([((3.0, -20.0, -20.0), (3.5, 20.0, 20.0), "wall")])
     camera = CameraIntrinsics(200.0, 180.0, 70.3, 52.9, 150, 100)  # off-centre principal point, fx != fy
-    pose = camera_pose(AgentState(0.0, 0.0, 0.0), 1.0)
-    depth = Renderer(scene).render(camera, pose).depth
+    T_world_camera = camera_pose(AgentState(0.0, 0.0, 0.0), 1.0)
+    depth = Renderer(scene).render(camera, T_world_camera).depth
     assert depth.dtype == np.float32
     np.testing.assert_allclose(depth, 3.0, atol=1e-5)
 
 
 def test_tilted_view_of_the_floor_matches_the_plane_equation(small_camera):
     scene, _ = box_scene([((-30.0, -30.0, -0.2), (30.0, 30.0, 0.0), "floor")])
-    pose = camera_pose(AgentState(0.3, -0.2, 0.7, np.deg2rad(-35)), 1.3)
-    depth = Renderer(scene).render(small_camera, pose).depth
-    expected = plane_zdepth(small_camera, pose, (0, 0, 0), (0, 0, 1))
+    T_world_camera = camera_pose(AgentState(0.3, -0.2, 0.7, np.deg2rad(-35)), 1.3)
+    depth = Renderer(scene).render(small_camera, T_world_camera).depth
+    expected = plane_zdepth(small_camera, T_world_camera, (0, 0, 0), (0, 0, 1))
     seen = depth > 0
     assert seen.mean() > 0.5 and np.isfinite(expected[seen]).all()
     assert np.abs(depth[seen] - expected[seen]).max() < 1e-4
     # what the renderer misses is above the horizon or beyond the 30 m slab
-    origin, directions = pixel_rays(small_camera, pose)
+    origin, directions = world_rays(small_camera, T_world_camera, *image_pixels(small_camera))
     far = origin[:2] + directions[..., :2] * np.where(np.isfinite(expected), expected, 0)[..., None]
     beyond = ~np.isfinite(expected) | (np.abs(far) > 30.0).any(axis=-1)
     assert beyond[~seen].all() and (~beyond[seen]).all()
@@ -60,11 +61,11 @@ def test_ids_match_the_nearest_ground_truth_box(small_camera, rng):
     scene, boxes = reference_scene()
     renderer = Renderer(scene)
     for _ in range(3):
-        pose = random_pose(rng)
-        frame = renderer.render(small_camera, pose)
-        per_box = np.stack([box_zdepth(small_camera, pose, [b])[0] for b in boxes])
+        T_world_camera = random_camera(rng)
+        frame = renderer.render(small_camera, T_world_camera)
+        per_box = np.stack([box_zdepth(small_camera, T_world_camera, [b])[0] for b in boxes])
         nearest = np.where(np.isfinite(per_box.min(0)), per_box.argmin(0) + 1, 0)
-        _, grazing = box_zdepth(small_camera, pose, boxes)
+        _, grazing = box_zdepth(small_camera, T_world_camera, boxes)
         keep = ~grazing
         np.testing.assert_array_equal(frame.instance[keep], nearest[keep])
         labels = [scene.get(i).label if i else None for i in range(len(boxes) + 1)]

@@ -26,7 +26,7 @@ def assert_same_scene(a: Scene, b: Scene) -> None:
         other = b.objects[i]
         assert (obj.label, obj.kind, obj.color, obj.room, obj.support_id, obj.support_height) == \
             (other.label, other.kind, other.color, other.room, other.support_id, other.support_height)
-        assert np.array_equal(obj.pose, other.pose) and obj.mesh.equals(other.mesh)
+        assert np.array_equal(obj.T_world_object, other.T_world_object) and obj.mesh.equals(other.mesh)
 
 
 def test_a_saved_scene_reloads_identically(apartment, tmp_path, small_camera):
@@ -34,8 +34,9 @@ def test_a_saved_scene_reloads_identically(apartment, tmp_path, small_camera):
     assert json.loads(manifest.read_text())["format"] == "mem3d-scene"
     loaded = load_scene(tmp_path / "apt")
     assert_same_scene(apartment, loaded)
-    pose = camera_pose(AgentState(*apartment.rooms[0].center, 0.4), 1.2)
-    a, b = Renderer(apartment).render(small_camera, pose), Renderer(loaded).render(small_camera, pose)
+    T_world_camera = camera_pose(AgentState(*apartment.rooms[0].center, 0.4), 1.2)
+    a = Renderer(apartment).render(small_camera, T_world_camera)
+    b = Renderer(loaded).render(small_camera, T_world_camera)
     for name in ("rgb", "depth", "semantic", "instance"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     save_scene(loaded, tmp_path / "again")

@@ -46,7 +46,7 @@ def test_observations_follow_the_conventions(source):
 
 
 def test_ground_truth_describes_every_object(source):
-    truths = source.ground_truth()
+    truths = source.truth.objects()
     assert truths and all(t.description == CATALOGUE[catalogue_noun(t.label)].description != "" for t in truths)
     mug = next(t for t in truths if t.label.endswith(" mug"))
     assert mug.description == "cup" and source.scene.description_of_semantic()[mug.semantic_id] == "cup"
@@ -98,9 +98,9 @@ def test_record_and_replay_give_identical_observations(apartment, tmp_path):
         replay.observe()
     assert not replay.act(Action(ActionKind.MOVE_FORWARD)).success
     truth = replay.truth(8)
-    assert set(truth) == {t.instance_id for t in live.ground_truth()}
-    for t in live.ground_truth():
-        np.testing.assert_array_equal(truth[t.instance_id], t.pose)
+    assert set(truth) == {t.instance_id for t in live.truth.objects()}
+    for t in live.truth.objects():
+        np.testing.assert_array_equal(truth[t.instance_id], t.T_world_object)
     assert replay.attrs["changes"] and all(c["step"] == 4 for c in replay.attrs["changes"])
     assert_same_observation(replay.reset(), ReplaySource(path).frame(0))
     replay.close()

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from mem3d.synthetic import Box, BoxScene, look_at
+from mem3d.geometry import look_at
+from mem3d.synthetic import Box, BoxScene
 from mem3d.voxel_map import MapConfig, VoxelMap
 from tests.helpers.synthetic_room import MUG, frame_of, observe, room_boxes
 
@@ -35,7 +36,7 @@ def test_occluded_box_is_not_carved(new_map, concepts, camera):
     hidden = Box((2.0, 0.0, 0.25), (0.3, 0.3, 0.5), MUG, (200, 20, 20))
     scene = BoxScene(room_boxes()[:2] + [hidden])
     side_view = look_at((1.0, -1.5, 1.0), (2.0, 0.0, 0.25))
-    observe(new_map, scene, concepts, camera, range(2), pose=side_view)
+    observe(new_map, scene, concepts, camera, range(2), T_world_camera=side_view)
     before = mug_voxels(new_map, concepts, hidden).size
     assert before > 30
     screen = Box((1.0, 0.0, 0.6), (0.1, 1.2, 1.2), 3, (0, 200, 0))
@@ -56,10 +57,10 @@ def test_voxels_outside_the_image_or_beyond_range_are_kept(concepts, camera):
     assert box_keys.size > 50
     scene = BoxScene(room_boxes()[:2])  # the box is gone...
     away = look_at((-1.0, 0.0, 1.2), (-1.0, 3.0, 0.4))  # ...but the camera looks elsewhere
-    for pose, obs_ids in ((away, range(2, 4)), (look_at((-6.0, 0.0, 1.2), (3.0, 0.0, 0.4)), range(4, 6))):
+    for T_world_camera, obs_ids in ((away, range(2, 4)), (look_at((-6.0, 0.0, 1.2), (3.0, 0.0, 0.4)), range(4, 6))):
         # (second: the box's place is 7.5 m away, beyond the 4 m trusted range)
         for obs_id in obs_ids:
-            assert not np.isin(voxel_map.update(frame_of(scene, concepts, camera, obs_id, pose)).removed,
+            assert not np.isin(voxel_map.update(frame_of(scene, concepts, camera, obs_id, T_world_camera)).removed,
                                box_keys).any()
     assert np.isin(box_keys, voxel_map.voxels().keys).all()
 

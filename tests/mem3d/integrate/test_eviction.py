@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from mem3d.synthetic import look_at
+from mem3d.geometry import look_at
 from mem3d.voxel_map import MapConfig, VoxelMap
 from tests.helpers.synthetic_room import DIM, frame_of, observe
 
@@ -14,10 +14,10 @@ def test_budget_is_enforced_by_evicting_the_stalest_voxels(scene, concepts, came
     budget = 6000
     voxel_map = VoxelMap(MapConfig(feature_dim=DIM, feature_model="synthetic", max_voxels=budget,
                                    eviction_low_water=0.9))
-    observe(voxel_map, scene, concepts, camera, range(3), pose=LEFT)
+    observe(voxel_map, scene, concepts, camera, range(3), T_world_camera=LEFT)
     before = voxel_map.voxels()
     assert len(before.keys) <= budget
-    update = voxel_map.update(frame_of(scene, concepts, camera, 3, pose=RIGHT))
+    update = voxel_map.update(frame_of(scene, concepts, camera, 3, T_world_camera=RIGHT))
     assert update.evicted.size > 0
     assert len(voxel_map) <= int(0.9 * budget)
     after = voxel_map.voxels()
@@ -31,6 +31,6 @@ def test_budget_is_enforced_by_evicting_the_stalest_voxels(scene, concepts, came
 
 def test_no_eviction_without_a_budget(scene, concepts, camera):
     voxel_map = VoxelMap(MapConfig(feature_dim=DIM, feature_model="synthetic"))
-    observe(voxel_map, scene, concepts, camera, range(2), pose=LEFT)
-    update = voxel_map.update(frame_of(scene, concepts, camera, 2, pose=RIGHT))
+    observe(voxel_map, scene, concepts, camera, range(2), T_world_camera=LEFT)
+    update = voxel_map.update(frame_of(scene, concepts, camera, 2, T_world_camera=RIGHT))
     assert update.evicted.size == 0

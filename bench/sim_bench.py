@@ -1,4 +1,4 @@
-"""Benchmark of the embedded simulator: frame rate on the default apartment and depth accuracy.
+"""``mem3d bench sim``: frame rate of the embedded simulator on the default apartment, and depth accuracy.
 
 ``frames_per_s``: full observations (RGB + z-depth + semantic + instance, ``Observation`` assembled) per
 second while a seeded random walk moves the agent, timing ``observe()`` only. ``depth_max_abs_error_m``:
@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
+from mem3d.errors import InvalidInputError
 from sim.agent import AgentState, camera_pose
 from sim.analytic import box_zdepth, depth_max_abs_error, plane_zdepth, reference_scene
 from sim.config import CameraConfig, SimConfig
@@ -48,50 +50,71 @@ def depth_error(source: EmbeddedSimSource, poses: int = 8, seed: int = 0) -> dic
     for _ in range(poses):
         state = AgentState(rng.uniform(-1.0, 0.5), rng.uniform(-1.0, 1.0), rng.uniform(-0.6, 0.6),
                            rng.uniform(-0.6, 0.3))
-        pose = camera_pose(state, rng.uniform(0.5, 1.8))
-        expected, grazing = box_zdepth(intrinsics, pose, boxes)
-        error, n = depth_max_abs_error(renderer.render(intrinsics, pose).depth, expected, grazing)
+        T_world_camera = camera_pose(state, rng.uniform(0.5, 1.8))
+        expected, grazing = box_zdepth(intrinsics, T_world_camera, boxes)
+        error, n = depth_max_abs_error(renderer.render(intrinsics, T_world_camera).depth, expected, grazing)
         worst, checked = max(worst, error), checked + n
     apartment = source.scene
     planes = {"floor": apartment.floor_z, "ceiling": max((o.world_bounds()[0][2] for o in apartment
                                                          if o.label == "ceiling"), default=None)}
-    grid = source.navgrid
+    grid = source.navigation.grid
     for _ in range(poses):
         xy = grid.random_point(rng)
         state = AgentState(float(xy[0]), float(xy[1]), rng.uniform(-np.pi, np.pi), rng.uniform(-0.8, 0.8))
-        pose = camera_pose(state, source.config.camera.height_m, apartment.floor_z)
-        frame = source.renderer.render(intrinsics, pose)
+        T_world_camera = camera_pose(state, source.config.camera.height_m, apartment.floor_z)
+        frame = source.renderer.render(intrinsics, T_world_camera)
         for label, height in planes.items():
             if height is None:
                 continue
             ids = [o.instance_id for o in apartment if o.label == label]
             mask = np.isin(frame.instance, ids)
-            expected = plane_zdepth(intrinsics, pose, (0.0, 0.0, height), (0.0, 0.0, 1.0))
+            expected = plane_zdepth(intrinsics, T_world_camera, (0.0, 0.0, height), (0.0, 0.0, 1.0))
             if mask.any():
                 worst = max(worst, float(np.abs(frame.depth[mask] - expected[mask]).max()))
                 checked += int(mask.sum())
     return {"depth_max_abs_error_m": worst, "depth_pixels_checked": checked}
 
 
-def run_benchmark(frames: int = 60, width: int = 640, height: int = 480, seed: int = 0,
-                  repeats: int = 3) -> dict[str, object]:
-    """All figures as one JSON-ready dict; the frame rate is the median over ``repeats`` runs."""
+@dataclass(frozen=True)
+class SimBenchConfig:
+    frames: int = 60
+    """Frames per timed run."""
+    repeats: int = 3
+    """Timed runs; the median run is reported."""
+    width: int = 640
+    height: int = 480
+    seed: int = 0
+    """Apartment layout, random walk and poses of the depth check."""
+
+    def __post_init__(self) -> None:
+        for name in ("frames", "repeats", "width", "height"):
+            if getattr(self, name) < 1:
+                raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+def run(config: SimBenchConfig, show_progress: bool = True) -> dict[str, object]:
+    """All figures as one JSON-ready dict; the frame rate is the median over ``config.repeats`` runs."""
     import open3d
 
-    config = SimConfig(camera=CameraConfig(width=width, height=height), seed=seed)
-    print(f"building the default apartment (seed {seed})...", file=sys.stderr)
-    source = EmbeddedSimSource(config=config)
+    def note(text: str) -> None:
+        if show_progress:
+            print(text, file=sys.stderr, flush=True)
+
+    seed = config.seed
+    note(f"building the default apartment (seed {seed})...")
+    source = EmbeddedSimSource(config=SimConfig(camera=CameraConfig(width=config.width, height=config.height),
+                                                seed=seed))
     source.reset(seed)
     source.observe()  # warm-up: builds the ray casting scene
     runs = []
-    for k in range(repeats):
-        runs.append(frame_rate(source, frames, seed + k))
-        print(f"run {k + 1}/{repeats}: {runs[-1]['frames_per_s']:.1f} frames/s", file=sys.stderr)
+    for k in range(config.repeats):
+        runs.append(frame_rate(source, config.frames, seed + k))
+        note(f"run {k + 1}/{config.repeats}: {runs[-1]['frames_per_s']:.1f} frames/s")
     best = sorted(runs, key=lambda r: r["frames_per_s"])[len(runs) // 2]
     accuracy = depth_error(source, seed=seed)
     scene = source.scene
     return {**best, "frames_per_s_runs": [round(r["frames_per_s"], 2) for r in runs], **accuracy,
-            "width": width, "height": height, "frames_per_run": frames,
+            "width": config.width, "height": config.height, "frames_per_run": config.frames,
             "n_objects": len(scene.labelled_objects()),
             "n_categories": len({o.label for o in scene.labelled_objects()}),
             "n_triangles": int(sum(o.mesh.n_triangles for o in scene)), "n_rooms": len(scene.rooms),
