@@ -1,36 +1,55 @@
-"""``mem3d bench <name>``: run a benchmark and print one JSON object (progress goes to stderr)."""
+"""``mem3d bench NAME [--json] [--set KEY=VALUE ...]``: run a benchmark and print one JSON object.
+
+Every benchmark is a module with a frozen config dataclass (its settings, all with defaults) and
+``run(config, show_progress) -> dict``; ``--set`` changes a setting, typed by that dataclass.
+Progress goes to stderr unless ``--json`` asks for the JSON object alone.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+from dataclasses import dataclass
 
 from mem3d.config import config_from_dict, options_from_strings
 
-BENCHMARKS = ("map", "service")
+
+@dataclass(frozen=True)
+class Benchmark:
+    module: str
+    """Imported only when the benchmark runs (the perception and sim ones need torch, open3d)."""
+    config: str
+    """Name of the module's config dataclass."""
+    help: str
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "map": Benchmark("bench.map_bench", "MapBenchConfig", "voxel map: integration + carving speed, queries, memory"),
+    "service": Benchmark("bench.service_bench", "ServiceBenchConfig",
+                         "memory service over sockets: ingest throughput, queries under load"),
+    "perception": Benchmark("bench.perception_bench", "PerceptionBenchConfig",
+                            "observation -> feature frame for the label and open_clip encoders"),
+    "sim": Benchmark("bench.sim_bench", "SimBenchConfig", "embedded simulator: frame rate and depth accuracy"),
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", choices=BENCHMARKS, help="which benchmark to run")
-    parser.add_argument("--json", action="store_true", help="print only the JSON result on stdout")
+    parser.add_argument("name", choices=BENCHMARKS, metavar="NAME",
+                        help="; ".join(f"{name}: {b.help}" for name, b in BENCHMARKS.items()))
+    parser.add_argument("--json", action="store_true", help="print only the JSON result on stdout, on one line")
     parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                        help="override a benchmark setting, e.g. --set target_voxels=100000")
-
-
-def _overrides(config_class, pairs: list[str]):
-    """``--set KEY=VALUE`` strings -> a ``config_class`` with those fields changed (clear errors)."""
-    return config_from_dict(config_class, options_from_strings(config_class, pairs), where="--set")
+                        help="change a setting of the benchmark's config dataclass (repeatable), "
+                             "e.g. --set target_voxels=100000")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.name == "map":
-        from bench import map_bench
-        result = map_bench.run(_overrides(map_bench.MapBenchConfig, args.set), show_progress=not args.json)
-    else:
-        from bench import service_bench
-        result = service_bench.run(_overrides(service_bench.ServiceBenchConfig, args.set),
-                                   show_progress=not args.json)
+    benchmark = BENCHMARKS[args.name]
+    module = importlib.import_module(benchmark.module)
+    config_class = getattr(module, benchmark.config)
+    config = config_from_dict(config_class, options_from_strings(config_class, args.set), where="--set")
+    result = module.run(config, show_progress=not args.json)
     json.dump(result, sys.stdout, indent=None if args.json else 2)
     sys.stdout.write("\n")
     return 0

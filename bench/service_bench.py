@@ -13,11 +13,8 @@ with 20,000 points and D = 512 features (as ``mem3d bench map``), made before th
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -27,8 +24,10 @@ import numpy as np
 from tqdm import tqdm
 
 from bench.aisle import FIRST_OBJECT_CONCEPT, AisleSpec, AisleWalker, machine_info
-from mem3d.client import MemoryClient, ServiceError, ServiceTimeoutError
+from mem3d.apps.service_process import start_service_process
+from mem3d.client import ChangeFeed, MemoryClient, ServiceError, ServiceTimeoutError
 from mem3d.types import FeatureFrame
+from mem3d.voxel_map import MapConfig
 
 
 @dataclass(frozen=True)
@@ -52,17 +51,19 @@ def run(config: ServiceBenchConfig, show_progress: bool = True) -> dict:
     n_frames = config.throughput_frames + int(config.load_seconds * config.load_rate_hz) + 10
     frames, concepts = _make_frames(config, n_frames, show_progress)
     workdir = Path(tempfile.mkdtemp(prefix="mem3d-bench-service-"))
-    service, endpoints = _start_service(workdir, config)
     try:
-        with MemoryClient(endpoints["requests"], endpoints["ingest"], timeout=config.ack_timeout_s) as client:
-            throughput = _ingest_throughput(client, frames[: config.throughput_frames], config.in_flight)
-            load = _queries_under_load(client, endpoints, frames[config.throughput_frames:], concepts, config)
-            stats = client.stats()
-            client.shutdown()
-        service.wait(timeout=120)
+        with start_service_process(workdir / "store",
+                                   map_config=MapConfig(feature_dim=config.feature_dim, feature_model="synthetic"),
+                                   extra_args=["--checkpoint-every-frames", str(config.checkpoint_every_frames)],
+                                   ) as service:
+            with service.client(timeout=config.ack_timeout_s) as client:
+                throughput = _ingest_throughput(client, frames[: config.throughput_frames], config.in_flight)
+                load = _queries_under_load(client, service.endpoints, frames[config.throughput_frames:], concepts,
+                                           config)
+                stats = client.stats()
+                client.shutdown()
+            service.wait(timeout=120)
     finally:
-        if service.poll() is None:
-            service.kill()
         shutil.rmtree(workdir, ignore_errors=True)
     return {"ingest_frames_per_s": round(throughput, 2), **load, "n_voxels": stats.n_voxels,
             "frames_ingested": stats.frames_ingested, "last_checkpoint": stats.last_checkpoint,
@@ -74,17 +75,6 @@ def _make_frames(config: ServiceBenchConfig, count: int, show_progress: bool) ->
                          seed=config.seed)
     frames = [walker.frame_at(1.0 * i) for i in tqdm(range(count), desc="making frames", disable=not show_progress)]
     return frames, walker.concepts
-
-
-def _start_service(workdir: Path, config: ServiceBenchConfig) -> tuple[subprocess.Popen, dict]:
-    map_config = workdir / "map.yaml"
-    map_config.write_text(f"feature_dim: {config.feature_dim}\nfeature_model: synthetic\n")
-    mem3d = shutil.which("mem3d", path=str(Path(sys.executable).parent)) or "mem3d"
-    service = subprocess.Popen([mem3d, "serve", "--store", str(workdir / "store"), "--bind", "tcp://127.0.0.1:*",
-                                "--map-config", str(map_config), "--log-level", "WARNING",
-                                "--checkpoint-every-frames", str(config.checkpoint_every_frames)],
-                               stdout=subprocess.PIPE, text=True)
-    return service, json.loads(service.stdout.readline())
 
 
 def _ingest_throughput(client: MemoryClient, frames: list[FeatureFrame], in_flight: int) -> float:
@@ -104,20 +94,15 @@ def _ingest_throughput(client: MemoryClient, frames: list[FeatureFrame], in_flig
 
 def _follow_changes(endpoint: str, stop, results) -> None:
     """A planner-like subscriber of the change feed: counts the announcements it receives."""
-    import zmq
 
-    from mem3d.protocol.messages import MAP_UPDATE_TOPIC
-    from mem3d.protocol.wire import decode
-
-    socket = zmq.Context.instance().socket(zmq.SUB)
-    socket.setsockopt(zmq.SUBSCRIBE, MAP_UPDATE_TOPIC)
-    socket.connect(endpoint)
     received = 0
-    while not stop.is_set():
-        if socket.poll(100):
-            decode(socket.recv_multipart()[1:])
+    with ChangeFeed(endpoint) as feed:
+        while not stop.is_set():
+            try:
+                feed.recv(timeout=0.1)
+            except ServiceTimeoutError:
+                continue
             received += 1
-    socket.close(linger=0)
     results.put(received)
 
 

@@ -1,7 +1,13 @@
-"""The one protocol every observation source implements: embedded sim, Habitat, ROS 2, replay."""
+"""The one protocol every observation source implements (embedded sim, Habitat, ROS 2, replay), and
+the registry that opens a source from a short spec such as ``sim:3`` or ``tcp://127.0.0.1:5560``.
+
+The core registers the ``tcp`` and ``ipc`` observation streams; edge packages add their schemes
+(``sim``, ``replay``) through the ``mem3d.plugins`` entry point (``mem3d.plugins``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from numbers import Real
@@ -10,6 +16,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from mem3d.errors import InvalidInputError
+from mem3d.plugins import load_plugins
 from mem3d.types import Observation
 
 
@@ -67,3 +74,72 @@ class Source(Protocol):
 
     def close(self) -> None:
         """Release every resource (windows, files, sockets, processes)."""
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A parsed ``--source`` string: ``sim:3`` is scheme "sim", argument "3"; ``tcp://h:5560`` is
+    scheme "tcp", argument "//h:5560"."""
+
+    text: str
+    """The whole spec as given."""
+    scheme: str
+    argument: str
+    """What follows ``scheme:`` ("" when nothing does)."""
+    tour: bool
+    """Drive the source along its own plan of actions (a room tour), when it has one."""
+
+
+@dataclass(frozen=True)
+class OpenedSource:
+    """A source and the actions to drive it with (None = just observe)."""
+
+    source: Source
+    actions: Iterable[Action] | None = None
+
+
+SourceOpener = Callable[[SourceSpec], OpenedSource]
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    opener: SourceOpener
+    usage: str
+    """How the spec is written, for help and errors: "sim[:SEED|DIR]", "tcp://HOST:PORT"."""
+
+
+_SOURCES: dict[str, SourceEntry] = {}
+
+
+def register_source(scheme: str, opener: SourceOpener, usage: str) -> None:
+    """Make ``open_source("<scheme>:...")`` call ``opener`` (a second registration of a scheme replaces it).
+    ``opener`` imports what it needs when called, so registering stays cheap."""
+    _SOURCES[scheme] = SourceEntry(opener, usage)
+
+
+def available_sources() -> dict[str, str]:
+    """Registered scheme -> usage (installed plugins included)."""
+    load_plugins()
+    return {scheme: entry.usage for scheme, entry in _SOURCES.items()}
+
+
+def open_source(spec: str, tour: bool = True) -> OpenedSource:
+    """The source named by ``spec`` (``sim``, ``sim:3``, ``replay:DIR``, ``tcp://HOST:PORT``, ...).
+
+    Raises ``InvalidInputError`` naming the known schemes when no registered scheme matches."""
+    scheme, _, argument = spec.partition(":")
+    known = available_sources()
+    if scheme not in known:
+        listed = ", ".join(known.values())
+        raise InvalidInputError(f"unknown source {spec!r}; known sources: {listed}")
+    return _SOURCES[scheme].opener(SourceSpec(spec, scheme, argument, tour))
+
+
+def _open_remote(spec: SourceSpec) -> OpenedSource:
+    from mem3d.comms.remote_source import RemoteSource
+
+    return OpenedSource(RemoteSource(spec.text))
+
+
+register_source("tcp", _open_remote, "tcp://HOST:PORT")
+register_source("ipc", _open_remote, "ipc://PATH")

@@ -1,13 +1,11 @@
 """``mem3d perceive``: the perception node, and perception tools.
 
     mem3d perceive --source sim --memory tcp://127.0.0.1:5555      run the node
-    mem3d perceive bench --json | mem3d perceive calibrate          tools
+    mem3d perceive calibrate --encoder label-minilm                 a tool (prints JSON)
 
-Each action is a row of ``ACTIONS``: a function adding its options and one running it. ``bench`` and
-``calibrate`` exist now. The action is optional on the command line, so the perception node can come
-either as its own row (``mem3d perceive run --source ... --memory tcp://...``) or as top-level options
-handled by ``run`` when no action is given (``mem3d perceive --source ... --memory tcp://...``),
-without touching the other actions.
+Each tool is a row of ``ACTIONS``: a function adding its options and one running it. The action is
+optional on the command line: without one, ``run`` runs the perception node on ``--source``, a spec
+of the core source registry (``mem3d.source``). The perception benchmark is ``mem3d bench perception``.
 """
 
 from __future__ import annotations
@@ -19,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mem3d.comms.auth import add_client_key_arguments, client_curve_from_args
-from perception.encoders import add_encoder_option_argument
+from mem3d.source import available_sources
+from perception.encoders import add_encoder_option_argument, available_encoders
 
 
 @dataclass(frozen=True)
@@ -27,25 +26,6 @@ class Action:
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
-
-
-def _bench_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object (the default output)")
-    parser.add_argument("--frames", type=int, default=30, help="timed frames of the label path")
-    parser.add_argument("--clip-frames", type=int, default=5, help="timed frames of the open_clip path")
-    parser.add_argument("--clip-arch", default="ViT-B-32", help="open_clip architecture (random weights)")
-    parser.add_argument("--input-long-side", type=int, default=448, help="open_clip input long side, px")
-    parser.add_argument("--views", type=int, default=4, help="distinct synthetic views, cycled through")
-
-
-def _bench(args: argparse.Namespace) -> int:
-    from perception.bench import BenchConfig, run_benchmark
-
-    config = BenchConfig(label_frames=max(1, args.frames), clip_frames=max(1, args.clip_frames),
-                         views=max(1, args.views), clip_arch=args.clip_arch,
-                         clip_input_long_side=args.input_long_side)
-    print(json.dumps(run_benchmark(config), indent=None if args.json else 2))
-    return 0
 
 
 def _calibrate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,19 +42,17 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 ACTIONS: dict[str, Action] = {
-    "bench": Action("time observation -> feature frame for each encoder (prints JSON)",
-                    _bench_arguments, _bench),
     "calibrate": Action("fit a text encoder's match threshold on household synonyms (prints JSON)",
                         _calibrate_arguments, _calibrate),
 }
 
 
 def _node_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", help="sim[:SEED|DIR], replay:DIR or tcp://HOST:PORT (see perception.sources)")
+    parser.add_argument("--source", help=f"observation source: {', '.join(available_sources().values())}")
     parser.add_argument("--memory", default="tcp://127.0.0.1:5555", help="memory service request endpoint")
     parser.add_argument("--ingest", help="its ingest endpoint (default: request port + 1)")
     add_client_key_arguments(parser)
-    parser.add_argument("--encoder", default="label-minilm", help="feature encoder (label-minilm, open-clip)")
+    parser.add_argument("--encoder", default="label-minilm", help=f"feature encoder: {', '.join(available_encoders())}")
     add_encoder_option_argument(parser)
     parser.add_argument("--frames", type=int, help="stop after this many observations")
     parser.add_argument("--samples", type=int, default=20_000, help="points per frame")
@@ -89,26 +67,26 @@ def _run_node(args: argparse.Namespace) -> int:
     import logging
 
     from mem3d.client import MemoryClient
+    from mem3d.source import open_source
     from perception.config import FrameConfig
     from perception.encoders import create_encoder, parse_encoder_options
     from perception.node import DeliveryConfig, PerceptionNode
-    from perception.sources import open_source
 
     logging.basicConfig(level="INFO", stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     options = parse_encoder_options(args.encoder, args.encoder_option)  # bad input fails before any load
     delivery = DeliveryConfig(live=args.live, max_in_flight=max(1, args.max_in_flight),
                               ack_timeout_s=args.ack_timeout)
     curve = client_curve_from_args(args)
-    source, actions = open_source(args.source, tour=not args.no_tour)
+    opened = open_source(args.source, tour=not args.no_tour)
     try:
         encoder = create_encoder(args.encoder, **options)
         with MemoryClient(args.memory, args.ingest, curve=curve) as client:
             stats = client.stats()
             encoder.info.require_compatible(stats.feature_dim, stats.feature_model)
             node = PerceptionNode(encoder, client, FrameConfig(n_samples=args.samples), delivery)
-            result = node.run(source, actions, max_frames=args.frames)
+            result = node.run(opened.source, opened.actions, max_frames=args.frames)
     finally:
-        source.close()
+        opened.source.close()
     print(json.dumps({"source": args.source, "node": node.source_id, "observed": result.observed,
                       "sent": result.sent, "acknowledged": result.acknowledged, "skipped": result.skipped,
                       "refused": len(result.refused), "resends": result.resends, "lost": result.lost}),

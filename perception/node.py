@@ -106,11 +106,13 @@ class PerceptionNode:
             self._send(frame)
 
     def run(self, source: Source, actions: Iterable[Action] | None = None, max_frames: int | None = None,
-            seed: int | None = None) -> NodeStats:
+            seed: int | None = None, reset: bool = True) -> NodeStats:
         """Observe the source (after each action, if given) until the actions, the stream or
-        ``max_frames`` run out; then wait for every acknowledgement. Lossless mode encodes up to the
-        encoder's ``batch_size`` (at most ``max_in_flight``) observations at a time."""
-        observations = _observations(source, actions, max_frames, seed)
+        ``max_frames`` run out; then wait for every acknowledgement. The first observation is
+        ``source.reset(seed)``; ``reset=False`` continues the episode where it is instead (the first
+        observation then follows the first action). Lossless mode encodes up to the encoder's
+        ``batch_size`` (at most ``max_in_flight``) observations at a time."""
+        observations = _observations(source, actions, max_frames, seed, reset)
         if self.delivery.live:
             for obs in observations:
                 self.process(obs)
@@ -193,14 +195,16 @@ class PerceptionNode:
 
 
 def _observations(source: Source, actions: Iterable[Action] | None, max_frames: int | None,
-                  seed: int | None) -> Iterator[Observation]:
-    """The reset observation, then one after each action (or each ``observe``), until the actions,
-    the stream or ``max_frames`` run out."""
+                  seed: int | None, reset: bool) -> Iterator[Observation]:
+    """The reset observation (if ``reset``), then one after each action (or each ``observe``), until
+    the actions, the stream or ``max_frames`` run out."""
     if max_frames is not None and max_frames < 1:
         return
-    yield source.reset(seed)
+    count = 0
+    if reset:
+        yield source.reset(seed)
+        count = 1
     steps = iter(actions) if actions is not None else None
-    count = 1
     while max_frames is None or count < max_frames:
         try:
             if steps is not None:

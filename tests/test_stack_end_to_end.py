@@ -2,15 +2,12 @@
 restart -> localize again, with the real MiniLM label encoder and ground truth from the simulator."""
 
 import json
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from mem3d.client import MemoryClient
+from mem3d.apps.service_process import mem3d_executable, start_service_process
 from perception.config import FrameConfig
 from perception.encoders import create_encoder
 from perception.node import PerceptionNode
@@ -19,18 +16,11 @@ from sim.config import CameraConfig, SimConfig
 from sim.embedded import EmbeddedSimSource
 from sim.tour import room_tour
 
-MEM3D = shutil.which("mem3d", path=str(Path(sys.executable).parent))
+MEM3D = mem3d_executable()
 
 
-def serve(store: Path) -> tuple[subprocess.Popen, dict]:
-    process = subprocess.Popen([MEM3D, "serve", "--store", str(store), "--bind", "tcp://127.0.0.1:*",
-                                "--encoder", "label-minilm", "--log-level", "WARNING"],
-                               stdout=subprocess.PIPE, text=True)
-    return process, json.loads(process.stdout.readline())
-
-
-def client_of(endpoints: dict) -> MemoryClient:
-    return MemoryClient(endpoints["requests"], endpoints["ingest"], timeout=60)
+def serve(store):
+    return start_service_process(store, encoder="label-minilm")
 
 
 class Watching:
@@ -40,7 +30,7 @@ class Watching:
         self.source, self.pixels = source, {}
 
     def _note(self, obs):
-        for instance, count in self.source.visible_instances(obs).items():
+        for instance, count in self.source.truth.visible_instances(obs).items():
             self.pixels[instance] = self.pixels.get(instance, 0) + count
         return obs
 
@@ -67,15 +57,14 @@ def test_sim_perception_service_localize_save_restart(tmp_path):
     store = tmp_path / "store"
     source = EmbeddedSimSource(config=SimConfig(camera=CameraConfig(width=160, height=120)))
     encoder = create_encoder("label-minilm")
-    process, endpoints = serve(store)
     try:
-        with client_of(endpoints) as client:
+        with serve(store) as service, service.client(timeout=60) as client:
             node = PerceptionNode(encoder, client, FrameConfig(n_samples=3000), name="e2e")
             watching = Watching(source)
             stats = node.run(watching, room_tour(source, step_m=1.5), max_frames=80)
             seen = watching.pixels
             assert stats.acknowledged == stats.sent == stats.observed and not stats.refused
-            truths = {t.instance_id: t for t in source.ground_truth()}
+            truths = {t.instance_id: t for t in source.truth.objects()}
             well_seen = [truths[i] for i, px in sorted(seen.items(), key=lambda kv: -kv[1])
                          if i in truths and truths[i].label not in ("wall", "floor", "ceiling")][:3]
             assert well_seen, "the tour saw no object"
@@ -87,18 +76,15 @@ def test_sim_perception_service_localize_save_restart(tmp_path):
                            if t.label == truth.label) < 0.5
                 answers[truth.label] = decision.target
             assert not search(client, "motorcycle").found
-            assert client.save().startswith("ckpt-")
+            assert client.save().checkpoint.startswith("ckpt-")
             client.shutdown()
-        assert process.wait(timeout=60) == 0
-        process, endpoints = serve(store)
-        with client_of(endpoints) as client:
+            assert service.wait(timeout=60) == 0
+        with serve(store) as service, service.client(timeout=60) as client:
             for label, target in answers.items():
                 assert search(client, label).target == target  # the same answer after a restart
             client.shutdown()
-        assert process.wait(timeout=60) == 0
+            assert service.wait(timeout=60) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
         source.close()
 
 
@@ -107,16 +93,11 @@ def test_offline_map_query_reads_the_saved_store(tmp_path):
     """``mem3d map query`` answers from a store written by the service, with the map's own encoder."""
     store = tmp_path / "store"
     source = EmbeddedSimSource(config=SimConfig(camera=CameraConfig(width=160, height=120)))
-    process, endpoints = serve(store)
-    try:
-        with client_of(endpoints) as client:
-            node = PerceptionNode(create_encoder("label-minilm"), client, FrameConfig(n_samples=3000))
-            node.run(source, room_tour(source, step_m=1.5), max_frames=20)
-            client.shutdown()
-        process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    with serve(store) as service, service.client(timeout=60) as client:
+        node = PerceptionNode(create_encoder("label-minilm"), client, FrameConfig(n_samples=3000))
+        node.run(source, room_tour(source, step_m=1.5), max_frames=20)
+        client.shutdown()
+        service.wait(timeout=60)
     info = json.loads(subprocess.run([MEM3D, "map", "info", str(store)], capture_output=True, text=True,
                                      check=True).stdout)
     assert info["n_voxels"] > 1000 and info["feature_model"] == "label-minilm/all-MiniLM-L6-v2"

@@ -24,14 +24,14 @@ class Command:
 
 COMMANDS: dict[str, Command] = {
     "demo": Command("mem3d.apps.demo", "run the whole stack on the embedded simulator and query it"),
-    "sim": Command("sim.cli", "embedded simulator: render, record, bench"),
+    "sim": Command("sim.cli", "embedded simulator: render, save a scene, record, stream"),
     "perceive": Command("perception.cli", "perception node: observations -> feature frames -> memory"),
     "serve": Command("mem3d.apps.serve_cli", "run the memory service over ZMQ"),
     "keys": Command("mem3d.apps.keys_cli", "create CurveZMQ key pairs"),
     "launch": Command("mem3d.apps.launcher", "start a stack of processes from a YAML launch file"),
     "plan": Command("planners.cli", "planners: find goals in the memory (go to / explore)"),
     "map": Command("mem3d.apps.map_cli", "inspect and query a saved map offline"),
-    "bench": Command("bench.cli", "benchmarks printing JSON figures"),
+    "bench": Command("bench.cli", "benchmarks printing JSON figures: map, service, perception, sim"),
 }
 
 

@@ -10,10 +10,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -22,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from mem3d.apps.service_process import start_service_process
 from mem3d.client import MemoryClient
 from mem3d.types import LocalizeResult
 
@@ -55,7 +53,6 @@ def run(args: argparse.Namespace) -> int:
     from perception.node import PerceptionNode
     from sim.config import CameraConfig, SimConfig
     from sim.embedded import EmbeddedSimSource
-    from sim.tour import room_tour
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="mem3d-demo-"))
     store = workdir / "store"
@@ -64,37 +61,35 @@ def run(args: argparse.Namespace) -> int:
     source = EmbeddedSimSource.from_spec(args.scene, SimConfig(camera=camera))
     tally = Tally()
     say(f"mem3d demo: apartment {args.scene!r} with {len(source.scene.rooms)} rooms, "
-        f"{len(source.ground_truth())} objects; memory store in {store}")
+        f"{len(source.truth.objects())} objects; memory store in {store}")
     say("loading the label-embedding encoder (all-MiniLM-L6-v2, offline)...")
     encoder = create_encoder("label-minilm")
     started = time.monotonic()
-    service, endpoints = start_service(store)
     try:
-        with MemoryClient(endpoints["requests"], endpoints["ingest"], timeout=60) as client:
-            node = PerceptionNode(encoder, client, FrameConfig(n_samples=8000 if args.quick else 20_000),
-                                  name="demo")
-            node.process(source.reset(0))
-            tour(node, source, room_tour(source), "touring every room")
-            ask_everything(client, source, tally)
-            moved = source.rearrange(0.3, seed=1).events
-            say(f"\nsomeone tidies up: {len(moved)} objects moved to other rooms")
-            for event in moved:
-                say(f"  {event.label}: {event.from_room} -> {event.to_room}")
-            tour(node, source, room_tour(source), "touring again")
-            ask_moved(client, source, moved, tally)
-            client.save()
-            client.shutdown()
-        service.wait(timeout=60)
+        with start_service_process(store, encoder="label-minilm") as service:
+            with service.client(timeout=60) as client:
+                node = PerceptionNode(encoder, client, FrameConfig(n_samples=8000 if args.quick else 20_000),
+                                      name="demo")
+                node.process(source.reset(0))
+                tour(node, source, "touring every room")
+                ask_everything(client, source, tally)
+                moved = source.dynamics.rearrange(0.3, seed=1).events
+                say(f"\nsomeone tidies up: {len(moved)} objects moved to other rooms")
+                for event in moved:
+                    say(f"  {event.label}: {event.from_room} -> {event.to_room}")
+                tour(node, source, "touring again")
+                ask_moved(client, source, moved, tally)
+                client.save()
+                client.shutdown()
+            service.wait(timeout=60)
         say("\nrestarting the memory service from its store...")
-        service, endpoints = start_service(store)
-        with MemoryClient(endpoints["requests"], endpoints["ingest"], timeout=60) as client:
-            say(f"the memory holds {client.stats().n_voxels:,} voxels again")
-            ask_moved(client, source, moved[:2], tally)
-            client.shutdown()
-        service.wait(timeout=60)
+        with start_service_process(store, encoder="label-minilm") as service:
+            with service.client(timeout=60) as client:
+                say(f"the memory holds {client.stats().n_voxels:,} voxels again")
+                ask_moved(client, source, moved[:2], tally)
+                client.shutdown()
+            service.wait(timeout=60)
     finally:
-        if service.poll() is None:
-            service.kill()
         source.close()
     say(f"\n{tally.right} of {tally.right + tally.wrong} answers right in {time.monotonic() - started:.0f} s.")
     return 0
@@ -104,24 +99,12 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def start_service(store: Path) -> tuple[subprocess.Popen, dict]:
-    mem3d = shutil.which("mem3d", path=str(Path(sys.executable).parent)) or "mem3d"
-    service = subprocess.Popen([mem3d, "serve", "--store", str(store), "--bind", "tcp://127.0.0.1:*",
-                                "--encoder", "label-minilm", "--log-level", "WARNING"],
-                               stdout=subprocess.PIPE, text=True)
-    line = service.stdout.readline()
-    if not line:
-        raise RuntimeError("the memory service did not start (see its messages above)")
-    return service, json.loads(line)
+def tour(node, source, title: str) -> None:
+    """Drive the node through a room tour from where the agent stands (a bar on terminals only)."""
+    from sim.tour import room_tour
 
-
-def tour(node, source, actions, title: str) -> None:
-    """Act, observe, perceive and send, for every action of the tour; wait for the last ack."""
-    actions = list(actions)
-    for action in tqdm(actions, desc=title, unit="view", leave=False, disable=None):  # a bar on terminals only
-        source.act(action)
-        node.process(source.observe())
-    node.flush()
+    actions = list(room_tour(source))
+    node.run(source, tqdm(actions, desc=title, unit="view", leave=False, disable=None), reset=False)
     say(f"{title}: {len(actions)} views, {node.stats.acknowledged} frames in the memory")
 
 
@@ -136,7 +119,7 @@ def describe(result: LocalizeResult) -> str:
 def distance_to_label(source, label: str, point: tuple[float, float, float]) -> float:
     """Distance from ``point`` to the nearest bounding box of an object labelled ``label``."""
     best = np.inf
-    for truth in source.ground_truth():
+    for truth in source.truth.objects():
         if truth.label == label:
             gap = np.maximum(np.maximum(truth.bbox_min - point, np.asarray(point) - truth.bbox_max), 0.0)
             best = min(best, float(np.linalg.norm(gap)))
@@ -155,7 +138,7 @@ def check(client: MemoryClient, source, text: str, label: str | None, tally: Tal
 
 
 def ask_everything(client: MemoryClient, source, tally: Tally) -> None:
-    labels = sorted({t.label for t in source.ground_truth() if t.label not in ("wall", "floor", "ceiling")})
+    labels = sorted({t.label for t in source.truth.objects() if t.label not in ("wall", "floor", "ceiling")})
     picks = [label for label in labels if label in SYNONYMS][:4] + labels[:: max(1, len(labels) // 6)][:6]
     say("\nasking the memory:")
     for label in dict.fromkeys(picks):
@@ -187,13 +170,13 @@ def ask_moved(client: MemoryClient, source, moved, tally: Tally) -> None:
 
 def old_centre(source, event) -> np.ndarray:
     """Where the middle of a moved object was (its pose is at its base; its size is unchanged)."""
-    truth = next(t for t in source.ground_truth() if t.instance_id == event.instance_id)
+    truth = next(t for t in source.truth.objects() if t.instance_id == event.instance_id)
     return np.asarray(event.from_position) + (0.0, 0.0, (truth.bbox_max[2] - truth.bbox_min[2]) / 2)
 
 
 def occupant_at(source, point: np.ndarray) -> str | None:
     """The label of an object whose box now contains ``point``."""
-    for truth in source.ground_truth():
+    for truth in source.truth.objects():
         if np.all((point >= truth.bbox_min) & (point <= truth.bbox_max)):
             return truth.label
     return None

@@ -21,17 +21,15 @@ SIGKILL after ``stop_timeout_s``; nothing is left behind.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mem3d.apps.service_process import mem3d_executable, ready_message
 from mem3d.config import load_yaml_config
 from mem3d.errors import InvalidInputError
 
@@ -94,12 +92,8 @@ class _Child:
     def _pump(self, process: subprocess.Popen) -> None:
         for line in process.stdout:
             self.say(line.rstrip("\n"))
-            if not self.ready.is_set() and line.startswith("{"):
-                try:
-                    if json.loads(line).get("ready") is True:
-                        self.ready.set()
-                except (ValueError, AttributeError):
-                    pass
+            if not self.ready.is_set() and ready_message(line) is not None:
+                self.ready.set()
 
     def drain(self, timeout: float = 2.0) -> None:
         """Wait (a little) until the output of the ended process has been printed."""
@@ -150,7 +144,7 @@ class Launcher:
         """Fill in ``{run_dir}``; run ``mem3d`` from this same installation."""
         words = [word.replace("{run_dir}", str(self.run_dir)) for word in command]
         if words[0] == "mem3d":
-            words[0] = shutil.which("mem3d", path=str(Path(sys.executable).parent)) or "mem3d"
+            words[0] = mem3d_executable()
         return words
 
     def stop(self) -> None:

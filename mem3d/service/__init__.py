@@ -1,1 +1,2 @@
-"""The memory service: durable memory, the ZeroMQ server, authentication, change feed, CLI."""
+"""The memory service: the loop (``server``), its request handlers, ingest batching, checkpoint policy,
+change feed, durable memory with its write-ahead log, and the factory that builds it from settings."""

@@ -1,15 +1,16 @@
-"""The benchmarks run end to end in a reduced configuration and report sane figures (speed itself is
-measured by running them in full: docs/benchmarks.md)."""
+"""The benchmarks run end to end in a reduced configuration, through the one ``mem3d bench NAME``
+entry, and report sane figures (speed itself is measured by running them in full: docs/benchmarks.md)."""
 
 import json
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-MEM3D = shutil.which("mem3d", path=str(Path(sys.executable).parent))
+from mem3d.apps.cli import main
+from mem3d.apps.service_process import mem3d_executable
+
+MEM3D = mem3d_executable()
+STAGES = {"validate", "encode", "sample", "unproject", "carve_depth", "total"}
 
 
 def bench(*args: str) -> dict:
@@ -46,3 +47,47 @@ def test_service_benchmark_reduced():
 def test_bad_settings_are_refused_clearly(setting, message):
     result = subprocess.run([MEM3D, "bench", "map", "--set", setting], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_perception_benchmark_prints_one_json_object_with_both_paths(capsys, tiny_clip_checkpoint):
+    # in process: the tiny architecture registered with open_clip by the fixture stands in for ViT-B-32
+    code = main(["bench", "perception", "--json", "--set", "label_frames=3", "--set", "clip_frames=2",
+                 "--set", "views=2", "--set", "clip_arch=mem3d-test-tiny-vit", "--set", "clip_input_long_side=128"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.count("\n") == 1
+    result = json.loads(out)
+    assert result["image_size"] == [640, 480] and result["samples_per_frame"] == 20_000
+    label, clip = result["label"], result["open_clip"]
+    assert label["frames_per_s"] > 0 and clip["frames_per_s"] > 0
+    assert set(label["ms_per_frame"]) == STAGES == set(clip["ms_per_frame"])
+    assert label["points_per_frame"] == 20_000
+    assert clip["architecture"] == "mem3d-test-tiny-vit" and clip["input_size"] == [128, 96]
+    assert clip["model"] == "open-clip/mem3d-test-tiny-vit/random-init"
+
+
+def test_sim_benchmark_prints_its_figures_and_progress(capsys):
+    code = main(["bench", "sim", "--set", "frames=2", "--set", "repeats=1", "--set", "width=96", "--set", "height=72"])
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert code == 0 and "frames/s" in captured.err  # progress on stderr without --json
+    assert result["frames_per_s"] > 0 and result["depth_max_abs_error_m"] < 1e-4
+    assert result["depth_pixels_checked"] > 96 * 72 * 4  # the depth check covers many pixels
+    assert result["width"] == 96 and result["n_objects"] >= 40
+
+
+@pytest.mark.parametrize("name, setting, message", [
+    ("perception", "label_frames=0", "label_frames must be >= 1, got 0"),
+    ("sim", "repeats=0", "repeats must be >= 1, got 0"),
+    ("sim", "frame=3", "unknown key(s) ['frame']"),
+])
+def test_bad_settings_of_every_benchmark_are_one_line_errors(capsys, name, setting, message):
+    assert main(["bench", name, "--set", setting]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", ["sim", "perceive"])
+def test_the_old_benchmark_commands_are_gone(capsys, command):
+    with pytest.raises(SystemExit):
+        main([command, "bench"])
+    assert "invalid choice: 'bench'" in capsys.readouterr().err

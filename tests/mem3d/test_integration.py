@@ -2,8 +2,9 @@
 
 import numpy as np
 
+from mem3d.geometry import look_at
 from mem3d.map import keys as voxel_keys
-from mem3d.synthetic import FrameSpec, look_at, make_frame
+from mem3d.synthetic import FrameSpec, make_frame
 from tests.helpers.synthetic_room import MUG, VIEW, frame_of, observe, room_boxes
 
 
@@ -62,7 +63,7 @@ def test_voxels_the_frame_does_not_see_stay_bit_identical(new_map, scene, concep
     observe(new_map, scene, concepts, camera, range(2))
     before = new_map.voxels()
     close_up = look_at((1.5, -1.9, 0.7), (1.5, -1.0, 0.1))  # the book, from its side
-    update = new_map.update(frame_of(scene, concepts, camera, 5, pose=close_up))
+    update = new_map.update(frame_of(scene, concepts, camera, 5, T_world_camera=close_up))
     assert update.added.size + update.updated.size > 0
     untouched = ~np.isin(before.keys, np.concatenate([update.updated, update.removed]))
     after = new_map.voxels()

@@ -27,7 +27,7 @@ def test_unknown_option_names_the_valid_options():
 
 
 def test_importing_perception_does_not_import_torch():
-    code = ("import sys, perception, perception.cli, perception.bench, perception.encoders; "
+    code = ("import sys, perception, perception.cli, perception.encoders, bench.cli, bench.perception_bench; "
             "heavy = [m for m in ('torch', 'open_clip', 'sentence_transformers') if m in sys.modules]; "
             "print(','.join(heavy))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -34,7 +34,7 @@ def apartment_texts() -> dict[str, str]:
     for it ("white mug (cup)"), as its observations carry them."""
     source = EmbeddedSimSource(config=SimConfig())
     names, descriptions = source.scene.label_of_semantic(), source.scene.description_of_semantic()
-    assert {t.label for t in source.ground_truth()} <= set(names.values())
+    assert {t.label for t in source.truth.objects()} <= set(names.values())
     return {names[i]: described(names[i], descriptions.get(i)) for i in names}
 
 

@@ -68,7 +68,7 @@ def views(room_views):
 def test_lossless_delivery_resends_across_a_service_restart(tmp_path, label_encoder, views):
     service, thread = start(tmp_path / "store", label_encoder)
     endpoints = dict(service.endpoints)
-    with MemoryClient(endpoints["requests"], endpoints["ingest"], timeout=5) as client:
+    with MemoryClient.of_service(endpoints, timeout=5) as client:
         node = PerceptionNode(label_encoder, client, FrameConfig(n_samples=2000),
                               DeliveryConfig(max_in_flight=3, ack_timeout_s=1.0, max_resends=20))
         source = Views(views)
@@ -98,7 +98,7 @@ def test_live_delivery_skips_instead_of_queueing(tmp_path, label_encoder, views)
     service, thread = start(tmp_path / "store", label_encoder)
     endpoints = dict(service.endpoints)
     stop(service, thread)  # the memory is down (or far behind): nothing will be acknowledged
-    with MemoryClient(endpoints["requests"], endpoints["ingest"], timeout=5) as client:
+    with MemoryClient.of_service(endpoints, timeout=5) as client:
         node = PerceptionNode(label_encoder, client, FrameConfig(n_samples=2000),
                               DeliveryConfig(live=True, max_in_flight=1))
         started = time.monotonic()
@@ -122,7 +122,7 @@ def test_live_delivery_resumes_after_a_lost_acknowledgement(tmp_path, label_enco
     context = zmq.Context()
     swallower = context.socket(zmq.ROUTER)  # a memory that takes a frame and dies before acknowledging it
     swallower.bind(endpoints["ingest"])
-    with MemoryClient(endpoints["requests"], endpoints["ingest"], timeout=5) as client:
+    with MemoryClient.of_service(endpoints, timeout=5) as client:
         node = PerceptionNode(label_encoder, client, FrameConfig(n_samples=2000),
                               DeliveryConfig(live=True, max_in_flight=1, ack_timeout_s=1.0))
         assert node.process(views[0])
@@ -153,11 +153,26 @@ def test_lossless_delivery_encodes_in_the_encoders_batches(tmp_path, tiny_clip_e
     service, thread = start(tmp_path / "store", tiny_clip_encoder)
     endpoints = dict(service.endpoints)
     try:
-        with MemoryClient(endpoints["requests"], endpoints["ingest"], timeout=10) as client:
+        with MemoryClient.of_service(endpoints, timeout=10) as client:
             node = PerceptionNode(tiny_clip_encoder, client, FrameConfig(n_samples=2000),
                                   DeliveryConfig(max_in_flight=3))
             stats = node.run(Views(views[:5]))
             assert sizes == [2, 2, 1]  # the encoder's batch_size (2), within max_in_flight
             assert stats.observed == stats.sent == stats.acknowledged == 5 and client.stats().log_seq == 5
+    finally:
+        stop(service, thread)
+
+
+def test_run_can_continue_an_episode_without_resetting_it(tmp_path, label_encoder, views):
+    service, thread = start(tmp_path / "store", label_encoder)
+    try:
+        with MemoryClient.of_service(service.endpoints, timeout=10) as client:
+            node = PerceptionNode(label_encoder, client, FrameConfig(n_samples=2000))
+            source = Views(views[:5])
+            node.process(source.reset())
+            stats = node.run(source, reset=False)  # the rest of the episode, from where it stands
+            assert stats.observed == stats.acknowledged == 5 and stats.duplicates == 0
+            assert client.stats().log_seq == 5
+            assert node.run(source, max_frames=2).observed == 7  # reset: the episode starts over
     finally:
         stop(service, thread)

@@ -1,5 +1,5 @@
 """``mem3d perceive``: the node through the command line (sim, replay, encoder options shared with
-``mem3d serve``), and ``mem3d perceive bench``, which prints one JSON object with the issue's figures."""
+``mem3d serve``; sources from the core registry)."""
 
 from __future__ import annotations
 
@@ -12,30 +12,13 @@ from mem3d.client import MemoryClient
 from mem3d.service.server import ServiceConfig
 from mem3d.voxel_map import MapConfig
 
-STAGES = {"validate", "encode", "sample", "unproject", "carve_depth", "total"}
 TINY_ARCH = "mem3d-test-tiny-vit"  # registered with open_clip by the tiny_clip_checkpoint fixture
 ANY_PORT = "tcp://127.0.0.1:*"
 
 
-def test_bench_prints_one_json_object_with_both_paths(capsys, tiny_clip_checkpoint):
-    # the tiny architecture registered by the fixture stands in for ViT-B-32 to keep this fast
-    code = main(["perceive", "bench", "--json", "--frames", "3", "--clip-frames", "2", "--views", "2",
-                 "--clip-arch", "mem3d-test-tiny-vit", "--input-long-side", "128"])
-    out = capsys.readouterr().out
-    assert code == 0 and out.count("\n") == 1
-    result = json.loads(out)
-    assert result["image_size"] == [640, 480] and result["samples_per_frame"] == 20_000
-    label, clip = result["label"], result["open_clip"]
-    assert label["frames_per_s"] > 0 and clip["frames_per_s"] > 0
-    assert set(label["ms_per_frame"]) == STAGES == set(clip["ms_per_frame"])
-    assert label["points_per_frame"] == 20_000
-    assert clip["architecture"] == "mem3d-test-tiny-vit" and clip["input_size"] == [128, 96]
-    assert clip["model"] == "open-clip/mem3d-test-tiny-vit/random-init"
-
-
 def test_perceive_without_an_action_explains_the_choices(capsys):
     assert main(["perceive"]) == 2
-    assert "bench" in capsys.readouterr().err
+    assert "calibrate" in capsys.readouterr().err
 
 
 def perceive(capsys, endpoints: dict[str, str], *argv: str) -> dict:
@@ -59,7 +42,7 @@ def test_perceive_and_serve_take_the_same_encoder_options(tmp_path, capsys, star
     summary = perceive(capsys, endpoints, "--source", "sim", "--frames", "3", "--samples", "2000",
                        "--encoder", "open-clip", *flags)
     assert summary["observed"] == summary["acknowledged"] == 3 and summary["lost"] == 0
-    with MemoryClient(endpoints["requests"], endpoints["ingest"]) as client:
+    with MemoryClient.of_service(endpoints) as client:
         stats = client.stats()  # the node's encoder matched the service's: same checkpoint, same name
     assert stats.feature_model == f"open-clip/{TINY_ARCH}/file:{tiny_clip_checkpoint.name}"
     assert stats.log_seq == 3 and stats.text_queries
@@ -87,7 +70,11 @@ def test_bad_sources_and_options_fail_before_any_encoder_loads(tmp_path, capsys,
 
     monkeypatch.setattr("perception.encoders.create_encoder", no_load)
     assert main(["perceive", "--source", "bogus"]) == 1
-    assert "unknown source 'bogus'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown source 'bogus'" in err
+    assert all(usage in err for usage in ("sim[:SEED|DIR]", "replay:DIR", "tcp://HOST:PORT"))  # the known ones
+    assert main(["perceive", "--source", "replay:"]) == 1
+    assert "replay needs a path" in capsys.readouterr().err
     assert main(["perceive", "--source", "sim", "--encoder", "open-clip", "--encoder-option", "batch_size=two"]) == 1
     assert "batch_size='two': not a valid int" in capsys.readouterr().err
     assert main(["serve", "--store", str(tmp_path / "store"), "--encoder-option", "device=cpu"]) == 1

@@ -48,7 +48,7 @@ def toured_map(source, label_encoder):
     for action in list(room_tour(source))[:100]:
         source.act(action)
         obs = source.observe()
-        for instance, pixels in source.visible_instances(obs).items():
+        for instance, pixels in source.truth.visible_instances(obs).items():
             seen[instance] = seen.get(instance, 0) + pixels
         voxel_map.update(build_feature_frame(obs, label_encoder, FrameConfig(n_samples=5000)))
     return voxel_map, seen
@@ -60,12 +60,12 @@ def best_candidate_distance(source, voxel_map, label_encoder, query: str, label:
     assert result.found, query
     centroid = np.asarray(result.candidates[0].centroid)
     return min(float(np.linalg.norm(np.maximum(np.maximum(t.bbox_min - centroid, centroid - t.bbox_max), 0)))
-               for t in source.ground_truth() if t.label == label)
+               for t in source.truth.objects() if t.label == label)
 
 
 def test_a_text_query_finds_the_object_in_a_map_built_from_the_simulator(source, label_encoder, toured_map):
     voxel_map, seen = toured_map
-    truths = {t.instance_id: t for t in source.ground_truth()}
+    truths = {t.instance_id: t for t in source.truth.objects()}
     target = max((truths[i] for i in seen if i in truths and truths[i].label not in ("wall", "floor")),
                  key=lambda t: seen[t.instance_id])
     assert best_candidate_distance(source, voxel_map, label_encoder, target.label, target.label) < 0.3
@@ -77,5 +77,5 @@ def test_a_text_query_finds_the_object_in_a_map_built_from_the_simulator(source,
 @pytest.mark.parametrize("query, label", [("couch", "sofa"), ("garbage can", "trash can")])
 def test_a_paraphrase_finds_the_object(source, label_encoder, toured_map, query, label):
     voxel_map, seen = toured_map
-    assert any(t.label == label and t.instance_id in seen for t in source.ground_truth())  # it was in view
+    assert any(t.label == label and t.instance_id in seen for t in source.truth.objects())  # it was in view
     assert best_candidate_distance(source, voxel_map, label_encoder, query, label) < 0.3

@@ -114,6 +114,7 @@ processes:
     assert not alive(grandchild)
 
 
+@pytest.mark.edge
 @pytest.mark.slow
 def test_the_real_sim_stack_runs_and_stops_on_ctrl_c_with_no_stray_process(tmp_path):
     """launch/sim_stack.yaml as shipped: memory, simulator stream, perception and planner processes."""

@@ -1,34 +1,28 @@
 """SIGKILL the service in the middle of a stream of ingests: no acknowledged frame is lost."""
 
-import os
-import signal
 import threading
 import time
 
 import numpy as np
 import pytest
 
-from mem3d.client import MemoryClient, ServiceTimeoutError
+from mem3d.client import ServiceTimeoutError
+from mem3d.geometry import look_at
 from mem3d.io.checkpoint import load_map
-from mem3d.synthetic import look_at
 from mem3d.voxel_map import MapConfig, VoxelMap
 from tests.helpers.synthetic_room import DIM, MUG, frame_of, serve_process
-
-
-def client_for(endpoints):
-    return MemoryClient(endpoints["requests"], endpoints["ingest"], timeout=3, retries=0)
 
 
 @pytest.mark.slow
 def test_every_acknowledged_frame_survives_sigkill(tmp_path, scene, concepts, camera):
     poses = [look_at((-1.0 + 0.05 * i, -1.5 + 0.1 * i, 1.2), (3.0, 0.0, 0.4)) for i in range(30)]
-    frames = [frame_of(scene, concepts, camera, i, pose=poses[i]) for i in range(30)]
+    frames = [frame_of(scene, concepts, camera, i, T_world_camera=poses[i]) for i in range(30)]
     store = tmp_path / "store"
-    process, endpoints = serve_process(store, tmp_path, "--checkpoint-every-frames", "8")
+    service = serve_process(store, "--checkpoint-every-frames", "8")
     acked: list[int] = []
 
     def stream():
-        with client_for(endpoints) as client:
+        with service.client() as client:
             for frame in frames:
                 try:
                     acked.append(client.ingest(frame, "camera").obs_id)
@@ -40,17 +34,16 @@ def test_every_acknowledged_frame_survives_sigkill(tmp_path, scene, concepts, ca
     deadline = time.monotonic() + 120
     while len(acked) < 17:  # past two checkpoints, in the middle of the stream
         if not sender.is_alive() or time.monotonic() > deadline:
-            process.kill()
+            service.kill()
             raise AssertionError(f"the stream stopped after {len(acked)} acknowledged frames")
         time.sleep(0.005)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    service.kill()
     sender.join()
     assert 17 <= len(acked) < len(frames)
 
-    process, endpoints = serve_process(store, tmp_path)
+    service = serve_process(store)
     try:
-        with client_for(endpoints) as client:
+        with service.client() as client:
             applied = client.stats().log_seq
             assert applied >= len(acked)  # fsynced before the kill: maybe one more than acked
             reference = VoxelMap(MapConfig(feature_dim=DIM, feature_model="synthetic"))
@@ -59,10 +52,9 @@ def test_every_acknowledged_frame_survives_sigkill(tmp_path, scene, concepts, ca
             for concept in range(concepts.shape[0]):
                 assert client.localize(embedding=concepts[concept]) == reference.localize(concepts[concept])
             client.shutdown()
-        process.wait(timeout=30)
+        service.wait(timeout=30)
     finally:
-        if process.poll() is None:
-            process.kill()
+        service.kill()
     restored = load_map(store).voxels()
     expected = reference.voxels()
     for name in expected.__dataclass_fields__:

@@ -3,7 +3,7 @@
 import threading
 import time
 
-from mem3d.synthetic import look_at
+from mem3d.geometry import look_at
 from tests.helpers.synthetic_room import MUG, client_of, frame_of
 
 
@@ -29,7 +29,7 @@ def test_concurrent_queries_during_ingest_all_succeed(start_service, scene, conc
     with client_of(service) as client:
         for i in range(1, 25):
             pose = look_at((-1.0 + 0.03 * i, 0.05 * i, 1.2), (3.0, 0.0, 0.4))
-            assert client.ingest(frame_of(scene, concepts, camera, i, pose=pose), "cam").seq == i + 1
+            assert client.ingest(frame_of(scene, concepts, camera, i, T_world_camera=pose), "cam").seq == i + 1
             time.sleep(0.05)
     stop.set()
     for thread in threads:

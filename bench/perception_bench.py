@@ -1,4 +1,4 @@
-"""Throughput of observation -> feature frame for each encoder, on synthetic 640x480 frames.
+"""``mem3d bench perception``: observation -> feature frame for each encoder, on synthetic 640x480 frames.
 
 Figures are medians over frames, after one untimed warm-up pass over the distinct views (the label
 path embeds each label once; later frames hit the cache, as in a running node).
@@ -11,7 +11,9 @@ import time
 from dataclasses import dataclass, replace
 
 import numpy as np
+from tqdm import tqdm
 
+from mem3d.errors import InvalidInputError
 from mem3d.types import CameraIntrinsics, Observation
 from perception.config import FrameConfig
 from perception.encoders import create_encoder
@@ -22,7 +24,7 @@ from perception.timing import StageTimer
 
 
 @dataclass(frozen=True)
-class BenchConfig:
+class PerceptionBenchConfig:
     label_frames: int = 30
     """Timed frames of the label path."""
     clip_frames: int = 5
@@ -35,7 +37,13 @@ class BenchConfig:
     clip_arch: str = "ViT-B-32"
     """open_clip architecture, with random weights (no pretrained weights are needed to time it)."""
     clip_input_long_side: int = 448
-    frame: FrameConfig = FrameConfig()
+    n_samples: int = 20_000
+    """Points sampled per frame (``FrameConfig.n_samples``)."""
+
+    def __post_init__(self) -> None:
+        for name in ("label_frames", "clip_frames", "views", "width", "height", "clip_input_long_side", "n_samples"):
+            if getattr(self, name) < 1:
+                raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")
 
 
 def _frames(views: list[Observation], n: int) -> list[Observation]:
@@ -44,13 +52,13 @@ def _frames(views: list[Observation], n: int) -> list[Observation]:
 
 
 def time_encoder(encoder: FeatureEncoder, views: list[Observation], n_frames: int,
-                 frame_config: FrameConfig) -> dict[str, object]:
+                 frame_config: FrameConfig, show_progress: bool = False) -> dict[str, object]:
     """Median milliseconds per stage and frames per second of ``build_feature_frame``."""
     for obs in views:
         build_feature_frame(obs, encoder, frame_config)
     stages: dict[str, list[float]] = {}
     totals, points, palette = [], [], []
-    for obs in _frames(views, n_frames):
+    for obs in tqdm(_frames(views, n_frames), desc=f"timing {encoder.name}", disable=not show_progress):
         timer = StageTimer()
         start = time.perf_counter()
         frame = build_feature_frame(obs, encoder, frame_config, timer=timer)
@@ -67,25 +75,26 @@ def time_encoder(encoder: FeatureEncoder, views: list[Observation], n_frames: in
             "points_per_frame": int(np.median(points)), "palette_rows_per_frame": int(np.median(palette))}
 
 
-def run_benchmark(config: BenchConfig = BenchConfig()) -> dict[str, object]:
+def run(config: PerceptionBenchConfig, show_progress: bool = True) -> dict[str, object]:
     """Times the label path and the open_clip path; returns a JSON-ready dict."""
     import torch
 
     intrinsics = CameraIntrinsics.from_fov(config.width, config.height, config.hfov_deg)
     views = orbit_observations(household_room(), intrinsics, config.views)
+    frame_config = FrameConfig(n_samples=config.n_samples)
     result: dict[str, object] = {"image_size": [config.width, config.height],
-                                 "samples_per_frame": config.frame.n_samples,
+                                 "samples_per_frame": config.n_samples,
                                  "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
     start = time.perf_counter()
     label = create_encoder("label-minilm")
-    result["label"] = {**time_encoder(label, views, config.label_frames, config.frame),
+    result["label"] = {**time_encoder(label, views, config.label_frames, frame_config, show_progress),
                        "load_s": round(time.perf_counter() - start, 2)}
     start = time.perf_counter()
     clip = create_encoder("open-clip", arch=config.clip_arch, pretrained=None, random_weights=True,
                           device="cpu", input_long_side=config.clip_input_long_side)
     load_s = time.perf_counter() - start
     input_h, input_w = clip.input_size(config.height, config.width)
-    result["open_clip"] = {**time_encoder(clip, views, config.clip_frames, config.frame),
+    result["open_clip"] = {**time_encoder(clip, views, config.clip_frames, frame_config, show_progress),
                            "architecture": config.clip_arch,
                            "weights": "random (no pretrained weights can be downloaded here; "
                                       "speed does not depend on the weights)",
