@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 from tqdm import tqdm
 
+from mem3d.encoder import create_encoder
 from mem3d.errors import InvalidInputError
 from mem3d.types import CameraIntrinsics, Observation
 from perception.config import FrameConfig
-from perception.encoders import create_encoder
 from perception.encoders.base import FeatureEncoder
 from perception.frames import build_feature_frame
 from perception.synthetic import household_room, orbit_observations

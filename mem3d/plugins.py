@@ -18,15 +18,16 @@ _loaded = False
 def load_plugins() -> None:
     """Call every installed ``mem3d.plugins`` entry point once (later calls do nothing).
 
-    A plugin whose package cannot be imported is logged and left out, so one broken extra does
-    not hide the others.
+    A plugin that cannot be imported or fails to register is logged and left out, so one broken
+    extra does not hide the others. (Edge packages also register when imported, so a checkout used
+    without installing it still finds what it imports.)
     """
     global _loaded
     if _loaded:
         return
-    _loaded = True
+    _loaded = True  # before loading: a plugin may ask a registry while it registers
     for entry in entry_points(group=GROUP):
         try:
             entry.load()()
-        except ImportError as error:
+        except Exception as error:  # a broken plugin must not break the others
             log.warning("mem3d plugin %s (%s) not loaded: %s", entry.name, entry.value, error)

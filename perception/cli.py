@@ -17,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mem3d.comms.auth import add_client_key_arguments, client_curve_from_args
+from mem3d.comms.endpoints import DEFAULT_REQUESTS
+from mem3d.encoder import add_encoder_option_argument, available_encoders
 from mem3d.source import available_sources
-from perception.encoders import add_encoder_option_argument, available_encoders
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,8 @@ def _calibrate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    from mem3d.encoder import create_encoder
     from perception.calibration import calibrate
-    from perception.encoders import create_encoder
 
     summary = calibrate(create_encoder(args.encoder)).summary()
     print(json.dumps({"encoder": args.encoder, **summary}))
@@ -49,7 +50,7 @@ ACTIONS: dict[str, Action] = {
 
 def _node_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", help=f"observation source: {', '.join(available_sources().values())}")
-    parser.add_argument("--memory", default="tcp://127.0.0.1:5555", help="memory service request endpoint")
+    parser.add_argument("--memory", default=DEFAULT_REQUESTS, help="memory service request endpoint")
     parser.add_argument("--ingest", help="its ingest endpoint (default: request port + 1)")
     add_client_key_arguments(parser)
     parser.add_argument("--encoder", default="label-minilm", help=f"feature encoder: {', '.join(available_encoders())}")
@@ -67,9 +68,9 @@ def _run_node(args: argparse.Namespace) -> int:
     import logging
 
     from mem3d.client import MemoryClient
+    from mem3d.encoder import create_encoder, parse_encoder_options
     from mem3d.source import open_source
     from perception.config import FrameConfig
-    from perception.encoders import create_encoder, parse_encoder_options
     from perception.node import DeliveryConfig, PerceptionNode
 
     logging.basicConfig(level="INFO", stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")

@@ -8,6 +8,7 @@ import time
 
 from mem3d.client import MemoryClient
 from mem3d.comms.auth import add_client_key_arguments, client_curve_from_args
+from mem3d.comms.endpoints import DEFAULT_REQUESTS
 from planners.object_search import search
 
 
@@ -15,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     find = sub.add_parser("find", help="where is each goal? one JSON line per goal and round")
     find.add_argument("goals", nargs="+", help='what to look for, e.g. "red mug" "sofa"')
-    find.add_argument("--memory", default="tcp://127.0.0.1:5555", help="memory service request endpoint")
+    find.add_argument("--memory", default=DEFAULT_REQUESTS, help="memory service request endpoint")
     find.add_argument("--every", type=float, default=0.0, help="repeat every this many seconds (0 = once)")
     find.add_argument("--rounds", type=int, default=1, help="how many times to ask (with --every)")
     find.add_argument("--top-k", type=int, default=3)

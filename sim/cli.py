@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mem3d.comms.endpoints import DEFAULT_OBSERVATIONS
 from mem3d.errors import InvalidInputError
 
 
@@ -43,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     record.add_argument("--overwrite", action="store_true", help="replace an existing episode")
     serve = sub.add_parser("serve", help="tour the scene and publish its observations over ZeroMQ")
     _scene_and_camera(serve)
-    serve.add_argument("--publish", default="tcp://127.0.0.1:5560", help="XPUB endpoint to bind")
+    serve.add_argument("--publish", default=DEFAULT_OBSERVATIONS, help="XPUB endpoint to bind")
     serve.add_argument("--rate", type=float, default=5.0, help="observations per second (0 = max)")
     serve.add_argument("--rounds", type=int, default=1, help="tours of the apartment")
     serve.add_argument("--rearrange", type=float, default=0.0, metavar="FRACTION",

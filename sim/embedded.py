@@ -121,10 +121,6 @@ class EmbeddedSimSource:
         self._require_open()
         self._state = self.agent.check_state(state, self.navigation.grid)
 
-    @property
-    def step_count(self) -> int:
-        return self._step
-
     def _step_aside(self) -> None:
         """After a scene change: if furniture moved onto the agent, it steps to the nearest free cell."""
         grid = self.navigation.grid

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import zmq
 
+from mem3d.comms.endpoints import DEFAULT_OBSERVATIONS
 from mem3d.comms.sockets import STREAM_PUBLISHER, bind
 from mem3d.protocol.messages import observation_to_message
 from mem3d.protocol.topics import END_TOPIC, OBSERVATION_TOPIC
@@ -25,7 +26,7 @@ log = logging.getLogger("mem3d.sim")
 
 @dataclass(frozen=True)
 class StreamConfig:
-    endpoint: str = "tcp://127.0.0.1:5560"
+    endpoint: str = DEFAULT_OBSERVATIONS
     rate_hz: float = 5.0
     """Observations per second (0 = as fast as the simulator renders)."""
     rounds: int = 1

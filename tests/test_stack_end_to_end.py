@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from mem3d.apps.service_process import mem3d_executable, start_service_process
+from mem3d.encoder import create_encoder
 from perception.config import FrameConfig
-from perception.encoders import create_encoder
 from perception.node import PerceptionNode
 from planners.object_search import search
 from sim.config import CameraConfig, SimConfig

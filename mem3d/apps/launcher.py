@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
 import signal
 import subprocess
 import threading
@@ -130,6 +131,33 @@ def _kill_group(process: subprocess.Popen | None, sig: int) -> None:
         pass
 
 
+class StopRequest:
+    """A stop flag that a signal handler may raise: ``threading.Event.set`` takes a lock that the
+    interrupted main thread may hold inside ``Event.wait`` (a deadlock); ``SimpleQueue.put`` is
+    reentrant, so waiting is done on one."""
+
+    def __init__(self) -> None:
+        self._requested = False
+        self._wakeup: queue.SimpleQueue[None] = queue.SimpleQueue()
+
+    def request(self) -> None:
+        self._requested = True
+        self._wakeup.put(None)
+
+    def is_set(self) -> bool:
+        return self._requested
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds, less if a stop is requested; True once it is."""
+        if not self._requested:
+            try:
+                self._wakeup.get(timeout=timeout)
+                self._wakeup.put(None)  # stays raised for the next waiter
+            except queue.Empty:
+                pass
+        return self._requested
+
+
 class Launcher:
     """Runs a ``LaunchFile`` until its processes end, one asks for shutdown, or ``stop`` is called."""
 
@@ -137,7 +165,7 @@ class Launcher:
         self.launch = launch
         self.run_dir = Path(run_dir or launch.run_dir.format(name=launch.name))
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
+        self._stopping = StopRequest()
         self.children = [_Child(spec, self._resolve(spec.command), self._lock) for spec in launch.processes]
 
     def _resolve(self, command: list[str]) -> list[str]:
@@ -148,7 +176,7 @@ class Launcher:
         return words
 
     def stop(self) -> None:
-        self._stopping.set()
+        self._stopping.request()
 
     def run(self) -> int:
         self.run_dir.mkdir(parents=True, exist_ok=True)

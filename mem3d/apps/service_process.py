@@ -18,11 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mem3d.client import MemoryClient
+from mem3d.comms.endpoints import ANY_LOOPBACK_PORT
 from mem3d.config import config_to_dict
 from mem3d.errors import Mem3dError
 from mem3d.voxel_map import MapConfig
-
-ANY_LOOPBACK_PORT = "tcp://127.0.0.1:*"
 
 
 class ServiceStartError(Mem3dError):

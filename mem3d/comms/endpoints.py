@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from mem3d.errors import InvalidInputError
 
 DEFAULT_REQUESTS = "tcp://127.0.0.1:5555"
+"""Where ``mem3d serve`` listens, and where clients look, by default (ingest 5556, change feed 5557)."""
+DEFAULT_OBSERVATIONS = "tcp://127.0.0.1:5560"
+"""Where ``mem3d sim serve`` publishes observations by default."""
+ANY_LOOPBACK_PORT = "tcp://127.0.0.1:*"
+"""Bind to any free port on this machine (tests, scripts: read the bound endpoint back)."""
 INGEST_OFFSET, CHANGES_OFFSET = 1, 2
 
 

@@ -6,15 +6,7 @@ when their encoder is created, so registering never imports torch, open_clip or 
 
 from __future__ import annotations
 
-from mem3d.encoder import (
-    EncoderEntry,
-    EncoderInfo,
-    add_encoder_option_argument,
-    available_encoders,
-    create_encoder,
-    parse_encoder_options,
-    register_encoder,
-)
+from mem3d.encoder import EncoderEntry, register_encoder
 from perception.config import LabelEncoderConfig, OpenClipConfig
 from perception.encoders.base import DenseFeatures, FeatureEncoder
 
@@ -29,5 +21,6 @@ def register() -> None:
         "real cameras: open_clip ViT, dense MaskCLIP patch features (512-d for ViT-B-32)"))
 
 
-__all__ = ["DenseFeatures", "EncoderInfo", "FeatureEncoder", "add_encoder_option_argument", "available_encoders",
-           "create_encoder", "parse_encoder_options", "register"]
+register()  # importing the package registers too (a checkout used without installing it)
+
+__all__ = ["DenseFeatures", "FeatureEncoder", "register"]

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mem3d.encoder import EncoderInfo
 from mem3d.errors import InvalidInputError, NotAvailableError
 from mem3d.types import Observation
 from perception.config import LabelEncoderConfig
-from perception.encoders.base import DenseFeatures, EncoderBase, EncoderInfo, l2_normalise, require_texts
+from perception.encoders.base import DenseFeatures, EncoderBase, l2_normalise, require_texts
 
 ENCODER_NAME = "label-minilm"
 

@@ -19,10 +19,11 @@ import open_clip
 import torch
 import torch.nn.functional as F
 
+from mem3d.encoder import EncoderInfo
 from mem3d.errors import InvalidInputError, NotAvailableError
 from mem3d.types import Observation
 from perception.config import OpenClipConfig
-from perception.encoders.base import DenseFeatures, EncoderBase, EncoderInfo, require_rgb, require_texts
+from perception.encoders.base import DenseFeatures, EncoderBase, require_rgb, require_texts
 from perception.encoders.maskclip import check_dense_capable, dense_patch_features, patch_grid
 from perception.encoders.torch_device import resolve_device
 

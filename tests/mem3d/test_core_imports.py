@@ -31,6 +31,20 @@ print("ok")
     assert result.stdout.strip() == "ok"
 
 
+def test_the_core_never_imports_an_edge_package():
+    """Only mem3d.apps (the command line) wires the edges together; everything else reaches them
+    through the plugin registries."""
+    result = run_without(("perception", "sim", "planners", "bench", "ros_bridge"), """
+import pkgutil, importlib, mem3d
+core = [m.name for m in pkgutil.walk_packages(mem3d.__path__, "mem3d.") if not m.name.startswith("mem3d.apps")]
+for name in core:
+    importlib.import_module(name)
+print(len(core))
+""")
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) > 40
+
+
 def test_the_map_storage_client_and_service_need_only_the_core_dependencies():
     """numpy, zarr (which brings PyYAML), pyzmq, msgpack, plus scipy (sparse graphs, image filters)."""
     result = run_without(HEAVY + ("tqdm", "rich"), """

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
+from mem3d.encoder import available_encoders, create_encoder, parse_encoder_options
 from mem3d.errors import InvalidInputError
-from perception import FrameConfig, OpenClipConfig, available_encoders, create_encoder
-from perception.encoders import parse_encoder_options
+from perception import FrameConfig, OpenClipConfig
 
 
 def test_known_encoders_are_listed():

@@ -9,7 +9,8 @@ import pytest
 import zmq
 
 from mem3d.client import MemoryClient
-from mem3d.service.server import MemoryService, ServiceConfig
+from mem3d.comms.endpoints import ANY_LOOPBACK_PORT
+from mem3d.service.config import ServiceConfig
 from mem3d.voxel_map import MapConfig
 from perception.config import FrameConfig
 from perception.node import DeliveryConfig, PerceptionNode
@@ -39,21 +40,13 @@ class Views:
         pass
 
 
-def start(store, encoder, endpoints=None):
-    endpoints = endpoints or {"requests": "tcp://127.0.0.1:*", "ingest": "tcp://127.0.0.1:*",
-                              "changes": "tcp://127.0.0.1:*"}
+def config_for(store, encoder, endpoints=None) -> ServiceConfig:
+    """A service for ``encoder``'s features in ``store``, on ``endpoints`` (default: free loopback ports)."""
+    endpoints = endpoints or dict.fromkeys(("requests", "ingest", "changes"), ANY_LOOPBACK_PORT)
     info = encoder.info
-    service = MemoryService(ServiceConfig(store=str(store), bind=endpoints["requests"],
-                                          ingest_bind=endpoints["ingest"], publish_bind=endpoints["changes"],
-                                          map=MapConfig(feature_dim=info.feature_dim, feature_model=info.model_id)))
-    thread = threading.Thread(target=service.run, daemon=True)
-    thread.start()
-    return service, thread
-
-
-def stop(service, thread):
-    service.stop()
-    thread.join(timeout=30)
+    return ServiceConfig(store=str(store), bind=endpoints["requests"], ingest_bind=endpoints["ingest"],
+                         publish_bind=endpoints["changes"],
+                         map=MapConfig(feature_dim=info.feature_dim, feature_model=info.model_id))
 
 
 @pytest.fixture
@@ -65,8 +58,8 @@ def views(room_views):
     return observations
 
 
-def test_lossless_delivery_resends_across_a_service_restart(tmp_path, label_encoder, views):
-    service, thread = start(tmp_path / "store", label_encoder)
+def test_lossless_delivery_resends_across_a_service_restart(tmp_path, start_service, label_encoder, views):
+    service = start_service(config=config_for(tmp_path / "store", label_encoder))
     endpoints = dict(service.endpoints)
     with MemoryClient.of_service(endpoints, timeout=5) as client:
         node = PerceptionNode(label_encoder, client, FrameConfig(n_samples=2000),
@@ -76,9 +69,10 @@ def test_lossless_delivery_resends_across_a_service_restart(tmp_path, label_enco
         for _ in range(4):
             node.process(source.observe())
         node.flush()
-        stop(service, thread)  # the service goes away mid-stream...
+        start_service.stop(service)  # the service goes away mid-stream...
         restarted = []
-        threading.Timer(1.5, lambda: restarted.append(start(tmp_path / "store", label_encoder, endpoints))).start()
+        config = config_for(tmp_path / "store", label_encoder, endpoints)
+        threading.Timer(1.5, lambda: restarted.append(start_service(config=config))).start()
         while True:  # ...and comes back on the same endpoints 1.5 s later
             try:
                 node.process(source.observe())
@@ -91,13 +85,13 @@ def test_lossless_delivery_resends_across_a_service_restart(tmp_path, label_enco
         while not restarted:
             time.sleep(0.1)
         assert client.stats().log_seq == len(views)  # every frame applied exactly once
-    stop(*restarted[0])
+    start_service.stop(restarted[0])
 
 
-def test_live_delivery_skips_instead_of_queueing(tmp_path, label_encoder, views):
-    service, thread = start(tmp_path / "store", label_encoder)
+def test_live_delivery_skips_instead_of_queueing(tmp_path, start_service, label_encoder, views):
+    service = start_service(config=config_for(tmp_path / "store", label_encoder))
     endpoints = dict(service.endpoints)
-    stop(service, thread)  # the memory is down (or far behind): nothing will be acknowledged
+    start_service.stop(service)  # the memory is down (or far behind): nothing will be acknowledged
     with MemoryClient.of_service(endpoints, timeout=5) as client:
         node = PerceptionNode(label_encoder, client, FrameConfig(n_samples=2000),
                               DeliveryConfig(live=True, max_in_flight=1))
@@ -105,20 +99,20 @@ def test_live_delivery_skips_instead_of_queueing(tmp_path, label_encoder, views)
         sent_now = [node.process(obs) for obs in views[:6]]
         assert sent_now == [True, False, False, False, False, False]  # never blocks, never queues up
         assert time.monotonic() - started < 5 and node.stats.skipped == 5
-        service, thread = start(tmp_path / "store", label_encoder, endpoints)
+        service = start_service(config=config_for(tmp_path / "store", label_encoder, endpoints))
         try:
             node.flush()  # the one frame in flight arrives once the memory is back
             assert node.process(views[6])  # and the next view goes straight through
             node.flush()
             assert node.stats.acknowledged == 2 and client.stats().log_seq == 2
         finally:
-            stop(service, thread)
+            start_service.stop(service)
 
 
-def test_live_delivery_resumes_after_a_lost_acknowledgement(tmp_path, label_encoder, views):
-    service, thread = start(tmp_path / "store", label_encoder)
+def test_live_delivery_resumes_after_a_lost_acknowledgement(tmp_path, start_service, label_encoder, views):
+    service = start_service(config=config_for(tmp_path / "store", label_encoder))
     endpoints = dict(service.endpoints)
-    stop(service, thread)
+    start_service.stop(service)
     context = zmq.Context()
     swallower = context.socket(zmq.ROUTER)  # a memory that takes a frame and dies before acknowledging it
     swallower.bind(endpoints["ingest"])
@@ -130,7 +124,7 @@ def test_live_delivery_resumes_after_a_lost_acknowledgement(tmp_path, label_enco
         swallower.recv_multipart()
         swallower.close(linger=0)
         context.term()
-        service, thread = start(tmp_path / "store", label_encoder, endpoints)  # the memory is back
+        service = start_service(config=config_for(tmp_path / "store", label_encoder, endpoints))  # the memory is back
         try:
             deadline = time.monotonic() + 20
             for obs in views[1:]:  # a live stream: no flush(), ever
@@ -142,15 +136,16 @@ def test_live_delivery_resumes_after_a_lost_acknowledgement(tmp_path, label_enco
             assert node.stats.acknowledged >= 3 and not node.stats.refused
             assert client.stats().log_seq >= node.stats.acknowledged
         finally:
-            stop(service, thread)
+            start_service.stop(service)
 
 
-def test_lossless_delivery_encodes_in_the_encoders_batches(tmp_path, tiny_clip_encoder, views, monkeypatch):
+def test_lossless_delivery_encodes_in_the_encoders_batches(tmp_path, start_service, tiny_clip_encoder, views,
+                                                       monkeypatch):
     sizes = []
     encode = tiny_clip_encoder.encode_dense_batch
     monkeypatch.setattr(tiny_clip_encoder, "encode_dense_batch",
                         lambda batch: sizes.append(len(batch)) or encode(batch))
-    service, thread = start(tmp_path / "store", tiny_clip_encoder)
+    service = start_service(config=config_for(tmp_path / "store", tiny_clip_encoder))
     endpoints = dict(service.endpoints)
     try:
         with MemoryClient.of_service(endpoints, timeout=10) as client:
@@ -160,11 +155,11 @@ def test_lossless_delivery_encodes_in_the_encoders_batches(tmp_path, tiny_clip_e
             assert sizes == [2, 2, 1]  # the encoder's batch_size (2), within max_in_flight
             assert stats.observed == stats.sent == stats.acknowledged == 5 and client.stats().log_seq == 5
     finally:
-        stop(service, thread)
+        start_service.stop(service)
 
 
-def test_run_can_continue_an_episode_without_resetting_it(tmp_path, label_encoder, views):
-    service, thread = start(tmp_path / "store", label_encoder)
+def test_run_can_continue_an_episode_without_resetting_it(tmp_path, start_service, label_encoder, views):
+    service = start_service(config=config_for(tmp_path / "store", label_encoder))
     try:
         with MemoryClient.of_service(service.endpoints, timeout=10) as client:
             node = PerceptionNode(label_encoder, client, FrameConfig(n_samples=2000))
@@ -175,4 +170,4 @@ def test_run_can_continue_an_episode_without_resetting_it(tmp_path, label_encode
             assert client.stats().log_seq == 5
             assert node.run(source, max_frames=2).observed == 7  # reset: the episode starts over
     finally:
-        stop(service, thread)
+        start_service.stop(service)

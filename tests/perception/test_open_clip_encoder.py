@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from mem3d.encoder import create_encoder
 from mem3d.errors import InvalidInputError, NotAvailableError
 from mem3d.types import CameraIntrinsics, Observation
 from perception.config import OpenClipConfig
-from perception.encoders import create_encoder
 from perception.encoders.maskclip import positional_embedding, trunk_tokens, value_readout
 from perception.encoders.open_clip_encoder import OpenClipEncoder
 

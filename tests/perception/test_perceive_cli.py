@@ -9,11 +9,11 @@ import json
 from mem3d.apps import serve_cli
 from mem3d.apps.cli import main
 from mem3d.client import MemoryClient
+from mem3d.comms.endpoints import ANY_LOOPBACK_PORT as ANY_PORT
 from mem3d.service.server import ServiceConfig
 from mem3d.voxel_map import MapConfig
 
 TINY_ARCH = "mem3d-test-tiny-vit"  # registered with open_clip by the tiny_clip_checkpoint fixture
-ANY_PORT = "tcp://127.0.0.1:*"
 
 
 def test_perceive_without_an_action_explains_the_choices(capsys):
@@ -68,7 +68,7 @@ def test_bad_sources_and_options_fail_before_any_encoder_loads(tmp_path, capsys,
     def no_load(*args, **kwargs):
         raise AssertionError("an encoder was loaded before the input was checked")
 
-    monkeypatch.setattr("perception.encoders.create_encoder", no_load)
+    monkeypatch.setattr("mem3d.encoder.create_encoder", no_load)
     assert main(["perceive", "--source", "bogus"]) == 1
     err = capsys.readouterr().err
     assert "unknown source 'bogus'" in err
