@@ -4,10 +4,15 @@ The camera walks down a long aisle until the map holds ``target_voxels``, then s
 are moved and the camera sweeps back over them, so carving removes real voxels. Every frame is timed
 (``VoxelMap.update`` = carve + integrate; making the synthetic frame is not timed). At the end, the
 same last frames also go through the rebuild baseline, side by side, for ``speedup_vs_rebuild``.
+
+``bytes_per_voxel`` is what the map counts (``VoxelMap.nbytes``: the rows its reserved columns ever
+used); ``rss_bytes_per_voxel`` checks it from the outside: the process's resident memory once the map
+is built, less what it was before, per voxel (an upper bound: it includes frames and buffers).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass
 
@@ -56,6 +61,7 @@ def run(config: MapBenchConfig, show_progress: bool = True) -> dict:
     walker = AisleWalker(aisle, config.feature_dim, config.n_points, config.width, config.height, config.hfov_deg,
                          config.palette_variants, config.feature_noise, config.seed)
     scene, concepts, next_frame = walker.scene, walker.concepts, walker.frame_at
+    rss_before = _resident_bytes()
     voxel_map = VoxelMap(MapConfig(feature_dim=config.feature_dim, voxel_size=config.voxel_size,
                                    feature_model="synthetic"))
 
@@ -106,6 +112,7 @@ def run(config: MapBenchConfig, show_progress: bool = True) -> dict:
         timed_update(next_frame(x_sweep))
     compare_with_rebuild([next_frame(x_sweep) for x_sweep in sweep[n_plain:]])
 
+    rss_built = _resident_bytes()
     query_stats = _query_latency(voxel_map, scene, concepts, config)
     frame_ms = 1e3 * np.asarray(frame_seconds)
     return {
@@ -115,6 +122,7 @@ def run(config: MapBenchConfig, show_progress: bool = True) -> dict:
         "frame_ms_p99": round(float(np.percentile(frame_ms, 99)), 2),
         **query_stats,
         "bytes_per_voxel": round(voxel_map.nbytes() / len(voxel_map), 1),
+        "rss_bytes_per_voxel": round((rss_built - rss_before) / len(voxel_map), 1),
         "n_voxels": len(voxel_map),
         "speedup_vs_rebuild": comparisons[-1]["speedup"],
         "speedup_vs_rebuild_by_size": comparisons,
@@ -126,6 +134,12 @@ def run(config: MapBenchConfig, show_progress: bool = True) -> dict:
         "config": asdict(config),
         "machine": machine_info(),
     }
+
+
+def _resident_bytes() -> int:
+    """Resident memory of this process (Linux ``/proc/self/statm``), bytes."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _query_latency(voxel_map: VoxelMap, scene, concepts: np.ndarray, config: MapBenchConfig) -> dict:

@@ -6,6 +6,8 @@
    10 per second and a subscriber follows the change feed: ``query_ms_p50``, ``query_ms_p99`` as the
    clients see them, and ``errors`` (refused or unanswered queries and frames). The service writes a
    checkpoint in the middle of this phase, as it does every ``checkpoint_every_frames`` in service.
+   ``freshness_frames_p50`` / ``_p99``: how many applied frames an answer trailed by when it was sent
+   (``applied_seq - seq`` of each ``localize_result``).
 
 The service is a separate ``mem3d serve`` process; frames are 640x480 views of the benchmark aisle
 with 20,000 points and D = 512 features (as ``mem3d bench map``), made before the clock starts.
@@ -26,6 +28,7 @@ from tqdm import tqdm
 from bench.aisle import FIRST_OBJECT_CONCEPT, AisleSpec, AisleWalker, machine_info
 from mem3d.apps.service_process import start_service_process
 from mem3d.client import ChangeFeed, MemoryClient, ServiceError, ServiceTimeoutError
+from mem3d.protocol.messages import localize_request
 from mem3d.types import FeatureFrame
 from mem3d.voxel_map import MapConfig
 
@@ -109,7 +112,7 @@ def _follow_changes(endpoint: str, stop, results) -> None:
 def _query_client(endpoint: str, concepts: np.ndarray, seed: int, rate_hz: float, stop, results) -> None:
     """One planner-like client process: localize (top 5) at ``rate_hz`` (0 = back to back) until ``stop``."""
     rng = np.random.default_rng(seed)
-    latencies, errors = [], []
+    latencies, trails, errors = [], [], []
     period, next_at = (1.0 / rate_hz if rate_hz > 0 else 0.0), time.perf_counter()
     with MemoryClient(endpoint, timeout=10) as querier:
         while not stop.is_set():
@@ -120,13 +123,14 @@ def _query_client(endpoint: str, concepts: np.ndarray, seed: int, rate_hz: float
             query = concept + 0.3 * rng.standard_normal(concept.shape[0]).astype(np.float32) / np.sqrt(
                 concept.shape[0])
             start = time.perf_counter()
-            try:
-                querier.localize(embedding=query, top_k=5)
+            try:  # the whole reply, for its freshness fields (MemoryClient.localize returns the result only)
+                reply = querier._request(localize_request(embedding=query, top_k=5), idempotent=True)
             except Exception as error:  # counted, and reported as the benchmark's "errors"
                 errors.append(repr(error))
                 continue
             latencies.append(1e3 * (time.perf_counter() - start))
-    results.put((latencies, errors))
+            trails.append(reply.applied_seq - reply.seq)
+    results.put((latencies, trails, errors))
 
 
 def _take_acks(client: MemoryClient, errors: list[str], wait_s: float) -> int:
@@ -169,11 +173,12 @@ def _queries_under_load(client: MemoryClient, endpoints: dict, frames: list[Feat
         acked += 1
     elapsed = time.perf_counter() - started
     stop.set()
-    latencies = []
+    latencies, trails = [], []
     try:
         for _ in clients:
-            values, client_errors = results.get(timeout=60)
+            values, client_trails, client_errors = results.get(timeout=60)
             latencies.extend(values)
+            trails.extend(client_trails)
             errors.extend(client_errors)
         change_messages = changes.get(timeout=60)
     finally:
@@ -185,6 +190,7 @@ def _queries_under_load(client: MemoryClient, endpoints: dict, frames: list[Feat
     return {"query_ms_p50": round(float(np.median(every)), 2),
             "query_ms_p99": round(float(np.percentile(every, 99)), 2), "queries": int(every.size),
             "queries_per_s": round(every.size / elapsed, 1),
+            "freshness_frames_p50": float(np.median(trails)), "freshness_frames_p99": float(np.percentile(trails, 99)),
             "load_offered_frames_per_s": round(len(schedule) / schedule_s, 2),
             "load_acked_frames_per_s": round(acked / elapsed, 2), "load_backlog_frames_at_end": backlog,
             "change_messages": change_messages,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mem3d.errors import InvalidInputError
+from mem3d.errors import InvalidInputError, SchemaMismatchError
 from mem3d.validation import (
     require_array,
     require_finite,
@@ -154,7 +154,8 @@ class FeatureFrame:
         return int(self.features.shape[1])
 
     def validate(self, feature_dim: int | None = None) -> FeatureFrame:
-        """Raise ``InvalidInputError`` on any malformed field; checks D when ``feature_dim`` is given."""
+        """Raise ``InvalidInputError`` on any malformed field, ``SchemaMismatchError`` when ``feature_dim``
+        is given and the features have another dimension."""
         points = require_array("points", self.points, shape=(None, 3), dtypes=(np.float32,))
         n = points.shape[0]
         if n == 0 and self.depth is None:
@@ -166,7 +167,7 @@ class FeatureFrame:
         if features.shape[1] == 0 or (features.shape[0] == 0 and n > 0):
             raise InvalidInputError(f"features must be a non-empty (K, D) palette, got {features.shape}")
         if feature_dim is not None and features.shape[1] != feature_dim:
-            raise InvalidInputError(
+            raise SchemaMismatchError(
                 f"feature dimension {features.shape[1]} does not match the map's dimension {feature_dim}")
         require_finite("features", features)
         require_unit_rows("features", features)

@@ -60,8 +60,12 @@ def require_finite(name: str, value: np.ndarray) -> np.ndarray:
 
 
 def require_rigid_pose(name: str, pose: object) -> np.ndarray:
-    """Check a 4x4 rigid transform: finite, orthonormal rotation with det +1, last row (0, 0, 0, 1)."""
-    pose = require_array(name, pose, shape=(4, 4), dtypes=(np.float32, np.float64))
+    """Check a 4x4 float64 rigid transform: finite, orthonormal rotation with det +1, last row (0, 0, 0, 1).
+
+    Poses are float64 everywhere (docs/architecture.md, docs/protocol.md); a float32 one is refused
+    rather than silently converted.
+    """
+    pose = require_array(name, pose, shape=(4, 4), dtypes=(np.float64,))
     require_finite(name, pose)
     rotation = pose[:3, :3].astype(np.float64)
     if not np.allclose(pose[3], (0.0, 0.0, 0.0, 1.0), atol=RIGID_TOLERANCE):

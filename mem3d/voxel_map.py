@@ -4,7 +4,10 @@
 spatial hash), ``integrate.fusion`` (integration), ``integrate.carving`` (free-space removal),
 ``query.feature_index`` (exact search), ``query.localization`` (clusters and ranking) and
 ``integrate.eviction`` (the voxel budget). Code outside the map sees its contents only through
-``contents``, ``begin_snapshot``, ``begin_growth`` and ``restore``.
+``contents``, ``begin_snapshot``, ``restore`` and, for read replicas (``mem3d.query.replica``),
+``track_changes`` / ``take_changes``.
+
+The voxel columns are reserved once (``mem3d.map.store``): the map never copies them to grow.
 """
 
 from __future__ import annotations
@@ -21,9 +24,8 @@ from mem3d.integrate.fusion import FusionConfig
 from mem3d.map import keys as voxel_keys
 from mem3d.map.codec import dequantize_rows
 from mem3d.map.grid import VoxelGrid
-from mem3d.map.store import ColumnCopy
 from mem3d.query.feature_index import FeatureCodebook, IndexConfig
-from mem3d.query.localization import LocalizeConfig, check_query, localize
+from mem3d.query.localization import LocalizeConfig, check_query, localize, with_threshold
 from mem3d.types import CameraIntrinsics, FeatureFrame, LocalizeResult, MapUpdate
 from mem3d.validation import require_array, require_finite, require_rigid_pose
 
@@ -87,6 +89,21 @@ class MapContents:
         return int(self.columns["key"].shape[0])
 
 
+@dataclass(frozen=True)
+class MapChanges:
+    """What changed in a map since the previous ``VoxelMap.take_changes``, as copies: enough to bring a
+    replica that matched the map then to the same voxels and search state (``mem3d.query.replica``)."""
+
+    n_voxels: int
+    """Live voxels now."""
+    slots: np.ndarray
+    """(M,) int64 sorted slots in [0, n_voxels) whose rows were written."""
+    rows: dict[str, np.ndarray]
+    """Column name -> its (M, ...) rows at ``slots``."""
+    codebook: dict[str, np.ndarray] | None
+    """The codebook's state if it changed (``FeatureCodebook.state``), else None."""
+
+
 class MapSnapshot:
     """A copy of a map's contents detached from later changes, made a chunk of rows per ``step`` so
     that queries can run in between. The map must not change until ``step`` returns True; then
@@ -113,6 +130,7 @@ class VoxelMap:
         self.grid = VoxelGrid(self.config.voxel_size, self.config.feature_dim)
         self.codebook = FeatureCodebook(self.config.feature_dim, self.config.index)
         self._workspace = fusion.Workspace()
+        self._codebook_version_taken: int | None = None
 
     def __len__(self) -> int:
         return len(self.grid)
@@ -158,6 +176,7 @@ class VoxelMap:
         if (depth < 0).any():
             raise InvalidInputError("depth must be >= 0 metres (0 = no measurement)")
         require_rigid_pose("T_world_camera", T_world_camera)
+        self._require_camera_in_range(T_world_camera)
         removed = self.grid.remove(carving.carve(self.grid, depth, intrinsics, T_world_camera,
                                                  self.config.carve))
         none = np.empty(0, dtype=np.int64)
@@ -166,12 +185,8 @@ class VoxelMap:
     def localize(self, query: np.ndarray, top_k: int = 5, threshold: float | None = None) -> LocalizeResult:
         """Ranked candidates for a query embedding (D,), best first; empty means "not found"."""
         unit_query = check_query(query, self.feature_dim)
-        config = self.config.localize
-        if threshold is not None:
-            if not -1.0 <= threshold <= 1.0:
-                raise InvalidInputError(f"threshold must be a cosine similarity in [-1, 1], got {threshold}")
-            config = LocalizeConfig(threshold, config.min_cluster_voxels, config.score_voxels)
-        return localize(self.grid, self.codebook, unit_query, top_k, config)
+        return localize(self.grid.store, self.voxel_size, self.codebook, unit_query, top_k,
+                        with_threshold(self.config.localize, threshold))
 
     def voxels(self) -> VoxelData:
         """A copy of all live voxels."""
@@ -188,12 +203,21 @@ class VoxelMap:
         """Start a detached copy of the contents, made by ``MapSnapshot.step`` calls."""
         return MapSnapshot(self)
 
-    def begin_growth(self, frame: FeatureFrame) -> ColumnCopy | None:
-        """Room for every voxel ``frame`` may add (one per point at most), made by ``step`` calls
-        between which the map must not change (queries may run), and used once the last step is
-        done; None if the map has room already. Without it ``update`` grows the map at once."""
+    def track_changes(self) -> None:
+        """Start remembering what changes, for ``take_changes`` (a replica copies ``contents`` now)."""
+        self.grid.store.track_changes()
+        self._codebook_version_taken = self.codebook.version
+
+    def take_changes(self) -> MapChanges:
+        """Copies of what changed since ``track_changes`` or the previous call."""
         store = self.grid.store
-        return store.begin_growth(store.n + frame.n_points)
+        slots = store.take_changed()
+        rows = {c.name: store.array(c.name)[slots] for c in store.columns}
+        codebook = None
+        if self.codebook.version != self._codebook_version_taken:
+            codebook = {name: part.copy() for name, part in self.codebook.state().items()}
+            self._codebook_version_taken = self.codebook.version
+        return MapChanges(store.n, slots, rows, codebook)
 
     @classmethod
     def restore(cls, contents: MapContents) -> VoxelMap:
@@ -224,7 +248,8 @@ class VoxelMap:
         return voxel_keys.centers(keys, self.voxel_size)
 
     def nbytes(self) -> int:
-        """Bytes the map holds (arrays with their spare capacity, hash tables, codebook)."""
+        """Bytes the map's arrays commit (the rows ever used: see ``mem3d.map.store``), with the hash
+        tables and the codebook."""
         return self.grid.nbytes() + self.codebook.centroids.nbytes
 
     def check(self, frame: FeatureFrame) -> None:
@@ -236,11 +261,19 @@ class VoxelMap:
         if not isinstance(frame, FeatureFrame):
             raise InvalidInputError(f"expected a FeatureFrame, got {type(frame).__name__}")
         frame.validate(self.feature_dim)
+        self._require_camera_in_range(frame.T_world_camera)
         model = self.config.feature_model
         if model and frame.feature_model != model:
             raise SchemaMismatchError(
                 f"frame features come from {frame.feature_model or 'an unnamed model'!r}, "
                 f"this map holds {model!r} features")
+
+    def _require_camera_in_range(self, T_world_camera: np.ndarray) -> None:
+        """The camera position (metres) must lie within the map's range, like the points."""
+        position, limit = T_world_camera[:3, 3], voxel_keys.AXIS_OFFSET * self.voxel_size
+        if not ((position >= -limit) & (position < limit)).all():
+            raise InvalidInputError(f"T_world_camera puts the camera at {position.tolist()} m, beyond the map's "
+                                    f"range of +-{limit:.0f} m from the origin")
 
     def _enforce_budget(self) -> np.ndarray:
         if self.config.max_voxels is None:

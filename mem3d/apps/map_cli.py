@@ -4,7 +4,9 @@
     mem3d map query STORE "red mug" [--top-k 5]     ranked candidates (JSON), with the map's encoder
 
 A store written by ``mem3d serve`` holds checkpoints and a write-ahead log; these commands read the
-newest checkpoint (``--checkpoint`` picks another) and do not replay the log.
+current checkpoint and replay the acknowledged records of the log after it, in memory, without the
+store's write lock and without writing anything, so they work on a live store too
+(``mem3d.service.durable.open_store_readonly``). ``--checkpoint`` reads one checkpoint alone.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import asdict
 
 from mem3d.errors import NotAvailableError
 from mem3d.io.checkpoint import list_checkpoints, load_map
+from mem3d.voxel_map import VoxelMap
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,17 +30,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     query.add_argument("--top-k", type=int, default=5)
     query.add_argument("--threshold", type=float, help="cosine threshold (default: the map's)")
     for command in (info, query):
-        command.add_argument("--checkpoint", help="checkpoint name (default: the current one)")
+        command.add_argument("--checkpoint", help="read this checkpoint alone, without the log after it")
+
+
+def _open(args: argparse.Namespace) -> tuple[VoxelMap, dict]:
+    """The map, and where it comes from (checkpoint, log position)."""
+    if args.checkpoint is not None:
+        return load_map(args.store, checkpoint=args.checkpoint), {"checkpoint": args.checkpoint}
+    from mem3d.service.durable import open_store_readonly
+
+    view = open_store_readonly(args.store)
+    return view.voxel_map, {"checkpoint": view.checkpoint, "log_seq": view.seq, "replayed": view.replayed}
 
 
 def run(args: argparse.Namespace) -> int:
-    voxel_map = load_map(args.store, checkpoint=args.checkpoint)
+    voxel_map, origin = _open(args)
     config = voxel_map.config
     if args.action == "info":
         print(json.dumps({"n_voxels": len(voxel_map), "feature_model": config.feature_model,
                           "feature_dim": config.feature_dim, "voxel_size": config.voxel_size,
                           "map_bytes": voxel_map.nbytes(), "checkpoints": list_checkpoints(args.store),
-                          "threshold": config.localize.threshold}, indent=2))
+                          "threshold": config.localize.threshold, **origin}, indent=2))
         return 0
     encoder_name, _, _ = config.feature_model.partition("/")
     if not encoder_name:

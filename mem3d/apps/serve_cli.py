@@ -10,7 +10,8 @@ import sys
 from mem3d.comms.auth import CurveServerConfig
 from mem3d.comms.endpoints import DEFAULT_REQUESTS, ServiceEndpoints
 from mem3d.config import load_yaml_config
-from mem3d.errors import InvalidInputError
+from mem3d.errors import InvalidInputError, StoreError
+from mem3d.service.text_cache import DEFAULT_SIZE as TEXT_CACHE_SIZE
 from mem3d.voxel_map import MapConfig
 
 
@@ -25,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                           "also sets the dimension and model of a new map")
     add_encoder_option_argument(parser)
     parser.add_argument("--map-config", help="YAML file with MapConfig settings for a new map")
+    parser.add_argument("--text-cache-size", type=int, default=TEXT_CACHE_SIZE,
+                        help=f"query texts whose embeddings are kept, least recently used dropped first "
+                             f"(default {TEXT_CACHE_SIZE}; 0 = no cache)")
     parser.add_argument("--checkpoint-every-frames", type=int, default=500)
     parser.add_argument("--checkpoint-every-s", type=float, default=300.0)
     parser.add_argument("--curve", action="store_true", help="require CurveZMQ authentication")
@@ -58,14 +62,27 @@ def service_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from mem3d.service.factory import create_service
+    from mem3d.io.lock import lock_holder
+    from mem3d.service.factory import load_text_encoder
+    from mem3d.service.server import MemoryService
+    from mem3d.service.text_cache import TextEmbeddingCache
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.curve and not (args.server_key and args.clients):
         print("mem3d serve: --curve needs --server-key and --clients", file=sys.stderr)
         return 2
-    service = create_service(service_config(args))
+    if args.text_cache_size < 0:
+        print(f"mem3d serve: --text-cache-size must be >= 0, got {args.text_cache_size}", file=sys.stderr)
+        return 2
+    config = service_config(args)
+    holder = lock_holder(config.store)
+    if holder is not None:  # refuse at once, before a text model takes seconds to load
+        raise StoreError(f"store {config.store} is in use by pid {holder}")
+    encoder = load_text_encoder(config)
+    if encoder is not None and args.text_cache_size:
+        encoder = TextEmbeddingCache(encoder, args.text_cache_size)
+    service = MemoryService(config, encoder)
     service.serve_forever(  # the ready line, for launchers and scripts (mem3d.apps.service_process)
         on_ready=lambda: print(json.dumps({"ready": True, **service.endpoints}), flush=True))
     return 0

@@ -123,6 +123,7 @@ def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, 
     is_new = slots < 0
     slots[is_new] = grid.add(fv.coords[is_new])
     store = grid.store
+    store.mark_changed(slots)  # every row below is written
     seen = ~is_new
     old_weight = np.minimum(store.weight[slots], config.max_weight)  # zero for new voxels
     contradicted = np.zeros(slots.size, dtype=bool)

@@ -15,12 +15,10 @@ truncated or damaged checkpoint is reported, never loaded as valid but wrong.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 import zlib
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +28,11 @@ from zarr.codecs import ZstdCodec
 from mem3d.config import config_from_dict, config_to_dict
 from mem3d.errors import InvalidInputError, SchemaMismatchError, StoreError
 from mem3d.io.durable_files import atomic_write_text, fsync_dir, fsync_tree
+from mem3d.io.lock import writing
 from mem3d.io.schema import FORMAT, SCHEMA_VERSION
 from mem3d.voxel_map import MapConfig, MapContents, VoxelMap
 
 CURRENT = "CURRENT"
-LOCK = "LOCK"
 STAGING = ".staging-"
 PREFIX = "ckpt-"
 VOXELS = "voxels/"
@@ -55,21 +53,25 @@ def list_checkpoints(path: str | Path) -> list[str]:
 
 
 def save_map(voxel_map: VoxelMap | MapContents, path: str | Path, *, keep: int = 2,
-             extra_attrs: dict | None = None) -> str:
+             extra_attrs: dict | None = None, number: int | None = None) -> str:
     """Write a new checkpoint of ``voxel_map`` (or of contents copied from one, ``MapSnapshot``) into
     the store at ``path``.
 
     Returns the checkpoint's name. Keeps the newest ``keep`` checkpoints. ``extra_attrs``
-    (JSON-serialisable) are stored alongside, e.g. the service's log position.
+    (JSON-serialisable) are stored alongside, e.g. the service's log position. ``number`` names the
+    checkpoint (default: one more than the newest, from 1). Holds the store's write lock
+    (``mem3d.io.lock``) while it saves, unless this process holds it already; ``StoreError`` if
+    another process does.
     """
     contents = voxel_map.contents() if isinstance(voxel_map, VoxelMap) else voxel_map
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    with _locked(path):
+    with writing(path):
         for leftover in path.glob(f"{STAGING}*"):  # from saves that crashed
             shutil.rmtree(leftover, ignore_errors=True)
         existing = list_checkpoints(path)
-        number = int(existing[-1][len(PREFIX):]) + 1 if existing else 1
+        if number is None:
+            number = int(existing[-1][len(PREFIX):]) + 1 if existing else 1
         name = f"{PREFIX}{number:06d}"
         staging = path / f"{STAGING}{name}"
         _write_checkpoint(contents, staging, extra_attrs or {})
@@ -80,17 +82,6 @@ def save_map(voxel_map: VoxelMap | MapContents, path: str | Path, *, keep: int =
         for old in list_checkpoints(path)[:-max(keep, 1)]:
             shutil.rmtree(path / old, ignore_errors=True)
     return name
-
-
-@contextmanager
-def _locked(path: Path):
-    """Hold an exclusive lock on the store, so concurrent saves take turns."""
-    with open(path / LOCK, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def load_map(path: str | Path, *, checkpoint: str | None = None, feature_dim: int | None = None,
@@ -122,11 +113,18 @@ def load_map_with_attrs(path: str | Path, *, checkpoint: str | None = None, feat
     return _read_checkpoint(group, config, metadata, path / name), dict(metadata["extra"])
 
 
-def _current_name(path: Path) -> str:
+def read_current(path: str | Path) -> str | None:
+    """What ``CURRENT`` says (stripped), or None if the store has no ``CURRENT`` file."""
     try:
-        name = (path / CURRENT).read_text().strip()
+        return (Path(path) / CURRENT).read_text(errors="replace").strip()
     except FileNotFoundError:
-        raise StoreError(f"{path} is not a mem3d map store (no {CURRENT} file)") from None
+        return None
+
+
+def _current_name(path: Path) -> str:
+    name = read_current(path)
+    if name is None:
+        raise StoreError(f"{path} is not a mem3d map store (no {CURRENT} file)")
     if not name.startswith(PREFIX) or not (path / name).is_dir():
         raise StoreError(f"{path / CURRENT} names {name!r}, which is not a checkpoint in the store")
     return name

@@ -4,6 +4,10 @@ Each allocated block (8x8x8 voxels, 40 cm at 5 cm voxels) owns one row of a dens
 maps its cells to voxel slots (-1 = empty). Lookups hash only the few hundred distinct blocks of a
 frame in Python; the per-voxel work is vectorised gathers. The block list doubles as the unit of
 frustum culling for carving.
+
+Like the voxel columns (``mem3d.map.store``), the tables are reserved once for as many blocks as the
+machine's memory could hold, zero pages the kernel commits only when a block is first allocated;
+``nbytes`` counts the rows ever used. An explicit ``capacity`` grows by doubling instead.
 """
 
 from __future__ import annotations
@@ -11,20 +15,24 @@ from __future__ import annotations
 import numpy as np
 
 from mem3d.map.keys import CELLS_PER_BLOCK
+from mem3d.map.store import PAGE_BYTES, reserved_rows
 
 EMPTY = -1
+_ROW_BYTES = CELLS_PER_BLOCK * 4 + 3 * 8 + 4 + 1
+"""Bytes of one block's rows: slots (int32), coords (int64), count (int32), in_use (bool)."""
 
 
 class BlockIndex:
     """Allocated blocks, their coordinates, occupancy counts and cell -> slot tables."""
 
-    def __init__(self, capacity: int = 256) -> None:
+    def __init__(self, capacity: int | None = None) -> None:
         self._row_of: dict[int, int] = {}
         self._free_rows: list[int] = []
-        self.slots = np.full((capacity, CELLS_PER_BLOCK), EMPTY, dtype=np.int32)
-        self.coords = np.zeros((capacity, 3), dtype=np.int64)
-        self.count = np.zeros(capacity, dtype=np.int32)
-        self.in_use = np.zeros(capacity, dtype=bool)
+        rows = reserved_rows(_ROW_BYTES) if capacity is None else max(capacity, 1)
+        self.slots = np.zeros((rows, CELLS_PER_BLOCK), dtype=np.int32)  # set to EMPTY as rows are used
+        self.coords = np.zeros((rows, 3), dtype=np.int64)
+        self.count = np.zeros(rows, dtype=np.int32)
+        self.in_use = np.zeros(rows, dtype=bool)
         self._high_water = 0
 
     def __len__(self) -> int:
@@ -50,6 +58,7 @@ class BlockIndex:
         fresh = np.arange(self._high_water, self._high_water + n_new - len(reused), dtype=np.int64)
         self._high_water += fresh.shape[0]
         self._reserve(self._high_water)
+        self.slots[fresh] = EMPTY  # released rows were emptied when released
         rows = np.concatenate([np.asarray(reused, dtype=np.int64), fresh])
         self._row_of.update(zip(block_keys.tolist(), rows.tolist()))
         self.coords[rows] = block_coords
@@ -75,12 +84,16 @@ class BlockIndex:
         if capacity <= old:
             return
         new = max(capacity, old * 2)
-        self.slots = np.concatenate([self.slots, np.full((new - old, CELLS_PER_BLOCK), EMPTY, np.int32)])
+        self.slots = np.concatenate([self.slots, np.zeros((new - old, CELLS_PER_BLOCK), np.int32)])
         self.coords = np.concatenate([self.coords, np.zeros((new - old, 3), np.int64)])
         self.count = np.concatenate([self.count, np.zeros(new - old, np.int32)])
         self.in_use = np.concatenate([self.in_use, np.zeros(new - old, bool)])
 
     def nbytes(self) -> int:
-        """Bytes held by the tables plus an estimate of the Python dict (about 100 bytes a block)."""
-        arrays = self.slots.nbytes + self.coords.nbytes + self.count.nbytes + self.in_use.nbytes
-        return arrays + 100 * len(self._row_of)
+        """Bytes of the table rows ever used (by page), plus an estimate of the Python dict (about 100
+        bytes a block)."""
+        total = 0
+        for table in (self.slots, self.coords, self.count, self.in_use):
+            used = -(-self._high_water * table[:1].nbytes // PAGE_BYTES) * PAGE_BYTES
+            total += min(table.nbytes, used)
+        return total + 100 * len(self._row_of)

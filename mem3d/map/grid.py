@@ -16,7 +16,8 @@ from mem3d.map.store import VoxelStore
 class VoxelGrid:
     """Voxels addressed by integer coordinates at a fixed ``voxel_size`` (metres)."""
 
-    def __init__(self, voxel_size: float, feature_dim: int, capacity: int = 1024) -> None:
+    def __init__(self, voxel_size: float, feature_dim: int, capacity: int | None = None) -> None:
+        """``capacity`` None reserves room for as many voxels as memory could hold (``mem3d.map.store``)."""
         self.voxel_size = float(voxel_size)
         self.store = VoxelStore(feature_dim, capacity)
         self.blocks = BlockIndex()

@@ -3,17 +3,33 @@
 Live voxels occupy slots [0, n) of every column, so whole-map operations (search, eviction, saving)
 work on contiguous slices without masks. Removing voxels moves the last live voxels into the holes
 and reports the moves so the spatial index can follow.
+
+**Reserved, not grown.** By default the columns are allocated once with room for as many voxels as
+the machine's physical memory could hold (``reserved_rows``). ``numpy.zeros`` of that size is backed by
+pages the kernel commits only when they are first written, so the untouched reservation costs address
+space, not memory, and appending never copies the columns. ``nbytes`` counts the rows ever used (the
+committed pages). A store created with an explicit ``capacity`` (and one that outgrows its
+reservation, which would no longer fit in memory anyway) grows by one copy of 1.5x.
+
+**Change tracking.** Once ``track_changes`` is called, every slot written (appended, filled by a
+removal, or marked by the writer with ``mark_changed``) is remembered until ``take_changed``, so that a
+replica can copy just those rows.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 GROWTH = 1.5
-"""Capacity grows by this factor: allocated bytes stay within 1.5x of the live voxels' bytes."""
+"""Beyond its capacity a store grows by this factor (one copy of the columns)."""
+PAGE_BYTES = 4096
+MIN_RESERVED_ROWS = 1 << 16
+"""The reservation is halved on MemoryError (a strict overcommit policy or an address-space limit)
+down to this many rows; beyond it the store grows by copying."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +37,10 @@ class Column:
     name: str
     dtype: np.dtype
     width: int  # 0 = scalar per voxel
+
+    @property
+    def row_bytes(self) -> int:
+        return self.dtype.itemsize * max(self.width, 1)
 
 
 def columns_for(feature_dim: int) -> tuple[Column, ...]:
@@ -40,19 +60,48 @@ def columns_for(feature_dim: int) -> tuple[Column, ...]:
     )
 
 
-class VoxelStore:
-    """Growable columns of per-voxel data; ``n`` voxels are live in slots [0, n)."""
+def reserved_rows(row_bytes: int) -> int:
+    """Voxels of ``row_bytes`` that the machine's physical memory could hold: the default reservation.
 
-    def __init__(self, feature_dim: int, capacity: int = 1024) -> None:
+    Each column is then a single allocation smaller than physical memory, which Linux's default
+    (heuristic) overcommit accepts without committing anything.
+    """
+    physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return max(MIN_RESERVED_ROWS, physical // row_bytes)
+
+
+def _allocate(column: Column, capacity: int) -> np.ndarray:
+    shape = (capacity,) if column.width == 0 else (capacity, column.width)
+    return np.zeros(shape, dtype=column.dtype)
+
+
+class VoxelStore:
+    """Columns of per-voxel data; ``n`` voxels are live in slots [0, n).
+
+    ``capacity`` None reserves ``reserved_rows`` (see the module docstring); a number allocates that
+    many rows (grown by copying when full).
+    """
+
+    def __init__(self, feature_dim: int, capacity: int | None = None) -> None:
         self.feature_dim = int(feature_dim)
         self.columns = columns_for(self.feature_dim)
         self.n = 0
-        self._arrays = {c.name: self._allocate(c, max(capacity, 1)) for c in self.columns}
+        self._used = 0
+        """High-water mark of ``n``: rows [0, _used) have been written (their pages are committed)."""
+        self._changed: list[np.ndarray] | None = None
+        if capacity is None:
+            self._arrays = self._reserve(reserved_rows(sum(c.row_bytes for c in self.columns)))
+        else:
+            self._arrays = {c.name: _allocate(c, max(capacity, 1)) for c in self.columns}
 
-    @staticmethod
-    def _allocate(column: Column, capacity: int) -> np.ndarray:
-        shape = (capacity,) if column.width == 0 else (capacity, column.width)
-        return np.zeros(shape, dtype=column.dtype)
+    def _reserve(self, rows: int) -> dict[str, np.ndarray]:
+        while True:
+            try:
+                return {c.name: _allocate(c, rows) for c in self.columns}
+            except MemoryError:
+                if rows <= MIN_RESERVED_ROWS:
+                    raise
+                rows = max(MIN_RESERVED_ROWS, rows // 2)
 
     def __len__(self) -> int:
         return self.n
@@ -113,7 +162,8 @@ class VoxelStore:
         slots = np.arange(self.n, self.n + count, dtype=np.int64)
         for array in self._arrays.values():
             array[self.n:self.n + count] = 0  # slots freed by removals hold stale data
-        self.n += count
+        self._set_live(self.n + count)
+        self.mark_changed(slots)
         return slots
 
     def remove(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -133,11 +183,48 @@ class VoxelStore:
             array = self._arrays[column.name]
             array[holes] = array[movers]
         self.n = new_n
+        self.mark_changed(holes)
         return movers, holes
 
+    def assign(self, n: int, slots: np.ndarray, rows: dict[str, np.ndarray]) -> None:
+        """Write ``rows`` (column name -> values for ``slots``) and make ``n`` voxels live: how a
+        replica follows the store it copies (``VoxelStore.take_changed``)."""
+        self.reserve(n)
+        for name, values in rows.items():
+            self._arrays[name][slots] = values
+        self._set_live(n)
+
+    def _set_live(self, n: int) -> None:
+        self.n = n
+        self._used = max(self._used, n)
+
+    # --- change tracking (for replicas) ---------------------------------------------------------
+
+    def track_changes(self) -> None:
+        """From now on remember the slots written, until ``take_changed``."""
+        self._changed = []
+
+    def mark_changed(self, slots: np.ndarray) -> None:
+        """Note that the rows at ``slots`` were written (no-op unless tracking)."""
+        if self._changed is not None and slots.size:
+            self._changed.append(slots)
+
+    def take_changed(self) -> np.ndarray:
+        """Sorted unique live slots written since the last call (tracking must be on)."""
+        if self._changed is None:
+            raise RuntimeError("the store does not track changes: call track_changes first")
+        written = np.unique(np.concatenate(self._changed)) if self._changed else np.empty(0, np.int64)
+        self._changed = []
+        return written[: np.searchsorted(written, self.n)]
+
     def nbytes(self) -> int:
-        """Bytes held by the columns, free capacity included."""
-        return sum(array.nbytes for array in self._arrays.values())
+        """Bytes of the rows ever used, by page: what the columns commit (the untouched reservation
+        is address space only; a store made with an explicit capacity may commit more)."""
+        total = 0
+        for column in self.columns:
+            used = self._used * column.row_bytes
+            total += min(self._arrays[column.name].nbytes, -(-used // PAGE_BYTES) * PAGE_BYTES)
+        return total
 
 
 COPY_CHUNK_ROWS = 16384
@@ -152,7 +239,7 @@ class ColumnCopy:
     def __init__(self, store: VoxelStore, capacity: int,
                  on_done: Callable[[ColumnCopy], None] | None = None) -> None:
         self.store, self.n, self.copied, self.done = store, store.n, 0, False
-        self.arrays = {c.name: store._allocate(c, capacity) for c in store.columns}
+        self.arrays = {c.name: _allocate(c, capacity) for c in store.columns}
         self._on_done = on_done
 
     def step(self, rows: int = COPY_CHUNK_ROWS) -> bool:

@@ -46,6 +46,8 @@ class StatsReply(Reply):
     uptime_s: float
     text_queries: bool
     """Whether ``localize`` accepts ``text`` (the service has a text encoder)."""
+    seq: int = 0
+    """Log sequence number of the newest frame ``n_voxels`` reflects (0 = none yet)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,11 +62,16 @@ class LocalizeReply(Reply):
     """Voxels at or above it."""
     candidates: tuple[Candidate, ...]
     """Best first, at most ``top_k``."""
+    seq: int = 0
+    """Log sequence number of the newest frame the answer reflects: the answer sees the memory exactly
+    as it was after that frame (0 = no frame yet)."""
+    applied_seq: int = 0
+    """The newest frame applied when the answer was sent: the answer trails ``applied_seq - seq`` frames."""
 
     @classmethod
-    def from_result(cls, result: LocalizeResult) -> LocalizeReply:
+    def from_result(cls, result: LocalizeResult, seq: int = 0, applied_seq: int = 0) -> LocalizeReply:
         return cls(found=result.found, threshold=result.threshold, n_matching_voxels=result.n_matching_voxels,
-                   candidates=result.candidates)
+                   candidates=result.candidates, seq=seq, applied_seq=applied_seq)
 
     def to_result(self) -> LocalizeResult:
         return LocalizeResult(self.candidates, self.threshold, self.n_matching_voxels)

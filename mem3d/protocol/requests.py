@@ -7,9 +7,13 @@ from typing import ClassVar
 
 import numpy as np
 
+from mem3d.errors import InvalidInputError
 from mem3d.protocol.codec import WireMessage
 from mem3d.protocol.replies import IngestAck, LocalizeReply, Pong, Reply, SaveReply, ShutdownAck, StatsReply
 from mem3d.protocol.wire import ErrorCode
+
+MAX_TEXT_CHARS = 1000
+"""Longest ``localize`` text, in characters (Unicode code points)."""
 
 
 class Request(WireMessage):
@@ -38,13 +42,23 @@ class LocalizeRequest(Request):
     TYPE: ClassVar[str] = "localize"
     REPLY: ClassVar[type[Reply]] = LocalizeReply
     text: str | None = None
-    """1 to 1000 characters, not blank."""
+    """1 to ``MAX_TEXT_CHARS`` characters, not all whitespace (``require_query_text``)."""
     top_k: int = 5
     """Candidates at most, in [1, 100]."""
     threshold: float | None = None
     """Cosine similarity in [-1, 1]; None = the memory's calibrated threshold."""
     embedding: np.ndarray | None = None
     """(D,) float feature of the memory's dimension (any non-zero norm; it is normalised)."""
+
+
+def require_query_text(text: str) -> str:
+    """``text`` if it is a valid query: 1 to ``MAX_TEXT_CHARS`` characters, at least one of them not
+    whitespace (Python's ``str.isspace``: Unicode White_Space); else ``InvalidInputError``."""
+    if not 1 <= len(text) <= MAX_TEXT_CHARS:
+        raise InvalidInputError(f"text must have 1 to {MAX_TEXT_CHARS} characters, got {len(text)}")
+    if text.isspace():
+        raise InvalidInputError("text must not be blank (only whitespace)")
+    return text
 
 
 @dataclass(frozen=True, kw_only=True)

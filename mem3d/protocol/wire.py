@@ -80,33 +80,47 @@ def encode(message: Message) -> list[bytes | memoryview]:
 
 
 def decode(frames: list[bytes]) -> Message:
-    """Frames -> Message, validating everything; raises ``ProtocolError``."""
+    """Frames -> Message, validating everything; raises ``ProtocolError``.
+
+    The error carries the message's ``id`` whenever the header frame could be read and holds a
+    valid one (a ``too_large`` message included); else 0.
+    """
     if not frames:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "empty message")
-    if len(frames) > MAX_FRAMES:
-        raise ProtocolError(ErrorCode.TOO_LARGE, f"{len(frames)} frames, at most {MAX_FRAMES} allowed")
-    total = sum(len(f) for f in frames)
-    if total > MAX_MESSAGE_BYTES:
-        raise ProtocolError(ErrorCode.TOO_LARGE, f"message of {total} bytes exceeds {MAX_MESSAGE_BYTES}")
     header = parse_header(frames[0])
-    request_id = header.get("id", 0)
     try:
+        if len(frames) > MAX_FRAMES:
+            raise ProtocolError(ErrorCode.TOO_LARGE, f"{len(frames)} frames, at most {MAX_FRAMES} allowed")
+        total = sum(len(f) for f in frames)
+        if total > MAX_MESSAGE_BYTES:
+            raise ProtocolError(ErrorCode.TOO_LARGE, f"message of {total} bytes exceeds {MAX_MESSAGE_BYTES}")
         return _decode_fields(header, frames)
     except ProtocolError as error:
-        if isinstance(request_id, int) and not isinstance(request_id, bool) and 0 <= request_id < 2**63:
+        request_id = header.get("id")
+        if _is_id(request_id):
             error.request_id = request_id
         raise
 
 
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+
 def _decode_fields(header: dict, frames: list[bytes]) -> Message:
-    version = header.get("v")
+    for name in ("v", "type", "id", "arrays"):
+        if name not in header:
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, f"header field {name!r} is required")
+    version = header["v"]
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ProtocolError(ErrorCode.BAD_MESSAGE,
+                            f"header field 'v' must be an integer, got {type(version).__name__} {version!r}")
     if version != SCHEMA_VERSION:
         raise ProtocolError(ErrorCode.UNSUPPORTED_VERSION,
-                            f"schema version {version!r} is not supported (this mem3d speaks {SCHEMA_VERSION})")
-    kind, request_id, specs = header.get("type"), header.get("id", 0), header.get("arrays", [])
+                            f"schema version {version} is not supported (this mem3d speaks {SCHEMA_VERSION})")
+    kind, request_id, specs = header["type"], header["id"], header["arrays"]
     if not isinstance(kind, str) or not kind:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "header field 'type' must be a non-empty string")
-    if not isinstance(request_id, int) or isinstance(request_id, bool) or not 0 <= request_id < 2**63:
+    if not _is_id(request_id):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "header field 'id' must be an integer in [0, 2^63)")
     if not isinstance(specs, list) or len(specs) != len(frames) - 1:
         raise ProtocolError(ErrorCode.BAD_MESSAGE,
@@ -133,6 +147,8 @@ def parse_header(raw: bytes) -> dict:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, f"header is not valid msgpack: {error}") from None
     if not isinstance(header, dict):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "header must be a msgpack map")
+    if not all(isinstance(key, str) for key in header):
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "header keys must be msgpack str, not bin")
     return header
 
 

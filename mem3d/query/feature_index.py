@@ -46,6 +46,9 @@ class FeatureCodebook:
         self.counts = np.zeros(0, dtype=np.int64)
         self.drift = np.zeros(0, dtype=np.float32)
         """Total distance each centroid has moved since it was made."""
+        self.version = 0
+        """Counts the changes of ``centroids`` and ``drift`` (all a search reads), so that a copy can
+        tell whether it is still current."""
 
     def __len__(self) -> int:
         return self.centroids.shape[0]
@@ -82,6 +85,7 @@ class FeatureCodebook:
             self.sums = np.concatenate([self.sums, rows]).astype(np.float32)
             self.counts = np.concatenate([self.counts, np.ones(len(added), dtype=np.int64)])
             self.drift = np.concatenate([self.drift, np.zeros(len(added), dtype=np.float32)])
+            self.version += 1
             best[added] = 2.0  # the seeds themselves are already counted
         return codes, best
 
@@ -101,6 +105,7 @@ class FeatureCodebook:
             new = self.sums[moved] / np.linalg.norm(self.sums[moved], axis=1, keepdims=True)
             self.drift[moved] += np.linalg.norm(new - self.centroids[moved], axis=1) + BOUND_SLACK
             self.centroids[moved] = new
+            self.version += 1
 
     def stored_residuals(self, rounded: np.ndarray, scales: np.ndarray, squared_norms: np.ndarray,
                          codes: np.ndarray, buffer: np.ndarray | None = None) -> np.ndarray:
@@ -135,3 +140,4 @@ class FeatureCodebook:
         self.sums = np.array(state["sums"], dtype=np.float32, order="C")
         self.counts = np.array(state["counts"], dtype=np.int64, order="C")
         self.drift = np.array(state["drift"], dtype=np.float32, order="C")
+        self.version += 1

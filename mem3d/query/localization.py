@@ -8,9 +8,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from mem3d.errors import InvalidInputError
+from mem3d.errors import InvalidInputError, SchemaMismatchError
 from mem3d.map import keys as voxel_keys
-from mem3d.map.grid import VoxelGrid
 from mem3d.map.store import VoxelStore
 from mem3d.query.feature_index import FeatureCodebook
 from mem3d.types import Candidate, LocalizeResult
@@ -38,10 +37,17 @@ class LocalizeConfig:
 
 
 def check_query(query: np.ndarray, feature_dim: int) -> np.ndarray:
-    """Validate a query embedding and return it as a unit float32 vector."""
+    """Validate a query embedding and return it as a unit float32 vector.
+
+    A vector of another length is ``SchemaMismatchError`` (made for another map); anything else that
+    is not a finite, non-zero float vector is ``InvalidInputError``.
+    """
     query = np.asarray(query)
-    if query.ndim != 1 or query.shape[0] != feature_dim:
+    if query.ndim != 1:
         raise InvalidInputError(f"query must be a vector of dimension {feature_dim}, got shape {query.shape}")
+    if query.shape[0] != feature_dim:
+        raise SchemaMismatchError(f"query has dimension {query.shape[0]}, this map's features have "
+                                  f"dimension {feature_dim}")
     if not np.issubdtype(query.dtype, np.floating) or not np.isfinite(query).all():
         raise InvalidInputError("query must be a finite floating-point vector")
     norm = float(np.linalg.norm(query))
@@ -101,12 +107,21 @@ def cluster_labels(keys: np.ndarray) -> np.ndarray:
     return labels
 
 
-def localize(grid: VoxelGrid, codebook: FeatureCodebook, query: np.ndarray, top_k: int,
+def with_threshold(config: LocalizeConfig, threshold: float | None) -> LocalizeConfig:
+    """``config`` with a query's own threshold (None = the configured one), checked."""
+    if threshold is None:
+        return config
+    if not -1.0 <= threshold <= 1.0:
+        raise InvalidInputError(f"threshold must be a cosine similarity in [-1, 1], got {threshold}")
+    return LocalizeConfig(threshold, config.min_cluster_voxels, config.score_voxels)
+
+
+def localize(store: VoxelStore, voxel_size: float, codebook: FeatureCodebook, query: np.ndarray, top_k: int,
              config: LocalizeConfig) -> LocalizeResult:
-    """Ranked candidates for a unit ``query``; no candidates means "not found"."""
+    """Ranked candidates for a unit ``query`` among the voxels of ``store`` (edge ``voxel_size``,
+    metres); no candidates means "not found"."""
     if top_k < 1:
         raise InvalidInputError(f"top_k must be at least 1, got {top_k}")
-    store = grid.store
     slots, scores = matching_voxels(store, codebook, query, config.threshold)
     if slots.size == 0:
         return LocalizeResult((), config.threshold, 0)
@@ -115,7 +130,7 @@ def localize(grid: VoxelGrid, codebook: FeatureCodebook, query: np.ndarray, top_
     cluster_scores = _top_mean(labels, scores, config.score_voxels)
     eligible = np.flatnonzero(sizes >= config.min_cluster_voxels)
     ranked = eligible[np.argsort(-cluster_scores[eligible], kind="stable")][:top_k]
-    candidates = tuple(_candidate(grid, slots[labels == c], scores[labels == c], float(cluster_scores[c]))
+    candidates = tuple(_candidate(store, voxel_size, slots[labels == c], scores[labels == c], float(cluster_scores[c]))
                        for c in ranked)
     return LocalizeResult(candidates, config.threshold, int(slots.size))
 
@@ -132,12 +147,12 @@ def _top_mean(labels: np.ndarray, scores: np.ndarray, count: int) -> np.ndarray:
     return totals / np.bincount(sorted_labels[best])
 
 
-def _candidate(grid: VoxelGrid, slots: np.ndarray, scores: np.ndarray, score: float) -> Candidate:
-    store = grid.store
+def _candidate(store: VoxelStore, voxel_size: float, slots: np.ndarray, scores: np.ndarray,
+               score: float) -> Candidate:
     positions = store.position[slots].astype(np.float64)
     weights = np.maximum(scores, 1e-6)
     centroid = (positions * weights[:, None]).sum(axis=0) / weights.sum()
-    half = 0.5 * grid.voxel_size
+    half = 0.5 * voxel_size
     latest = slots[int(np.argmax(store.last_seen[slots]))]
     return Candidate(
         centroid=tuple(float(c) for c in centroid),

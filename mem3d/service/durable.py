@@ -5,6 +5,10 @@ the checkpoint and replays the log records it does not contain, through the same
 ingests, so the memory after a crash is exactly what it was after the last acknowledged ingest.
 Checkpoints are written from a snapshot in a background thread while ingests go on into a new log
 segment; the segments a checkpoint covers are deleted only once it is safely on disk.
+
+One ``DurableMemory`` per store at a time, across processes (``mem3d.io.lock``); opening checks the
+store first (``mem3d.io.verify``) and refuses a damaged one. ``open_store_readonly`` gives readers
+the same memory without the lock and without writing. The layout and the rules: docs/storage.md.
 """
 
 from __future__ import annotations
@@ -18,8 +22,12 @@ from pathlib import Path
 from typing import Protocol
 
 from mem3d.errors import Mem3dError, SchemaMismatchError, StoreError
-from mem3d.io.checkpoint import list_checkpoints, load_map_with_attrs, save_map
+from mem3d.io.checkpoint import CURRENT, PREFIX, read_current, save_map
+from mem3d.io.lock import StoreLock
+from mem3d.io.repair import cut_torn_tail
+from mem3d.io.verify import WAL, StoreReport, Verdict, inspect_store, read_records
 from mem3d.protocol.messages import message_to_frame
+from mem3d.protocol.migrations import upgrade
 from mem3d.protocol.wire import ProtocolError, decode
 from mem3d.service.wal import WriteAheadLog
 from mem3d.types import FeatureFrame, MapUpdate
@@ -27,6 +35,12 @@ from mem3d.voxel_map import MapConfig, MapContents, VoxelMap
 
 log = logging.getLogger("mem3d.service")
 MAX_TRACKED_SOURCES = 1024
+INITIAL_CHECKPOINT = 0
+"""The number of the empty checkpoint a new store starts with (the first save is 1)."""
+
+
+def initial_checkpoint_name() -> str:
+    return f"{PREFIX}{INITIAL_CHECKPOINT:06d}"
 
 
 class Stepwise(Protocol):
@@ -89,43 +103,47 @@ class DurableMemory:
     """Owns one store directory: checkpoints (``mem3d.io.checkpoint``) and the write-ahead log (``wal/``)."""
 
     def __init__(self, store: str | Path, map_config: MapConfig | None = None) -> None:
+        """Open ``store`` for writing: take its write lock for the life of this object (``StoreError``
+        "store DIR is in use by pid N" if another holds it), check it (``StoreError`` naming the damage
+        and the lost records if it is damaged; a torn tail is cut with a warning), load the checkpoint
+        and replay the log after it. A new store gets an empty checkpoint of ``map_config`` at once,
+        so that readers know its map before the first save."""
         self.store = Path(store)
         self.store.mkdir(parents=True, exist_ok=True)
-        self.wal = WriteAheadLog(self.store / "wal")
-        extra: dict = {}
-        if list_checkpoints(self.store):
-            self.map, extra = load_map_with_attrs(self.store)
-            if map_config is not None:
-                _require_same_schema(self.map.config, map_config, self.store)
-        else:
-            self.map = VoxelMap(map_config or MapConfig())
-        self.seq = int(extra.get("wal_seq", 0))
-        self.sources: OrderedDict[str, int] = OrderedDict(extra.get("sources", {}))
-        self.frames_since_checkpoint = 0
-        self.replayed = self._replay()
+        self._lock = StoreLock.acquire(self.store)
+        try:
+            self._open(map_config)
+        except BaseException:
+            self._lock.release()
+            raise
         self._saver: threading.Thread | None = None
         self._unapplied = 0
         self._save_error: Exception | None = None
-        self.last_checkpoint: str | None = list_checkpoints(self.store)[-1] if list_checkpoints(self.store) else None
 
-    def _replay(self) -> int:
-        replayed = 0
-        for seq, frames in self.wal.replay():
-            if seq <= self.seq:
-                continue
-            try:
-                frame, source = message_to_frame(decode(frames))
-                self._apply(frame, source)
-            except (Mem3dError, ProtocolError) as error:  # a record the live path would have refused
-                log.warning("skipping log record %d: %s", seq, error)
-            except Exception:  # a bug must not make the store unusable: keep the record, go on
-                log.exception("skipping log record %d, which failed to apply", seq)
-            self.seq = seq
-            replayed += 1
-        self.frames_since_checkpoint = replayed
-        if replayed:
-            log.info("replayed %d logged ingests after the checkpoint", replayed)
-        return replayed
+    def _open(self, map_config: MapConfig | None) -> None:
+        report = inspect_store(self.store)
+        if report.verdict is Verdict.DAMAGED:
+            raise StoreError(f"refusing to open a damaged store (nothing was changed)\n{report.describe()}")
+        for warning in report.warnings:
+            log.warning("%s: %s", self.store, warning)
+        if report.torn is not None:
+            folder = cut_torn_tail(self.store, report.torn, report.describe())
+            log.warning("%s: cut the torn tail of the log (never acknowledged): %s; a copy is in %s",
+                        self.store, report.torn.describe(), folder)
+        base = report.base
+        if base.voxel_map is None:
+            self.map = VoxelMap(map_config or MapConfig())
+            save_map(self.map, self.store, extra_attrs={"wal_seq": 0, "sources": {}}, number=INITIAL_CHECKPOINT)
+        else:
+            self.map = base.voxel_map
+            if map_config is not None:
+                _require_same_schema(self.map.config, map_config, self.store)
+        self.sources: OrderedDict[str, int] = OrderedDict(base.sources)
+        self.seq, self.replayed = replay(self.map, self.sources, report)
+        self.frames_since_checkpoint = self.replayed
+        self.wal = WriteAheadLog(self.store / WAL, acked=self.seq)
+        self.last_checkpoint: str | None = base.name if base.name != initial_checkpoint_name() else None
+        """The newest checkpoint a save wrote (None: only the empty one a new store starts with)."""
 
     def log(self, batch: list[Ingest]) -> tuple[list[IngestOutcome | Mem3dError | None], list[Logged]]:
         """Validate the batch and make the acceptable ingests durable with one fsync (group commit).
@@ -192,12 +210,7 @@ class DurableMemory:
         return outcomes  # type: ignore[return-value]
 
     def _apply(self, frame: FeatureFrame, source: str) -> MapUpdate:
-        update = self.map.update(frame)
-        self.sources[source] = frame.obs_id
-        self.sources.move_to_end(source)
-        while len(self.sources) > MAX_TRACKED_SOURCES:
-            self.sources.popitem(last=False)
-        return update
+        return apply_frame(self.map, self.sources, frame, source)
 
     @property
     def saving(self) -> bool:
@@ -246,19 +259,91 @@ class DurableMemory:
 
         return IncrementalStep(snapshot, start_writing)
 
-    def begin_growth(self, frame: FeatureFrame) -> IncrementalStep | None:
-        """Room in the map for ``frame``, made by ``step`` calls between which the map must not change
-        (queries may run); None if there is room already."""
-        grown = self.map.begin_growth(frame)
-        return None if grown is None else IncrementalStep(grown)
-
     def close(self, checkpoint: bool = True) -> None:
-        """Finish any checkpoint in progress, optionally write a final one, close the log."""
-        if self._saver is not None:
-            self._saver.join()
-        if checkpoint and self.frames_since_checkpoint:
-            self.checkpoint(wait=True)
-        self.wal.close()
+        """Finish any checkpoint in progress, optionally write a final one, close the log, release the
+        store's write lock."""
+        try:
+            if self._saver is not None:
+                self._saver.join()
+            if checkpoint and self.frames_since_checkpoint:
+                self.checkpoint(wait=True)
+            self.wal.close()
+        finally:
+            self._lock.release()
+
+
+def apply_frame(voxel_map: VoxelMap, sources: OrderedDict[str, int], frame: FeatureFrame, source: str) -> MapUpdate:
+    """Apply one ingest: the map update, and the newest obs_id of its source (for deduplication)."""
+    update = voxel_map.update(frame)
+    sources[source] = frame.obs_id
+    sources.move_to_end(source)
+    while len(sources) > MAX_TRACKED_SOURCES:
+        sources.popitem(last=False)
+    return update
+
+
+def replay(voxel_map: VoxelMap, sources: OrderedDict[str, int], report: StoreReport) -> tuple[int, int]:
+    """Apply the log records ``report`` found after its checkpoint, as the live path would have;
+    (newest seq, ingests replayed). A record that fails to apply is skipped with a logged error, so a
+    store can always be reopened."""
+    seq, replayed = report.base.seq, 0
+    for ref, frames in read_records(report):
+        seq = ref.seq
+        if ref.loss:
+            log.warning("%s: records %d-%d were lost; a repair accepted the loss", report.store, ref.first_seq, ref.seq)
+            continue
+        replayed += 1
+        try:
+            frame, source = message_to_frame(decode(upgrade(frames)))
+            apply_frame(voxel_map, sources, frame, source)
+        except (Mem3dError, ProtocolError) as error:  # a record the live path would have refused
+            log.warning("skipping log record %d: %s", ref.seq, error)
+        except Exception:  # a bug must not make the store unusable: keep the record, go on
+            log.exception("skipping log record %d, which failed to apply", ref.seq)
+    if replayed:
+        log.info("replayed %d logged ingests after the checkpoint", replayed)
+    return seq, replayed
+
+
+@dataclass(frozen=True)
+class StoreView:
+    """A store as a reader sees it (``open_store_readonly``)."""
+
+    voxel_map: VoxelMap
+    """The checkpoint plus every intact log record after it, in memory only."""
+    seq: int
+    """The newest log sequence number applied."""
+    checkpoint: str | None
+    replayed: int
+    """Log records applied after the checkpoint."""
+    report: StoreReport
+
+
+def open_store_readonly(store: str | Path, attempts: int = 5) -> StoreView:
+    """The memory in ``store`` as of its newest intact record, without the write lock and without
+    writing anything: for offline tools and scripts, also while a service writes the store.
+
+    A record the writer is in the middle of appending is a torn tail here, and left out. A damaged
+    store raises ``StoreError`` with the report (as ``mem3d store check`` prints it); a check that a
+    live writer's checkpoint overtook (``CURRENT`` changed meanwhile) is retried up to ``attempts`` times.
+    """
+    store = Path(store)
+    for attempt in range(attempts):
+        current = read_current(store)
+        try:
+            report = inspect_store(store)
+            if report.verdict is Verdict.DAMAGED:
+                raise StoreError(f"store {store} is damaged\n{report.describe()}")
+            if report.base.voxel_map is None:
+                raise StoreError(f"{store} is not a mem3d map store yet (no {CURRENT} file, no checkpoint)")
+            voxel_map = report.base.voxel_map
+            seq, replayed = replay(voxel_map, OrderedDict(report.base.sources), report)
+            return StoreView(voxel_map, seq, report.base.name, replayed, report)
+        except StoreError:
+            if attempt == attempts - 1 or read_current(store) == current:
+                raise
+            log.info("%s: a checkpoint was written while the store was read; reading it again", store)
+    raise AssertionError("unreachable")
 
 
 def _require_same_schema(stored: MapConfig, wanted: MapConfig, store: Path) -> None:

@@ -1,6 +1,8 @@
 """Answers to the requests endpoint: ping, stats, localize, save, shutdown, one typed reply each.
 
-Every request is decoded defensively; a bad one gets an ``ErrorReply`` and changes nothing.
+Every request is decoded defensively; a bad one gets an ``ErrorReply`` and changes nothing. Queries
+read the service's replica of the map (``mem3d.query.replica``), which frames being applied never
+touch; replies say which frame the answer reflects (``seq``) and how many applied frames it trails.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 
 from mem3d import __version__
 from mem3d.encoder import TextEncoder
-from mem3d.errors import InvalidInputError, Mem3dError, NotAvailableError
+from mem3d.errors import Mem3dError, NotAvailableError
 from mem3d.protocol.replies import ErrorReply, LocalizeReply, Pong, Reply, SaveReply, ShutdownAck, StatsReply
 from mem3d.protocol.requests import (
     IngestRequest,
@@ -24,8 +26,10 @@ from mem3d.protocol.requests import (
     SaveRequest,
     ShutdownRequest,
     StatsRequest,
+    require_query_text,
 )
 from mem3d.protocol.wire import ErrorCode, ProtocolError, decode
+from mem3d.query.replica import MapReplica
 from mem3d.service.durable import DurableMemory
 
 log = logging.getLogger("mem3d.service")
@@ -37,6 +41,11 @@ class ServiceControl(Protocol):
     @property
     def frames_ingested(self) -> int: ...
 
+    @property
+    def applied_seq(self) -> int:
+        """Log sequence number of the newest frame applied to the map (the replica may trail it)."""
+        ...
+
     def save_now(self) -> str:
         """Apply every logged ingest and write a checkpoint now; its name."""
         ...
@@ -45,8 +54,9 @@ class ServiceControl(Protocol):
 
 
 class RequestHandlers:
-    def __init__(self, memory: DurableMemory, encoder: TextEncoder | None, control: ServiceControl) -> None:
-        self.memory, self.encoder, self.control = memory, encoder, control
+    def __init__(self, memory: DurableMemory, replica: MapReplica, encoder: TextEncoder | None,
+                 control: ServiceControl) -> None:
+        self.memory, self.replica, self.encoder, self.control = memory, replica, encoder, control
         self._started = time.time()
         self._handlers: dict[str, tuple[type[Request], Callable[[Any], Reply]]] = {
             kind.TYPE: (kind, handler) for kind, handler in (
@@ -77,13 +87,13 @@ class RequestHandlers:
         return Pong(server="mem3d", version=__version__)
 
     def stats(self, request: StatsRequest) -> StatsReply:
-        voxel_map = self.memory.map
+        replica, config = self.replica, self.replica.config
         return StatsReply(
-            n_voxels=len(voxel_map), feature_dim=voxel_map.feature_dim,
-            feature_model=voxel_map.config.feature_model, voxel_size=voxel_map.voxel_size,
-            map_bytes=voxel_map.nbytes(), log_seq=self.memory.seq, frames_ingested=self.control.frames_ingested,
-            frames_since_checkpoint=self.memory.frames_since_checkpoint, last_checkpoint=self.memory.last_checkpoint,
-            uptime_s=time.time() - self._started, text_queries=self.encoder is not None)
+            n_voxels=len(replica), feature_dim=config.feature_dim, feature_model=config.feature_model,
+            voxel_size=config.voxel_size, map_bytes=self.memory.map.nbytes(), log_seq=self.memory.seq,
+            frames_ingested=self.control.frames_ingested, frames_since_checkpoint=self.memory.frames_since_checkpoint,
+            last_checkpoint=self.memory.last_checkpoint, uptime_s=time.time() - self._started,
+            text_queries=self.encoder is not None, seq=replica.seq)
 
     def localize(self, request: LocalizeRequest) -> LocalizeReply:
         if (request.text is None) == (request.embedding is None):
@@ -94,19 +104,21 @@ class RequestHandlers:
         if request.text is not None:
             embedding = self._embed(request.text)
             threshold = threshold if threshold is not None else self.encoder.info.match_threshold
-        result = self.memory.map.localize(np.asarray(embedding), top_k=request.top_k, threshold=threshold)
-        return LocalizeReply.from_result(result)
+        result = self.replica.localize(np.asarray(embedding), top_k=request.top_k, threshold=threshold)
+        return LocalizeReply.from_result(result, seq=self.replica.seq, applied_seq=self.control.applied_seq)
 
     def _embed(self, text: str) -> np.ndarray:
+        """The (D,) embedding of a query text: the text is checked first, then the encoder asked (through
+        its cache: ``mem3d serve`` gives the service a ``TextEmbeddingCache``)."""
+        require_query_text(text)
         if self.encoder is None:
             raise NotAvailableError("this service has no text encoder: send an embedding, or start it with "
                                     "--encoder NAME")
-        if not text.strip() or len(text) > 1000:
-            raise InvalidInputError("text must be 1 to 1000 characters, not blank")
         return self.encoder.encode_text([text])[0]
 
     def save(self, request: SaveRequest) -> SaveReply:
-        return SaveReply(checkpoint=self.control.save_now(), n_voxels=len(self.memory.map))
+        checkpoint = self.control.save_now()
+        return SaveReply(checkpoint=checkpoint, n_voxels=len(self.replica))
 
     def shutdown(self, request: ShutdownRequest) -> ShutdownAck:
         self.control.stop()

@@ -1,55 +1,190 @@
-"""The ingest endpoint's work: read frames in batches, log them durably, apply them one at a time.
+"""The ingest pipeline: frames are logged and applied in a worker thread while the service loop
+answers queries from a replica of the map (``mem3d.query.replica``).
 
-A batch of up to ``BATCH`` waiting ingests is read at once: bad ones are refused, duplicates are
-acknowledged as such, and the rest are logged with one fsync (group commit). The logged frames then
-wait in ``pending`` and are applied one per call of ``apply_next``, so the service loop can answer
-queries between two frames. Each applied frame is acknowledged and announced on the change feed.
+The loop reads up to ``BATCH`` waiting ingests and submits their raw wire frames. The worker decodes
+them, refuses the bad ones, logs the rest with one fsync (group commit) and applies them one at a
+time, in log order. For each applied frame it hands back the map's changes (copies of the rows the
+frame wrote); the loop applies them to its replica between two queries and only then acknowledges
+the frame and announces it on the change feed, so an acknowledged frame is in every later answer and
+no answer ever sees half of a frame. The worker also writes the checkpoints (its snapshot copy runs
+between two frames, not between queries) and serves save requests in order with the frames.
+Results wake the loop through a pipe it polls (``wake_fd``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
+import os
+import queue
+import threading
+from dataclasses import dataclass
 
 from mem3d.protocol.announcements import update_counts
 from mem3d.protocol.messages import message_to_frame
-from mem3d.protocol.replies import ErrorReply, IngestAck
+from mem3d.protocol.replies import ErrorReply, IngestAck, Reply
 from mem3d.protocol.requests import IngestRequest
 from mem3d.protocol.wire import ErrorCode, ProtocolError, decode
+from mem3d.query.replica import MapReplica
 from mem3d.service.changes import ChangePublisher
+from mem3d.service.checkpoints import CheckpointPolicy
 from mem3d.service.durable import DurableMemory, Ingest, IngestOutcome, Logged
 from mem3d.service.routing import Router
-from mem3d.types import FeatureFrame
+from mem3d.types import MapUpdate
+from mem3d.voxel_map import MapChanges
 
 log = logging.getLogger("mem3d.service")
 BATCH = 16
 """Ingests read (and logged with one fsync) at a time."""
+MAX_IN_FLIGHT = 2 * BATCH
+"""Ingests submitted but not answered yet beyond which the loop stops reading the ingest socket
+(ZeroMQ's queues then hold the senders back)."""
+IDLE_CHECK_S = 0.5
+"""How often an idle worker checks whether a checkpoint is due (``checkpoint_every_s``)."""
 
 
-class IngestQueue:
-    def __init__(self, router: Router, memory: DurableMemory, feed: ChangePublisher) -> None:
-        self.router, self.memory, self.feed = router, memory, feed
-        self._pending: deque[tuple[list[bytes], int, Logged]] = deque()
-        """(routing envelope, request id, logged ingest), oldest first."""
-        self.frames_applied = 0
+@dataclass(frozen=True)
+class Answer:
+    """A reply to an ingest that changed nothing: a refusal or a duplicate."""
+
+    envelope: list[bytes]
+    request_id: int
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A logged ingest went through the map (``reply`` is its ack, or an error if applying failed)."""
+
+    envelope: list[bytes]
+    request_id: int
+    reply: Reply
+    update: MapUpdate | None
+    changes: MapChanges
+    """What the frame changed in the map: the replica applies it before the reply goes out."""
+    seq: int
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A save request's outcome: the checkpoint's name, or the error that stopped it."""
+
+    checkpoint: str | None
+    error: Exception | None = None
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """The worker ended: after a stop request (``error`` None) or on a fatal error (a broken log)."""
+
+    error: BaseException | None
+
+
+@dataclass(frozen=True)
+class _Batch:
+    items: list[tuple[list[bytes], list[bytes]]]
+    """(routing envelope, message frames) per ingest."""
+
+
+class _Save:
+    pass
+
+
+_STOP = object()
+
+
+class IngestWorker:
+    """The thread that owns every change to the memory: logging, applying, checkpoints."""
+
+    def __init__(self, memory: DurableMemory, checkpoints: CheckpointPolicy) -> None:
+        self.memory, self.checkpoints = memory, checkpoints
+        self.applied_seq = memory.seq
+        """Log sequence number of the newest frame applied to the map."""
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._results: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self._thread = threading.Thread(target=self._run, name="mem3d-ingest", daemon=True)
 
     @property
-    def pending(self) -> bool:
-        """Whether logged frames wait to be applied."""
-        return bool(self._pending)
+    def wake_fd(self) -> int:
+        """Readable when results wait (poll it with the sockets)."""
+        return self._wake_read
 
-    def next_frame(self) -> FeatureFrame:
-        """The frame ``apply_next`` applies (there must be one pending)."""
-        return self._pending[0][2].item.frame
+    def start(self) -> None:
+        self._thread.start()
 
-    def receive_batch(self) -> None:
-        """Receive waiting ingests, refuse the bad ones, and log the rest durably (one fsync)."""
+    @property
+    def started(self) -> bool:
+        return self._thread.ident is not None
+
+    def submit(self, items: list[tuple[list[bytes], list[bytes]]]) -> None:
+        self._inbox.put(_Batch(items))
+
+    def request_save(self) -> None:
+        """Apply everything submitted before, then write a checkpoint (a ``Saved`` result follows)."""
+        self._inbox.put(_Save())
+
+    def request_stop(self) -> None:
+        """Finish everything submitted, then end (a ``Stopped`` result follows)."""
+        self._inbox.put(_STOP)
+
+    def results(self, timeout: float | None = 0.0) -> list:
+        """The results waiting, oldest first; with a ``timeout`` (seconds, None = forever) wait for one."""
+        try:
+            while os.read(self._wake_read, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        found = []
+        try:
+            if timeout != 0.0:
+                found.append(self._results.get(timeout=timeout))
+            while True:
+                found.append(self._results.get_nowait())
+        except queue.Empty:
+            return found
+
+    def join(self) -> None:
+        """Wait for the thread (if it was started) and close the pipe."""
+        if self.started:
+            self._thread.join()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+
+    # --- the worker thread ----------------------------------------------------------------
+
+    def _post(self, result) -> None:
+        self._results.put(result)
+        try:
+            os.write(self._wake_write, b"\0")
+        except BlockingIOError:  # the pipe is full of wake-ups already: the loop will look
+            pass
+
+    def _run(self) -> None:
+        try:
+            while True:
+                try:
+                    job = self._inbox.get(timeout=IDLE_CHECK_S)
+                except queue.Empty:
+                    self._maybe_checkpoint()
+                    continue
+                if job is _STOP:
+                    break
+                if isinstance(job, _Save):
+                    self._save()
+                else:
+                    self._ingest(job.items)
+                    self._maybe_checkpoint()
+        except BaseException as error:  # a broken log: nothing may be logged after it, the service stops
+            log.exception("the ingest worker stopped")
+            self._post(Stopped(error))
+            return
+        self._post(Stopped(None))
+
+    def _ingest(self, items: list[tuple[list[bytes], list[bytes]]]) -> None:
         received: list[tuple[list[bytes], int, Ingest]] = []
-        for _ in range(BATCH):
-            waiting = self.router.receive()
-            if waiting is None:
-                break
-            envelope, frames = waiting
+        for envelope, frames in items:
             request_id = 0
             try:
                 message = decode(frames)
@@ -60,35 +195,122 @@ class IngestQueue:
                 frame, source = message_to_frame(message)
                 received.append((envelope, request_id, Ingest(frames, frame, source)))
             except ProtocolError as error:
-                self.router.reply(envelope, request_id or error.request_id, ErrorReply.of(error))
+                self._post(Answer(envelope, request_id or error.request_id, ErrorReply.of(error)))
             except Exception as error:  # a bug must not take the service down; nothing was logged
                 log.exception("internal error while reading an ingest")
-                self.router.reply(envelope, request_id, ErrorReply.of(error))
+                self._post(Answer(envelope, request_id, ErrorReply.of(error)))
         if not received:
             return
         outcomes, logged = self.memory.log([item for _, _, item in received])
         for (envelope, request_id, item), outcome in zip(received, outcomes):
             if isinstance(outcome, IngestOutcome):  # a duplicate
-                self.router.reply(envelope, request_id, IngestAck(obs_id=item.frame.obs_id, seq=0, duplicate=True))
+                ack = IngestAck(obs_id=item.frame.obs_id, seq=0, duplicate=True)
+                self._post(Answer(envelope, request_id, ack))
             elif outcome is not None:
-                self.router.reply(envelope, request_id, ErrorReply.of(outcome))
-        self._pending.extend((received[entry.index][0], received[entry.index][1], entry) for entry in logged)
+                self._post(Answer(envelope, request_id, ErrorReply.of(outcome)))
+        for entry in logged:
+            envelope, request_id, _ = received[entry.index]
+            self._apply(envelope, request_id, entry)
 
-    def apply_next(self) -> None:
-        """Apply the oldest logged ingest, acknowledge it and announce the change."""
-        envelope, request_id, entry = self._pending.popleft()
+    def _apply(self, envelope: list[bytes], request_id: int, entry: Logged) -> None:
+        update: MapUpdate | None = None
         try:
-            outcome = self.memory.apply(entry)
+            update = self.memory.apply(entry).update
+            reply: Reply = IngestAck(obs_id=entry.item.frame.obs_id, seq=entry.seq, duplicate=False,
+                                     **update_counts(update))
         except Exception as error:  # unreachable for checked frames; a bug must not stop the service
             log.exception("internal error while applying ingest %d", entry.seq)
-            self.router.reply(envelope, request_id, ErrorReply(code=ErrorCode.INTERNAL,
-                                                               message=f"internal error: {error}"))
-            return
-        self.frames_applied += 1
-        self.router.reply(envelope, request_id, IngestAck(obs_id=entry.item.frame.obs_id, seq=outcome.seq,
-                                                          duplicate=False, **update_counts(outcome.update)))
-        self.feed.publish(outcome.update)
+            reply = ErrorReply(code=ErrorCode.INTERNAL, message=f"internal error: {error}")
+        self.applied_seq = entry.seq
+        # Taken even after a failure: whatever the frame wrote, the replica must match the map.
+        self._post(Applied(envelope, request_id, reply, update, self.memory.map.take_changes(), entry.seq))
 
-    def apply_all(self) -> None:
-        while self._pending:
-            self.apply_next()
+    def _maybe_checkpoint(self) -> None:
+        if self.checkpoints.due(self.memory.frames_since_checkpoint) and not self.memory.saving:
+            self.memory.checkpoint()  # the snapshot is copied here, between frames; written in the background
+            self.checkpoints.restart()
+
+    def _save(self) -> None:
+        try:
+            name = self.memory.checkpoint(wait=True)
+        except Exception as error:  # reported to the client that asked
+            self._post(Saved(None, error))
+            return
+        self.checkpoints.restart()
+        self._post(Saved(name))
+
+
+class IngestPipeline:
+    """The service loop's side of the worker: submits ingests, and applies each result to the replica
+    before sending its reply."""
+
+    def __init__(self, router: Router, memory: DurableMemory, feed: ChangePublisher,
+                 checkpoints: CheckpointPolicy) -> None:
+        self.router, self.feed = router, feed
+        memory.map.track_changes()
+        self.replica = MapReplica(memory.map.contents(), memory.seq)
+        """What queries read: the map as of the newest acknowledged frame."""
+        self.worker = IngestWorker(memory, checkpoints)
+        self.frames_applied = 0
+        self._in_flight = 0
+        self._stopped = False
+
+    @property
+    def accepting(self) -> bool:
+        """Whether the loop should read more ingests now."""
+        return self._in_flight < MAX_IN_FLIGHT
+
+    def receive(self) -> None:
+        """Submit up to ``BATCH`` waiting ingests to the worker."""
+        items = []
+        for _ in range(BATCH):
+            waiting = self.router.receive()
+            if waiting is None:
+                break
+            items.append(waiting)
+        if items:
+            self._in_flight += len(items)
+            self.worker.submit(items)
+
+    def process(self, timeout: float | None = 0.0) -> Saved | None:
+        """Handle the worker's waiting results (waiting up to ``timeout`` s for one); the ``Saved``
+        among them, if any. Raises the worker's fatal error."""
+        saved = None
+        for result in self.worker.results(timeout):
+            if isinstance(result, Applied):
+                self.replica.apply(result.changes, result.seq)
+                self._send(result.envelope, result.request_id, result.reply)
+                if result.update is not None:
+                    self.frames_applied += 1
+                    self.feed.publish(result.update)
+            elif isinstance(result, Answer):
+                self._send(result.envelope, result.request_id, result.reply)
+            elif isinstance(result, Saved):
+                saved = result
+            elif isinstance(result, Stopped):
+                self._stopped = True
+                if result.error is not None:
+                    raise result.error
+        return saved
+
+    def _send(self, envelope: list[bytes], request_id: int, reply: Reply) -> None:
+        self._in_flight -= 1
+        self.router.reply(envelope, request_id, reply)
+
+    def save(self) -> str:
+        """Apply every ingest submitted so far and write a checkpoint; its name."""
+        self.worker.request_save()
+        while True:
+            saved = self.process(timeout=None)
+            if saved is not None:
+                if saved.error is not None:
+                    raise saved.error
+                return saved.checkpoint
+
+    def close(self) -> None:
+        """Let the worker finish what it was given (sending the replies), then end it."""
+        if self.worker.started and not self._stopped:
+            self.worker.request_stop()
+            while not self._stopped:
+                self.process(timeout=None)
+        self.worker.join()

@@ -6,15 +6,19 @@ Sockets (all bound, default loopback only; layout in ``mem3d.comms.endpoints``):
 - changes (XPUB): a ``map.update`` announcement per applied frame (``changes``), for planners that
   react to change (summarised only while someone is subscribed).
 
-One thread runs the loop below over both ROUTER sockets, so queries interleave with ingest: per
-turn it reads a batch of ingests (when none is pending), then applies one frame or one chunk of a
-column copy (growth or checkpoint snapshot), then answers up to ``QUERIES_PER_TURN`` queries.
+Two threads. The loop below owns the sockets: it hands ingests to a worker thread (``ingest``), which
+logs and applies them to the map and writes the checkpoints, and it answers queries from a replica of
+the map meanwhile. Per turn it takes the worker's results (each applied frame's changes go into the
+replica, then the frame is acknowledged and announced), reads a batch of ingests, and answers up to
+``QUERIES_PER_TURN`` queries. A query never waits for a frame being applied or a checkpoint being
+copied, only for the replica taking a frame's rows (a few milliseconds) and for the queries ahead.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,17 +32,21 @@ from mem3d.query.localization import LocalizeConfig
 from mem3d.service.changes import ChangePublisher
 from mem3d.service.checkpoints import CheckpointPolicy
 from mem3d.service.config import ServiceConfig
-from mem3d.service.durable import DurableMemory, IncrementalStep
+from mem3d.service.durable import DurableMemory
 from mem3d.service.handlers import RequestHandlers
-from mem3d.service.ingest import IngestQueue
+from mem3d.service.ingest import IngestPipeline
 from mem3d.service.routing import Router
 from mem3d.voxel_map import MapConfig
 
 __all__ = ["MemoryService", "ServiceConfig"]
 log = logging.getLogger("mem3d.service")
 POLL_MS = 50
+SWITCH_INTERVAL_S = 0.0005
+"""Python's thread switch interval while the service runs (the default is 5 ms). A query releases the
+GIL in each large numpy operation and must take it back from the ingest worker each time: with the
+default, every such hand-over could cost a query up to 5 ms."""
 QUERIES_PER_TURN = 16
-"""Queries answered at most between two frames (or copy chunks)."""
+"""Queries answered at most between two looks at the worker's results."""
 
 
 class MemoryService:
@@ -73,17 +81,21 @@ class MemoryService:
         self._sockets = sockets
         self._requests = Router(sockets["requests"])
         self._feed = ChangePublisher(sockets["changes"], self.memory.map.voxel_size)
-        self._ingest = IngestQueue(Router(sockets["ingest"]), self.memory, self._feed)
-        self._handlers = RequestHandlers(self.memory, encoder, self)
-        self._checkpoints = CheckpointPolicy(config.checkpoint_every_frames, config.checkpoint_every_s)
-        self._copying: IncrementalStep | None = None
-        """A column copy (growth or checkpoint snapshot) done a chunk per loop; frames wait for it."""
-        self._running = False
+        self._ingest = IngestPipeline(Router(sockets["ingest"]), self.memory, self._feed,
+                                      CheckpointPolicy(config.checkpoint_every_frames, config.checkpoint_every_s))
+        self._handlers = RequestHandlers(self.memory, self._ingest.replica, encoder, self)
+        self._running = True
+        """False once ``stop`` was called (also before ``run``: a signal right after the ready line)."""
 
     @property
     def frames_ingested(self) -> int:
-        """Frames applied since the service started."""
+        """Frames applied (and acknowledged) since the service started."""
         return self._ingest.frames_applied
+
+    @property
+    def applied_seq(self) -> int:
+        """Log sequence number of the newest frame applied to the map."""
+        return self._ingest.worker.applied_seq
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -107,30 +119,30 @@ class MemoryService:
         poller = zmq.Poller()
         for socket in self._sockets.values():
             poller.register(socket, zmq.POLLIN)
-        self._running = True
+        poller.register(self._ingest.worker.wake_fd, zmq.POLLIN)
+        reading_ingest = True
+        previous_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        self._ingest.worker.start()
         log.info("serving %d voxels from %s on %s (ingest %s, changes %s)", len(self.memory.map),
                  self.config.store, self.endpoints["requests"], self.endpoints["ingest"], self.endpoints["changes"])
         try:
             while self._running:
-                busy = self._ingest.pending or self._copying is not None
-                ready = dict(poller.poll(0 if busy else POLL_MS))
-                if ingest in ready and not self._ingest.pending:
-                    self._ingest.receive_batch()
-                if self._copying is not None:  # a chunk of copying instead of a frame: queries go on
-                    if self._copying.step():
-                        self._copying = None
-                elif self._ingest.pending:
-                    self._copying = self.memory.begin_growth(self._ingest.next_frame())
-                    if self._copying is None:
-                        self._ingest.apply_next()
-                for _ in range(QUERIES_PER_TURN):  # queries wait for at most one frame being applied
+                if self._ingest.accepting != reading_ingest:  # unread ingests wait in ZeroMQ's queues
+                    reading_ingest = self._ingest.accepting
+                    poller.modify(ingest, zmq.POLLIN if reading_ingest else 0)
+                ready = dict(poller.poll(POLL_MS))
+                self._ingest.process()  # first, so that answers are as fresh as can be
+                if ingest in ready and reading_ingest:
+                    self._ingest.receive()
+                for _ in range(QUERIES_PER_TURN):
                     if not self._serve_request():
                         break
                 if changes in ready:
                     self._feed.count_subscribers()
-                self._maybe_checkpoint()
         finally:
             self.close()
+            sys.setswitchinterval(previous_interval)
 
     def _serve_request(self) -> bool:
         waiting = self._requests.receive()
@@ -140,24 +152,9 @@ class MemoryService:
         self._requests.reply(envelope, *self._handlers.handle(frames))
         return True
 
-    def _maybe_checkpoint(self) -> None:
-        if (self._checkpoints.due(self.memory.frames_since_checkpoint) and not self.memory.saving
-                and not self._ingest.pending and self._copying is None):
-            self._copying = self.memory.begin_checkpoint()  # copied between queries, then written
-            self._checkpoints.restart()
-
-    def _apply_all(self) -> None:
-        if self._copying is not None:
-            self._copying.run()
-            self._copying = None
-        self._ingest.apply_all()
-
     def save_now(self) -> str:
         """Apply every logged ingest and write a checkpoint now; its name."""
-        self._apply_all()
-        name = self.memory.checkpoint(wait=True)
-        self._checkpoints.restart()
-        return name
+        return self._ingest.save()
 
     def stop(self) -> None:
         self._running = False
@@ -165,7 +162,7 @@ class MemoryService:
     def close(self) -> None:
         if self._sockets["requests"].closed:
             return
-        self._apply_all()  # logged ingests are acknowledged before the sockets go
+        self._ingest.close()  # the worker applies what it was given: those ingests are acknowledged
         for socket in self._sockets.values():
             socket.close(linger=500)  # long enough for the last replies (a shutdown_ack) to leave
         if self._authenticator is not None:

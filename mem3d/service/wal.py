@@ -1,53 +1,46 @@
 """Write-ahead log: the ingests that arrived since the last checkpoint, in numbered segment files.
 
-Each record holds one ingest message exactly as it came off the wire::
-
-    magic "M3DW" | crc32 (u32) | seq (u64) | n_frames (u32) | n_frames x length (u32) | frame bytes...
-
-The CRC covers everything after itself. An ingest is acknowledged only after its record is fsynced,
-so after a crash a damaged or incomplete record can only sit in the unsynced tail of the newest
-segment: replay truncates it there. A damaged record anywhere else is corruption and is reported.
-Records of an older wire schema version are converted to the current one as they are read
-(``mem3d.protocol.migrations``), so a store written by an older mem3d replays.
+Each record holds one ingest message exactly as it came off the wire (format: ``mem3d.io.wal_format``).
+An ingest is acknowledged only after its record is fsynced and the watermark ``wal/ACKED`` says so,
+so a damaged or incomplete record can only be unacknowledged if it lies after the watermark at the
+very end of the newest segment (a torn tail). Reading and checking the log is ``mem3d.io.verify``'s
+job: a store is checked before this writer opens it, and replayed from what the check found.
 """
 
 from __future__ import annotations
 
 import os
-import struct
-import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
-from mem3d.errors import StoreError
 from mem3d.io.durable_files import fsync_dir
-from mem3d.protocol.migrations import upgrade
-
-MAGIC = b"M3DW"
-_HEAD = struct.Struct("<4sIQI")
-_SUFFIX = ".wal"
+from mem3d.io.verify import ACKED, segment_name, segment_numbers
+from mem3d.io.wal_format import encode_acked, encode_record
 
 
 class WriteAheadLog:
-    """Append-only, segmented, checksummed log of wire messages.
+    """Append-only, segmented, checksummed log of wire messages, and its acknowledgement watermark.
 
     Records go straight to the file descriptor (no user-space buffer), so a failed write or sync
     leaves nothing pending that a later sync could still write, and ``rollback`` can always cut the
-    segment back to a record boundary.
+    segment back to a record boundary. ``acked`` is the newest sequence number known durable.
     """
 
-    def __init__(self, directory: str | Path) -> None:
+    def __init__(self, directory: str | Path, acked: int = 0) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._fd: int | None = None
         self._segment = max(self.segments(), default=0)
+        self._acked_fd = os.open(self.directory / ACKED, os.O_RDWR | os.O_CREAT, 0o644)
+        self._written = self.acked = acked
+        self._publish_acked()
+        os.fsync(self._acked_fd)
 
     def segments(self) -> list[int]:
         """Numbers of the segment files present, ascending."""
-        return sorted(int(p.stem) for p in self.directory.glob(f"*{_SUFFIX}") if p.stem.isdigit())
+        return segment_numbers(self.directory)
 
     def _path(self, segment: int) -> Path:
-        return self.directory / f"{segment:08d}{_SUFFIX}"
+        return self.directory / segment_name(segment)
 
     @property
     def current_segment(self) -> int:
@@ -71,27 +64,31 @@ class WriteAheadLog:
         """Cut the current segment back to ``offset`` after a failed append or sync (raises if it cannot)."""
         os.ftruncate(self._fd, offset)
         os.fsync(self._fd)
+        self._written = self.acked
 
     def append(self, seq: int, frames: list[bytes]) -> None:
         """Write one record (not yet durable: call ``sync`` before acknowledging it)."""
         fd = self._open_current()
-        lengths = struct.pack(f"<{len(frames)}I", *(len(f) for f in frames))
-        body = struct.pack("<QI", seq, len(frames)) + lengths
-        crc = zlib.crc32(body)
-        for frame in frames:
-            crc = zlib.crc32(frame, crc)
-        record = memoryview(b"".join([MAGIC, struct.pack("<I", crc), body, *frames]))
+        record = memoryview(encode_record(seq, frames))
         while record:
             record = record[os.write(fd, record):]
+        self._written = seq
 
     def sync(self) -> None:
-        """Make every appended record durable."""
+        """Make every appended record durable, then move the watermark to the newest of them."""
         if self._fd is not None:
             os.fsync(self._fd)
+        if self._written != self.acked:
+            self.acked = self._written
+            self._publish_acked()
+
+    def _publish_acked(self) -> None:
+        """Overwrite the watermark in place; not fsynced (see ``mem3d.io.wal_format``)."""
+        os.pwrite(self._acked_fd, encode_acked(self.acked), 0)
 
     def rotate(self) -> int:
         """Close the current segment and start a new one; returns the new segment's number."""
-        self.close()
+        self.close_segment()
         self._segment += 1
         self._open_current()
         return self._segment
@@ -103,49 +100,16 @@ class WriteAheadLog:
                 self._path(number).unlink(missing_ok=True)
         fsync_dir(self.directory)
 
-    def replay(self) -> Iterator[tuple[int, list[bytes]]]:
-        """Every intact record, oldest first, as (seq, frames) in the current wire schema version;
-        truncates a torn tail of the newest segment."""
-        segments = self.segments()
-        for number in segments:
-            yield from self._read_segment(self._path(number), is_last=number == segments[-1])
-
-    def _read_segment(self, path: Path, is_last: bool) -> Iterator[tuple[int, list[bytes]]]:
-        data = path.read_bytes()
-        offset = 0
-        while offset < len(data):
-            record = _parse_record(data, offset)
-            if record is None:
-                if not is_last:
-                    raise StoreError(f"write-ahead log {path} is damaged at byte {offset}")
-                with open(path, "r+b") as handle:  # the unacknowledged tail of a crash
-                    handle.truncate(offset)
-                    os.fsync(handle.fileno())
-                return
-            seq, frames, offset = record
-            yield seq, upgrade(frames)
-
-    def close(self) -> None:
+    def close_segment(self) -> None:
         if self._fd is not None:
             os.fsync(self._fd)
             os.close(self._fd)
             self._fd = None
 
-
-def _parse_record(data: bytes, offset: int) -> tuple[int, list[bytes], int] | None:
-    """(seq, frames, next offset) of the record at ``offset``, or None if it is incomplete or damaged."""
-    if offset + _HEAD.size > len(data):
-        return None
-    magic, crc, seq, n_frames = _HEAD.unpack_from(data, offset)
-    lengths_end = offset + _HEAD.size + 4 * n_frames
-    if magic != MAGIC or n_frames > 64 or lengths_end > len(data):
-        return None
-    lengths = struct.unpack_from(f"<{n_frames}I", data, offset + _HEAD.size)
-    end = lengths_end + sum(lengths)
-    if end > len(data) or zlib.crc32(data[offset + 8:end]) != crc:
-        return None
-    frames, position = [], lengths_end
-    for length in lengths:
-        frames.append(data[position:position + length])
-        position += length
-    return seq, frames, end
+    def close(self) -> None:
+        """Close the current segment and the watermark (made durable)."""
+        self.close_segment()
+        if self._acked_fd is not None:
+            os.fsync(self._acked_fd)
+            os.close(self._acked_fd)
+            self._acked_fd = None

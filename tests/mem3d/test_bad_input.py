@@ -22,6 +22,12 @@ def with_nan(array, index=0):
     return array
 
 
+def translated(pose, x):
+    pose = pose.copy()
+    pose[0, 3] = x
+    return pose
+
+
 def non_rigid(pose, kind):
     pose = pose.copy()
     if kind == "scaled":
@@ -47,8 +53,6 @@ CASES = {
     "colours short": (lambda f: {"colors": f.colors[:-1]}, "shape"),
     "colours float": (lambda f: {"colors": f.colors.astype(np.float32)}, "dtype"),
     "features 1-d": (lambda f: {"features": f.features[0]}, "shape"),
-    "features wrong dim": (lambda f: {"features": np.eye(f.features.shape[0], 16, dtype=np.float32)},
-                           "dimension"),
     "features not unit": (lambda f: {"features": f.features * 3}, "L2-normalised"),
     "features nan": (lambda f: {"features": with_nan(f.features)}, "non-finite"),
     "index out of range": (lambda f: {"feature_index": f.feature_index + 100}, "feature_index"),
@@ -61,6 +65,10 @@ CASES = {
     "pose last row": (lambda f: {"T_world_camera": non_rigid(f.T_world_camera, "last_row")}, "last row"),
     "pose nan": (lambda f: {"T_world_camera": non_rigid(f.T_world_camera, "nan")}, "non-finite"),
     "pose 3x4": (lambda f: {"T_world_camera": f.T_world_camera[:3]}, "shape"),
+    "pose float32": (lambda f: {"T_world_camera": f.T_world_camera.astype(np.float32)}, "float64"),
+    "camera beyond the range": (lambda f: {"T_world_camera": translated(f.T_world_camera, 1e30)}, "range"),
+    "camera just beyond the range": (lambda f: {"T_world_camera": translated(f.T_world_camera, 2**20 * 0.05)},
+                                     "range"),
     "stamp nan": (lambda f: {"stamp": float("nan")}, "stamp"),
     "stamp missing": (lambda f: {"stamp": None}, "stamp must be a number"),
     "stamp text": (lambda f: {"stamp": "12:00"}, "stamp must be a number"),
@@ -91,6 +99,14 @@ def test_bad_frame_is_refused_and_map_unchanged(new_map, scene, concepts, camera
     for name, value in before.items():
         assert np.array_equal(value, after[name]), name
     new_map.update(good)  # and the map still works
+
+
+def test_features_of_another_dimension_are_a_schema_mismatch(new_map, scene, concepts, camera):
+    good = frame_of(scene, concepts, camera, 0)
+    frame = dataclasses.replace(good, features=np.eye(good.features.shape[0], 16, dtype=np.float32))
+    with pytest.raises(SchemaMismatchError, match="dimension 16"):
+        new_map.update(frame)
+    assert len(new_map) == 0
 
 
 def test_frame_from_another_feature_model_is_refused(new_map, scene, concepts, camera):

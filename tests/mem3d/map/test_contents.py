@@ -1,4 +1,4 @@
-"""The map's public storage API: contents, incremental snapshots and growth, restore."""
+"""The map's public storage API: contents, incremental snapshots, reserved columns, restore."""
 
 import dataclasses
 
@@ -24,18 +24,16 @@ def test_a_snapshot_is_copied_step_by_step_and_stays_detached(new_map, scene, co
     assert copied.localize(concepts[MUG]) == before.localize(concepts[MUG])
 
 
-def test_growth_for_a_frame_is_made_before_the_frame_and_used_when_complete(new_map, scene, concepts, camera):
-    frame = frame_of(scene, concepts, camera, 0)
-    growth = new_map.begin_growth(frame)  # 6000 points do not fit the first 1024 slots
-    assert growth is not None
-    bytes_before = new_map.nbytes()
-    while not growth.step():
-        pass
-    assert new_map.nbytes() > bytes_before and new_map.begin_growth(frame) is None  # room for the frame
-    new_map.update(frame)
-    reference = VoxelMap(new_map.config)
-    reference.update(frame)
-    assert_same_map(reference, new_map)
+def test_the_map_grows_without_copying_and_counts_only_the_rows_it_used(new_map, scene, concepts, camera):
+    store = new_map.grid.store
+    arrays, capacity = {c.name: store.array(c.name) for c in store.columns}, store.capacity
+    empty_bytes = new_map.nbytes()
+    assert empty_bytes < 1 << 20  # the reservation itself costs nothing
+    observe(new_map, scene, concepts, camera, range(4))
+    assert store.capacity == capacity and len(new_map) > 1000
+    assert all(store.array(name) is array for name, array in arrays.items())  # the same arrays: no copy
+    row_bytes = sum(column.row_bytes for column in store.columns)
+    assert len(new_map) * row_bytes < new_map.nbytes() - empty_bytes < 2 * len(new_map) * row_bytes + (1 << 20)
 
 
 def test_restoring_incomplete_or_misshapen_contents_is_refused(new_map, scene, concepts, camera):

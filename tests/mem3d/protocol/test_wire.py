@@ -93,7 +93,15 @@ def header(**changes) -> bytes:
     ([header() + b"x"], ErrorCode.BAD_MESSAGE, "msgpack"),
     ([header(v=1)], ErrorCode.UNSUPPORTED_VERSION, "version 1"),  # an old peer (stored messages: migrations)
     ([header(v=SCHEMA_VERSION + 1)], ErrorCode.UNSUPPORTED_VERSION, f"version {SCHEMA_VERSION + 1}"),
-    ([header(v=...)], ErrorCode.UNSUPPORTED_VERSION, "None"),
+    ([header(v=...)], ErrorCode.BAD_MESSAGE, "'v' is required"),
+    ([header(v=float(SCHEMA_VERSION))], ErrorCode.BAD_MESSAGE, "'v' must be an integer"),
+    ([header(v=True)], ErrorCode.BAD_MESSAGE, "'v' must be an integer"),
+    ([header(v=str(SCHEMA_VERSION))], ErrorCode.BAD_MESSAGE, "'v' must be an integer"),
+    ([header(type=...)], ErrorCode.BAD_MESSAGE, "'type' is required"),
+    ([header(id=...)], ErrorCode.BAD_MESSAGE, "'id' is required"),
+    ([header(arrays=...)], ErrorCode.BAD_MESSAGE, "'arrays' is required"),
+    ([msgpack.packb({b"v": SCHEMA_VERSION, b"type": b"ping", b"id": 1, b"arrays": []}, use_bin_type=True)],
+     ErrorCode.BAD_MESSAGE, "str"),
     ([header(type="")], ErrorCode.BAD_MESSAGE, "type"),
     ([header(type=5)], ErrorCode.BAD_MESSAGE, "type"),
     ([header(id=-1)], ErrorCode.BAD_MESSAGE, "id"),
@@ -115,6 +123,27 @@ def test_malformed_messages_are_refused_with_a_code(frames, code, text):
     with pytest.raises(ProtocolError, match=text) as raised:
         decode(frames)
     assert raised.value.code == code
+
+
+@pytest.mark.parametrize("frames, code", [
+    ([header(id=42, v=SCHEMA_VERSION + 1)], ErrorCode.UNSUPPORTED_VERSION),
+    ([header(id=42, v=1.0)], ErrorCode.BAD_MESSAGE),
+    ([header(id=42, arrays=...)], ErrorCode.BAD_MESSAGE),
+    ([header(id=42), b"abc"], ErrorCode.BAD_MESSAGE),
+    ([header(id=42)] + [b""] * MAX_FRAMES, ErrorCode.TOO_LARGE),
+])
+def test_an_error_carries_the_id_whenever_the_header_is_readable(frames, code):
+    with pytest.raises(ProtocolError) as raised:
+        decode(frames)
+    assert (raised.value.code, raised.value.request_id) == (code, 42)
+
+
+@pytest.mark.parametrize("frames", [[header(id=...)], [header(id=-3)], [header(id=True)], [b"\xc1"],
+                                    [b"\x80" * 70_000]])
+def test_an_error_carries_id_0_when_no_valid_id_can_be_read(frames):
+    with pytest.raises(ProtocolError) as raised:
+        decode(frames)
+    assert raised.value.request_id == 0
 
 
 @settings(max_examples=3000, deadline=None)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mem3d.errors import InvalidInputError
+from mem3d.errors import InvalidInputError, SchemaMismatchError
 from tests.helpers.synthetic_room import BOOK, MUG, UNRELATED, box_contains, observe, room_boxes
 
 
@@ -54,7 +54,9 @@ def test_two_instances_give_two_candidates(new_map, concepts, camera):
 
 
 def test_bad_queries_are_refused(observed, concepts):
-    for query, message in [(concepts[MUG][:5], "dimension"), (np.zeros(concepts.shape[1]), "zero"),
+    with pytest.raises(SchemaMismatchError, match="dimension 5"):
+        observed.localize(concepts[MUG][:5])
+    for query, message in [(concepts[MUG][None], "vector"), (np.zeros(concepts.shape[1]), "zero"),
                            (np.full(concepts.shape[1], np.nan), "finite"),
                            (concepts[MUG].astype(np.int64), "floating")]:
         with pytest.raises(InvalidInputError, match=message):

@@ -2,50 +2,28 @@
 
 import dataclasses
 import errno
+import logging
 import os
 
 import numpy as np
 import pytest
 
 from mem3d.errors import InvalidInputError, StoreError
-from mem3d.geometry import look_at
-from mem3d.protocol.messages import frame_to_message
-from mem3d.protocol.wire import encode
-from mem3d.service.durable import DurableMemory, Ingest, IngestOutcome
+from mem3d.service.durable import DurableMemory, IngestOutcome
 from mem3d.voxel_map import MapConfig, VoxelMap
-from tests.helpers.synthetic_room import DIM, frame_of
-
-CONFIG = MapConfig(feature_dim=DIM, feature_model="synthetic")
-POSES = [look_at((-1.0 + 0.2 * i, 0.3 * i, 1.2), (3.0, 0.0, 0.4)) for i in range(6)]
-
-
-def ingest_of(frame, source="cam"):
-    return Ingest([bytes(f) for f in encode(frame_to_message(frame, source))], frame, source)
+from tests.mem3d.service.stores import CONFIG, assert_same, crash, ingest_of, make_frames, reference
 
 
 @pytest.fixture
 def frames(scene, concepts, camera):
-    return [frame_of(scene, concepts, camera, i, T_world_camera=POSES[i]) for i in range(6)]
-
-
-def reference(frames):
-    voxel_map = VoxelMap(CONFIG)
-    for frame in frames:
-        voxel_map.update(frame)
-    return voxel_map
-
-
-def assert_same(a, b):
-    va, vb = a.voxels(), b.voxels()
-    for name in va.__dataclass_fields__:
-        assert np.array_equal(getattr(va, name), getattr(vb, name)), name
+    return make_frames(scene, concepts, camera, 6)
 
 
 def test_acknowledged_ingests_survive_a_crash_without_checkpoint(tmp_path, frames):
     memory = DurableMemory(tmp_path, CONFIG)
     outcomes = memory.ingest([ingest_of(f) for f in frames[:4]])
     assert [o.seq for o in outcomes] == [1, 2, 3, 4]
-    memory.wal.close()  # the process dies here: no checkpoint, only the log
+    crash(memory)  # no checkpoint of these frames: only the log
     reopened = DurableMemory(tmp_path, CONFIG)
     assert reopened.replayed == 4 and reopened.seq == 4
     assert_same(reopened.map, reference(frames[:4]))
@@ -57,24 +35,30 @@ def test_checkpoint_then_log_replay_equals_an_uninterrupted_run(tmp_path, frames
     assert memory.checkpoint(wait=True) == "ckpt-000001"
     memory.ingest([ingest_of(f) for f in frames[3:]])
     assert memory.wal.segments() == [2]  # the segment the checkpoint covers is gone
-    memory.wal.close()
+    crash(memory)
     reopened = DurableMemory(tmp_path, CONFIG)
     assert reopened.replayed == 3
     assert_same(reopened.map, reference(frames))
     assert reopened.map.localize(frames[0].features[0]) == reference(frames).localize(frames[0].features[0])
 
 
-def test_a_torn_tail_is_dropped_and_earlier_records_kept(tmp_path, frames):
+def test_a_torn_tail_is_cut_with_a_warning_and_a_copy(tmp_path, frames, caplog):
     memory = DurableMemory(tmp_path, CONFIG)
     memory.ingest([ingest_of(f) for f in frames[:2]])
-    memory.wal.close()
+    crash(memory)
     segment = tmp_path / "wal" / "00000001.wal"
     size = segment.stat().st_size
-    with open(segment, "ab") as handle:  # half of a record that was never acknowledged
-        handle.write(segment.read_bytes()[: size // 3])
-    reopened = DurableMemory(tmp_path, CONFIG)
+    torn = segment.read_bytes()[: size // 3]
+    with open(segment, "ab") as handle:  # part of a record being written, never acknowledged
+        handle.write(torn)
+    with caplog.at_level(logging.WARNING, logger="mem3d.service"):
+        reopened = DurableMemory(tmp_path, CONFIG)
     assert reopened.replayed == 2 and segment.stat().st_size == size
     assert_same(reopened.map, reference(frames[:2]))
+    warning = [r.getMessage() for r in caplog.records if "torn tail" in r.getMessage()]
+    assert len(warning) == 1 and "00000001.wal" in warning[0] and f"{len(torn)} bytes from byte {size}" in warning[0]
+    (copy,) = tmp_path.glob("quarantine-*/wal/00000001.wal.from-byte-*")
+    assert copy.read_bytes() == torn
 
 
 def test_damage_before_the_tail_is_reported(tmp_path, frames):
@@ -82,7 +66,7 @@ def test_damage_before_the_tail_is_reported(tmp_path, frames):
     memory.ingest([ingest_of(frames[0])])
     memory.wal.rotate()
     memory.ingest([ingest_of(frames[1])])
-    memory.wal.close()
+    crash(memory)
     first = tmp_path / "wal" / "00000001.wal"
     data = bytearray(first.read_bytes())
     data[100] ^= 0xFF
@@ -98,7 +82,7 @@ def test_duplicates_are_acknowledged_but_not_applied_again(tmp_path, frames):
     outcomes = memory.ingest([ingest_of(frames[1]), ingest_of(frames[0]), ingest_of(frames[1], source="other")])
     assert [o.duplicate for o in outcomes] == [True, True, False]
     assert memory.seq == 3 and len(memory.map) >= before
-    memory.wal.close()
+    crash(memory)
     assert DurableMemory(tmp_path, CONFIG).sources == {"cam": 1, "other": 1}
 
 
@@ -109,7 +93,7 @@ def test_a_bad_frame_in_a_batch_is_refused_alone_and_never_logged(tmp_path, fram
     assert isinstance(outcomes[0], IngestOutcome) and isinstance(outcomes[2], IngestOutcome)
     assert isinstance(outcomes[1], InvalidInputError)
     assert memory.seq == 2
-    memory.wal.close()
+    crash(memory)
     assert_same(DurableMemory(tmp_path, CONFIG).map, reference([frames[0], frames[2]]))
 
 
@@ -150,7 +134,7 @@ def test_a_failed_log_write_acknowledges_nothing_and_keeps_the_log_clean(tmp_pat
     assert logged == [] and all(isinstance(o, StoreError) for o in outcomes)
     assert memory.seq == 1 and memory.wal.end() == size  # cut back to the last acknowledged record
     assert [o.seq for o in memory.ingest([ingest_of(f) for f in frames[3:5]])] == [2, 3]  # space is back
-    memory.wal.close()
+    crash(memory)
     reopened = DurableMemory(tmp_path, CONFIG)
     assert reopened.replayed == 3
     assert_same(reopened.map, reference([frames[0], frames[3], frames[4]]))
@@ -170,7 +154,7 @@ def test_a_log_that_cannot_be_cut_back_stops_the_service(tmp_path, frames, monke
 def test_a_record_that_fails_to_apply_is_skipped_on_replay(tmp_path, frames, monkeypatch):
     memory = DurableMemory(tmp_path, CONFIG)
     memory.ingest([ingest_of(f) for f in frames[:3]])
-    memory.wal.close()
+    crash(memory)
     real_update = VoxelMap.update
 
     def buggy_update(self, frame, **options):  # fault injection: a bug that hits one record

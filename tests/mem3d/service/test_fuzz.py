@@ -17,10 +17,10 @@ def broken_ingests(valid: list[bytes], rng: random.Random):
     specs = header["arrays"]
     names = [s[0] for s in specs]
 
-    def with_header(**changes):
+    def with_header(**changes):  # a change to ... removes the field
         h = dict(header)
         h.update(changes)
-        return [msgpack.packb(h)] + valid[1:]
+        return [msgpack.packb({k: v for k, v in h.items() if v is not ...})] + valid[1:]
 
     def poisoned(name):
         i = names.index(name)
@@ -30,13 +30,23 @@ def broken_ingests(valid: list[bytes], rng: random.Random):
         data[at:at + len(nan)] = nan
         return [valid[0]] + [bytes(data) if j == i else f for j, f in enumerate(valid[1:])]
 
+    def float32_pose():
+        i = names.index("T_world_camera")
+        pose = np.frombuffer(valid[1 + i], "<f8").astype("<f4").tobytes()
+        retyped = with_header(arrays=[[n, "<f4" if n == "T_world_camera" else d, s] for n, d, s in specs])
+        return retyped[:1 + i] + [pose] + retyped[2 + i:]
+
     makers = [
         lambda: [rng.randbytes(rng.randrange(0, 64)) for _ in range(rng.randrange(1, 6))],
         lambda: [valid[0][: rng.randrange(1, len(valid[0]))]] + valid[1:],
         lambda: valid[:rng.randrange(1, len(valid))],
         lambda: valid + [rng.randbytes(8)],
         lambda: [valid[0]] + [f[: max(0, len(f) - rng.randrange(1, 9))] for f in valid[1:]],
-        lambda: with_header(v=rng.choice([0, SCHEMA_VERSION - 1, SCHEMA_VERSION + 1, str(SCHEMA_VERSION), None])),
+        lambda: with_header(v=rng.choice([0, SCHEMA_VERSION - 1, SCHEMA_VERSION + 1, str(SCHEMA_VERSION), None,
+                                          float(SCHEMA_VERSION), True])),
+        lambda: [msgpack.packb({k.encode(): v for k, v in header.items()}, use_bin_type=True)] + valid[1:],
+        lambda: with_header(**{rng.choice(["v", "type", "id", "arrays"]): ...}),
+        float32_pose,
         lambda: with_header(obs_id=rng.choice(["7", 1.5, None, [1], -1, 2**63, 2**64 - 1, True])),
         lambda: with_header(stamp=rng.choice([float("nan"), float("inf"), "now"])),
         lambda: with_header(intrinsics=rng.choice([[1, 2, 3], ["a"] * 6, [0, 0, 0, 0, 10, 10], [1] * 7,

@@ -46,7 +46,7 @@ def test_ping_stats_localize_save(fed, concepts):
         pong = client.ping()
         assert isinstance(pong, Pong) and pong.server == "mem3d" and pong.version == __version__
         stats = client.stats()
-        assert stats.n_voxels > 1000 and stats.feature_dim == DIM and stats.log_seq == 3
+        assert stats.n_voxels > 1000 and stats.feature_dim == DIM and stats.log_seq == stats.seq == 3
         assert stats.frames_ingested == 3 and not stats.text_queries
         result = client.localize(embedding=concepts[MUG])
         assert result.found
@@ -72,7 +72,7 @@ def test_duplicate_frames_are_acknowledged_once(fed, scene, concepts, camera):
     (lambda c: Message("localize", 0, {"text": "mug"}, {"embedding": c[MUG]}), "invalid_input"),
     (lambda c: Message("localize", 0, {"top_k": 0}, {"embedding": c[MUG]}), "invalid_input"),
     (lambda c: Message("localize", 0, {"top_k": "five"}, {"embedding": c[MUG]}), "invalid_input"),
-    (lambda c: Message("localize", 0, {}, {"embedding": c[MUG][:7]}), "invalid_input"),
+    (lambda c: Message("localize", 0, {}, {"embedding": c[MUG][:7]}), "schema_mismatch"),
     (lambda c: Message("localize", 0, {}, {"embedding": np.full(DIM, np.nan, np.float32)}), "invalid_input"),
     (lambda c: Message("localize", 0, {"threshold": 7.0}, {"embedding": c[MUG]}), "invalid_input"),
     (lambda c: Message("localize", 0, {"text": "red mug"}), "not_available"),

@@ -10,9 +10,11 @@ from pathlib import Path
 import msgpack
 import numpy as np
 
+from mem3d.io.verify import inspect_store, read_records
+from mem3d.io.wal_format import parse_record
+from mem3d.protocol.migrations import upgrade
 from mem3d.protocol.wire import SCHEMA_VERSION, decode
 from mem3d.service.durable import DurableMemory
-from mem3d.service.wal import WriteAheadLog
 from mem3d.types import CameraIntrinsics, FeatureFrame
 from mem3d.voxel_map import MapConfig, VoxelMap
 from tests.helpers.synthetic_room import DIM
@@ -70,8 +72,11 @@ def test_old_records_come_out_of_the_log_in_the_current_version(tmp_path):
     header = msgpack.unpackb(stored[0])
     assert header["v"] == 1 and [spec[0] for spec in header["arrays"]] == [
         "points", "colors", "features", "feature_index", "pose"]
-    (seq, frames), _ = WriteAheadLog(legacy_store(tmp_path) / "wal").replay()
-    assert seq == 1 and frames[1:] == stored[1:]  # the arrays are kept as they are
+    report = inspect_store(legacy_store(tmp_path))
+    assert report.verdict.value == "ok" and report.acked is None  # an old store has no watermark
+    (ref, frames), _ = read_records(report)
+    frames = upgrade(frames)
+    assert ref.seq == 1 and frames[1:] == stored[1:]  # the arrays are kept as they are
     message = decode(frames)
     assert message.type == "ingest" and message.id == 1
     assert "T_world_camera" in message.arrays and "pose" not in message.arrays
@@ -100,10 +105,9 @@ def test_a_live_peer_speaking_version_1_is_refused(start_service, tmp_path):
 
 def _raw_records(segment: Path) -> list[tuple[int, list[bytes]]]:
     """The records of a segment exactly as stored (no conversion)."""
-    from mem3d.service.wal import _parse_record
-
     data, offset, records = segment.read_bytes(), 0, []
     while offset < len(data):
-        seq, frames, offset = _parse_record(data, offset)
-        records.append((seq, frames))
+        record = parse_record(data, offset).record
+        records.append((record.seq, record.frames))
+        offset = record.end
     return records
