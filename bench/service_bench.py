@@ -28,7 +28,6 @@ from tqdm import tqdm
 from bench.aisle import FIRST_OBJECT_CONCEPT, AisleSpec, AisleWalker, machine_info
 from mem3d.apps.service_process import start_service_process
 from mem3d.client import ChangeFeed, MemoryClient, ServiceError, ServiceTimeoutError
-from mem3d.protocol.messages import localize_request
 from mem3d.types import FeatureFrame
 from mem3d.voxel_map import MapConfig
 
@@ -124,7 +123,7 @@ def _query_client(endpoint: str, concepts: np.ndarray, seed: int, rate_hz: float
                 concept.shape[0])
             start = time.perf_counter()
             try:  # the whole reply, for its freshness fields (MemoryClient.localize returns the result only)
-                reply = querier._request(localize_request(embedding=query, top_k=5), idempotent=True)
+                reply = querier.localize_reply(embedding=query, top_k=5)
             except Exception as error:  # counted, and reported as the benchmark's "errors"
                 errors.append(repr(error))
                 continue

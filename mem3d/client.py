@@ -30,7 +30,16 @@ from mem3d.comms.sockets import CLIENT, connect
 from mem3d.errors import Mem3dError
 from mem3d.protocol import messages
 from mem3d.protocol.announcements import MapUpdateAnnouncement
-from mem3d.protocol.replies import ErrorReply, IngestAck, Pong, Reply, SaveReply, ShutdownAck, StatsReply
+from mem3d.protocol.replies import (
+    ErrorReply,
+    IngestAck,
+    LocalizeReply,
+    Pong,
+    Reply,
+    SaveReply,
+    ShutdownAck,
+    StatsReply,
+)
 from mem3d.protocol.requests import IngestRequest, PingRequest, Request, SaveRequest, ShutdownRequest, StatsRequest
 from mem3d.protocol.wire import Message, ProtocolError, decode, encode
 from mem3d.types import FeatureFrame, LocalizeResult
@@ -125,8 +134,13 @@ class MemoryClient:
     def localize(self, text: str | None = None, embedding: np.ndarray | None = None, top_k: int = 5,
                  threshold: float | None = None) -> LocalizeResult:
         """Ranked candidates for a text (needs a service started with an encoder) or an embedding."""
-        request = messages.localize_request(text, embedding, top_k, threshold)
-        return self._request(request, idempotent=True).to_result()
+        return self.localize_reply(text, embedding, top_k, threshold).to_result()
+
+    def localize_reply(self, text: str | None = None, embedding: np.ndarray | None = None, top_k: int = 5,
+                       threshold: float | None = None) -> LocalizeReply:
+        """``localize`` with the reply's freshness: ``seq`` (the frame the answer reflects) and
+        ``applied_seq`` (the newest frame applied when it was sent)."""
+        return self._request(messages.localize_request(text, embedding, top_k, threshold), idempotent=True)
 
     def save(self) -> SaveReply:
         """Write a checkpoint now (``checkpoint`` is its name)."""

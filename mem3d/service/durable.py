@@ -28,7 +28,7 @@ from mem3d.io.repair import cut_torn_tail
 from mem3d.io.verify import WAL, StoreReport, Verdict, inspect_store, read_records
 from mem3d.protocol.messages import message_to_frame
 from mem3d.protocol.migrations import upgrade
-from mem3d.protocol.wire import ProtocolError, decode
+from mem3d.protocol.wire import decode
 from mem3d.service.wal import WriteAheadLog
 from mem3d.types import FeatureFrame, MapUpdate
 from mem3d.voxel_map import MapConfig, MapContents, VoxelMap
@@ -296,7 +296,7 @@ def replay(voxel_map: VoxelMap, sources: OrderedDict[str, int], report: StoreRep
         try:
             frame, source = message_to_frame(decode(upgrade(frames)))
             apply_frame(voxel_map, sources, frame, source)
-        except (Mem3dError, ProtocolError) as error:  # a record the live path would have refused
+        except Mem3dError as error:  # a record the live path would have refused
             log.warning("skipping log record %d: %s", ref.seq, error)
         except Exception:  # a bug must not make the store unusable: keep the record, go on
             log.exception("skipping log record %d, which failed to apply", ref.seq)

@@ -42,10 +42,6 @@ class WriteAheadLog:
     def _path(self, segment: int) -> Path:
         return self.directory / segment_name(segment)
 
-    @property
-    def current_segment(self) -> int:
-        return self._segment
-
     def _open_current(self) -> int:
         if self._fd is None:
             self._segment = max(self._segment, 1)

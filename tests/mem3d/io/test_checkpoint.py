@@ -105,7 +105,6 @@ def test_not_a_store_and_broken_pointer_are_clear_errors(observed, tmp_path):
 
 SAVER = """
 import sys, json, numpy as np
-sys.path.insert(0, {tests!r})
 from tests.helpers.synthetic_room import DIM
 from mem3d.io.checkpoint import save_map
 from mem3d.types import FeatureFrame
@@ -122,9 +121,9 @@ def frame(seed):
 m = VoxelMap(MapConfig(feature_dim=DIM))
 m.integrate(frame(1))
 save_map(m, sys.argv[1])
-print(json.dumps({{"n": len(m), "keys": int(m.voxels().keys.sum() % (1 << 61))}}), flush=True)
+print(json.dumps({"n": len(m), "keys": int(m.voxels().keys.sum() % (1 << 61))}), flush=True)
 m.integrate(frame(2))
-print(json.dumps({{"n": len(m), "keys": int(m.voxels().keys.sum() % (1 << 61))}}), flush=True)
+print(json.dumps({"n": len(m), "keys": int(m.voxels().keys.sum() % (1 << 61))}), flush=True)
 while True:
     save_map(m, sys.argv[1])
 """
@@ -134,12 +133,14 @@ while True:
 def test_killing_a_save_midway_leaves_a_loadable_correct_store(tmp_path):
     """SIGKILL a process while it saves, many times: the store always loads one complete state."""
     script = tmp_path / "saver.py"
-    script.write_text(SAVER.format(tests=str(Path(__file__).resolve().parents[3])))
+    script.write_text(SAVER)
     rng = np.random.default_rng(0)
     interrupted = 0
     for attempt in range(3):
         store = tmp_path / f"store{attempt}"
-        child = subprocess.Popen([sys.executable, str(script), str(store)], stdout=subprocess.PIPE, text=True)
+        repo = Path(__file__).resolve().parents[3]  # where the tests package is importable from
+        child = subprocess.Popen([sys.executable, str(script), str(store)], stdout=subprocess.PIPE, text=True,
+                                 env={**os.environ, "PYTHONPATH": str(repo)})
         first = json.loads(child.stdout.readline())
         second = json.loads(child.stdout.readline())
         time.sleep(float(rng.uniform(0.0, 0.6)))  # somewhere inside one of the repeated saves
