@@ -58,3 +58,23 @@ def serve_process(store, *extra_args):
 
     return start_service_process(store, map_config=MapConfig(feature_dim=DIM, feature_model="synthetic"),
                                  extra_args=extra_args)
+
+
+class ConceptEncoder:
+    """A real ``TextEncoder`` for the synthetic room: a concept's name ("mug", " Book ") embeds as its
+    concept vector; ``embedded`` lists every text it was asked to embed."""
+
+    NAMES = {"floor": FLOOR, "wall": WALL, "mug": MUG, "book": BOOK}
+
+    def __init__(self, concepts: np.ndarray) -> None:
+        from mem3d.encoder import EncoderInfo
+        from mem3d.voxel_map import MapConfig
+
+        self.concepts = concepts
+        self.info = EncoderInfo("concepts", "synthetic-room", concepts.shape[1],
+                                MapConfig(feature_dim=DIM).localize.threshold)
+        self.embedded: list[str] = []
+
+    def encode_text(self, texts):
+        self.embedded.extend(texts)
+        return np.stack([self.concepts[self.NAMES[text.strip().lower()]] for text in texts]).astype(np.float32)

@@ -9,7 +9,6 @@ import zmq
 
 from mem3d import __version__
 from mem3d.client import MemoryClient, ServiceError, ServiceTimeoutError
-from mem3d.encoder import EncoderInfo
 from mem3d.protocol.announcements import MapUpdateAnnouncement
 from mem3d.protocol.messages import frame_to_message
 from mem3d.protocol.replies import LocalizeReply, Pong
@@ -18,12 +17,10 @@ from mem3d.protocol.wire import Message, decode, encode
 from mem3d.synthetic import BoxScene
 from mem3d.voxel_map import MapConfig
 from tests.helpers.synthetic_room import (
-    BOOK,
     DIM,
-    FLOOR,
     MUG,
     UNRELATED,
-    WALL,
+    ConceptEncoder,
     box_contains,
     client_of,
     frame_of,
@@ -190,20 +187,6 @@ def test_text_queries_with_a_real_text_encoder(start_service, tmp_path):
         assert stats.text_queries and stats.feature_dim == 384
         assert stats.feature_model == "label-minilm/all-MiniLM-L6-v2"
         assert not client.localize(text="coffee cup").found  # an empty memory finds nothing
-
-
-class ConceptEncoder:
-    """A real ``TextEncoder`` for the synthetic room: a concept's name embeds as its concept vector."""
-
-    NAMES = {"floor": FLOOR, "wall": WALL, "mug": MUG, "book": BOOK}
-
-    def __init__(self, concepts: np.ndarray) -> None:
-        self.concepts = concepts
-        self.info = EncoderInfo("concepts", "synthetic-room", concepts.shape[1],
-                                MapConfig(feature_dim=DIM).localize.threshold)
-
-    def encode_text(self, texts):
-        return np.stack([self.concepts[self.NAMES[text]] for text in texts]).astype(np.float32)
 
 
 def test_a_service_given_a_text_encoder_answers_text_queries(start_service, scene, concepts, camera):

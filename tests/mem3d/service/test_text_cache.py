@@ -5,27 +5,10 @@ import numpy as np
 import pytest
 
 from mem3d.client import ServiceError
-from mem3d.encoder import EncoderInfo
 from mem3d.errors import InvalidInputError
 from mem3d.service.text_cache import TextEmbeddingCache
 from mem3d.voxel_map import MapConfig
-from tests.helpers.synthetic_room import BOOK, DIM, FLOOR, MUG, WALL, client_of, frame_of
-
-
-class ConceptEncoder:
-    """A real ``TextEncoder`` for the synthetic room that counts the texts it embeds."""
-
-    NAMES = {"floor": FLOOR, "wall": WALL, "mug": MUG, "book": BOOK}
-
-    def __init__(self, concepts: np.ndarray) -> None:
-        self.concepts = concepts
-        self.info = EncoderInfo("concepts", "synthetic-room", concepts.shape[1],
-                                MapConfig(feature_dim=DIM).localize.threshold)
-        self.embedded: list[str] = []
-
-    def encode_text(self, texts):
-        self.embedded.extend(texts)
-        return np.stack([self.concepts[self.NAMES[text.strip().lower()]] for text in texts]).astype(np.float32)
+from tests.helpers.synthetic_room import BOOK, DIM, MUG, ConceptEncoder, client_of, frame_of
 
 
 def test_only_uncached_texts_reach_the_encoder_and_the_least_recent_goes_first(concepts):
