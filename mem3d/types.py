@@ -118,7 +118,7 @@ class FeatureFrame:
 
     A frame may have no points when it carries a depth image: it then only carves free space.
 
-    Features come as a palette: ``features`` holds K distinct feature vectors and ``feature_index``
+    Features come as a palette: ``features`` holds K distinct feature vectors and ``map.codebook``
     says which one each point carries (a ViT gives a few hundred patch features per frame, the label
     path a few dozen). A per-point feature frame is the case K = N with ``feature_index = arange(N)``.
     """

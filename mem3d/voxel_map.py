@@ -2,7 +2,7 @@
 
 ``VoxelMap`` is a thin facade over small modules that each do one job: ``map.grid`` (storage and
 spatial hash), ``integrate.fusion`` (integration), ``integrate.carving`` (free-space removal),
-``query.feature_index`` (exact search), ``query.localization`` (clusters and ranking) and
+``map.codebook`` (exact search), ``query.localization`` (clusters and ranking) and
 ``integrate.eviction`` (the voxel budget). Code outside the map sees its contents only through
 ``contents``, ``begin_snapshot``, ``restore`` and, for read replicas (``mem3d.query.replica``),
 ``track_changes`` / ``take_changes``.
@@ -22,9 +22,9 @@ from mem3d.integrate.carving import CarveConfig
 from mem3d.integrate.eviction import select_evictions
 from mem3d.integrate.fusion import FusionConfig
 from mem3d.map import keys as voxel_keys
+from mem3d.map.codebook import FeatureCodebook, IndexConfig
 from mem3d.map.codec import dequantize_rows
 from mem3d.map.grid import VoxelGrid
-from mem3d.query.feature_index import FeatureCodebook, IndexConfig
 from mem3d.query.localization import LocalizeConfig, check_query, localize, with_threshold
 from mem3d.types import CameraIntrinsics, FeatureFrame, LocalizeResult, MapUpdate
 from mem3d.validation import require_array, require_finite, require_rigid_pose

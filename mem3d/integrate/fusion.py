@@ -13,9 +13,9 @@ import scipy.sparse as sp
 
 from mem3d.errors import InvalidInputError
 from mem3d.map import keys as voxel_keys
+from mem3d.map.codebook import FeatureCodebook
 from mem3d.map.codec import normalize_rows, quantize_into
 from mem3d.map.grid import VoxelGrid
-from mem3d.query.feature_index import FeatureCodebook
 from mem3d.types import FeatureFrame
 
 

@@ -10,8 +10,8 @@ from scipy.sparse.csgraph import connected_components
 
 from mem3d.errors import InvalidInputError, SchemaMismatchError
 from mem3d.map import keys as voxel_keys
+from mem3d.map.codebook import FeatureCodebook
 from mem3d.map.store import VoxelStore
-from mem3d.query.feature_index import FeatureCodebook
 from mem3d.types import Candidate, LocalizeResult
 
 # Half of the 26-neighbourhood: with its mirror image every neighbour pair is found once.

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mem3d.map.codebook import FeatureCodebook
 from mem3d.map.store import VoxelStore
-from mem3d.query.feature_index import FeatureCodebook
 from mem3d.query.localization import check_query, localize, with_threshold
 from mem3d.types import LocalizeResult
 from mem3d.voxel_map import MapChanges, MapConfig, MapContents

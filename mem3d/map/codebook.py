@@ -1,4 +1,5 @@
-"""Exact cosine search over voxel features with a codebook and per-voxel error bounds.
+"""The map's feature codebook: centroids learned during integration, and the per-voxel error bounds
+that make cosine search exact (``candidates``, used by ``mem3d.query.localization``).
 
 Every voxel is assigned a codebook centroid c. For a unit query q, Cauchy-Schwarz gives
 q.f = q.c + q.(f - c) <= q.c + |f - c|. A query scores the C centroids (C x D, tiny), forms that

@@ -4,8 +4,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mem3d.map.codebook import FeatureCodebook, IndexConfig
 from mem3d.map.codec import dequantize_rows, quantize_into
-from mem3d.query.feature_index import FeatureCodebook, IndexConfig
 
 
 def unit(rows):
