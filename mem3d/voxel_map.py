@@ -4,7 +4,7 @@
 spatial hash), ``integrate.fusion`` (integration), ``integrate.carving`` (free-space removal),
 ``map.codebook`` (exact search), ``query.localization`` (clusters and ranking) and
 ``integrate.eviction`` (the voxel budget). Code outside the map sees its contents only through
-``contents``, ``begin_snapshot``, ``restore`` and, for read replicas (``mem3d.query.replica``),
+``contents``, ``begin_snapshot``, ``restore`` and, for read replicas (``mem3d.service.replica``),
 ``track_changes`` / ``take_changes``.
 
 The voxel columns are reserved once (``mem3d.map.store``): the map never copies them to grow.
@@ -92,7 +92,7 @@ class MapContents:
 @dataclass(frozen=True)
 class MapChanges:
     """What changed in a map since the previous ``VoxelMap.take_changes``, as copies: enough to bring a
-    replica that matched the map then to the same voxels and search state (``mem3d.query.replica``)."""
+    replica that matched the map then to the same voxels and search state (``mem3d.service.replica``)."""
 
     n_voxels: int
     """Live voxels now."""

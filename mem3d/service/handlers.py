@@ -1,7 +1,7 @@
 """Answers to the requests endpoint: ping, stats, localize, save, shutdown, one typed reply each.
 
 Every request is decoded defensively; a bad one gets an ``ErrorReply`` and changes nothing. Queries
-read the service's replica of the map (``mem3d.query.replica``), which frames being applied never
+read the service's replica of the map (``mem3d.service.replica``), which frames being applied never
 touch; replies say which frame the answer reflects (``seq``) and how many applied frames it trails.
 """
 
@@ -29,8 +29,8 @@ from mem3d.protocol.requests import (
     require_query_text,
 )
 from mem3d.protocol.wire import ErrorCode, ProtocolError, decode
-from mem3d.query.replica import MapReplica
 from mem3d.service.durable import DurableMemory
+from mem3d.service.replica import MapReplica
 
 log = logging.getLogger("mem3d.service")
 

@@ -1,5 +1,5 @@
 """The ingest pipeline: frames are logged and applied in a worker thread while the service loop
-answers queries from a replica of the map (``mem3d.query.replica``).
+answers queries from a replica of the map (``mem3d.service.replica``).
 
 The loop reads up to ``BATCH`` waiting ingests and submits their raw wire frames. The worker decodes
 them, refuses the bad ones, logs the rest with one fsync (group commit) and applies them one at a
@@ -24,10 +24,10 @@ from mem3d.protocol.messages import message_to_frame
 from mem3d.protocol.replies import ErrorReply, IngestAck, Reply
 from mem3d.protocol.requests import IngestRequest
 from mem3d.protocol.wire import ErrorCode, ProtocolError, decode
-from mem3d.query.replica import MapReplica
 from mem3d.service.changes import ChangePublisher
 from mem3d.service.checkpoints import CheckpointPolicy
 from mem3d.service.durable import DurableMemory, Ingest, IngestOutcome, Logged
+from mem3d.service.replica import MapReplica
 from mem3d.service.routing import Router
 from mem3d.types import MapUpdate
 from mem3d.voxel_map import MapChanges

@@ -3,7 +3,7 @@
 import numpy as np
 
 from mem3d.geometry import look_at
-from mem3d.query.replica import MapReplica
+from mem3d.service.replica import MapReplica
 from mem3d.voxel_map import MapConfig, VoxelMap
 from tests.helpers.synthetic_room import BOOK, DIM, MUG, frame_of
 
