@@ -36,16 +36,26 @@ BENCHMARKS: dict[str, Benchmark] = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", choices=BENCHMARKS, metavar="NAME",
-                        help="; ".join(f"{name}: {b.help}" for name, b in BENCHMARKS.items()))
-    parser.add_argument("--json", action="store_true", help="print only the JSON result on stdout, on one line")
-    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                        help="change a setting of the benchmark's config dataclass (repeatable), "
-                             "e.g. --set target_voxels=100000")
+    add_registry_arguments(parser, BENCHMARKS)
 
 
 def run(args: argparse.Namespace) -> int:
-    benchmark = BENCHMARKS[args.name]
+    return run_from_registry(BENCHMARKS, args)
+
+
+def add_registry_arguments(parser: argparse.ArgumentParser, registry: dict[str, Benchmark]) -> None:
+    """``NAME [--json] [--set KEY=VALUE ...]`` for one registry (benchmarks or evaluations)."""
+    parser.add_argument("name", choices=registry, metavar="NAME",
+                        help="; ".join(f"{name}: {b.help}" for name, b in registry.items()))
+    parser.add_argument("--json", action="store_true", help="print only the JSON result on stdout, on one line")
+    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                        help="change a setting of the config dataclass (repeatable), "
+                             "e.g. --set target_voxels=100000")
+
+
+def run_from_registry(registry: dict[str, Benchmark], args: argparse.Namespace) -> int:
+    """Run ``registry[args.name]`` with its ``--set`` config and print its JSON result."""
+    benchmark = registry[args.name]
     module = importlib.import_module(benchmark.module)
     config_class = getattr(module, benchmark.config)
     config = config_from_dict(config_class, options_from_strings(config_class, args.set), where="--set")

@@ -33,6 +33,7 @@ COMMANDS: dict[str, Command] = {
     "map": Command("mem3d.apps.map_cli", "inspect and query a saved map offline"),
     "store": Command("mem3d.apps.store_cli", "check a store, repair a damaged one (stating what is lost)"),
     "bench": Command("bench.cli", "benchmarks printing JSON figures: map, service, perception, sim"),
+    "eval": Command("bench.eval_cli", "seeded evaluations scored against the simulator's ground truth"),
 }
 
 
