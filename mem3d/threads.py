@@ -11,16 +11,22 @@ small (a frame's palette, a chunk of voxels), so one thread loses nothing when t
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from functools import cache
 
 
-@contextlib.contextmanager
-def blas_threads(limit: int | None) -> Iterator[None]:
-    """Run the ``with`` body with at most ``limit`` BLAS threads (None = leave the library's own)."""
+@cache
+def _controller():
+    """The thread pools loaded when first asked, found once (finding them scans the process's libraries:
+    milliseconds)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def blas_threads(limit: int | None) -> AbstractContextManager:
+    """A context in which BLAS uses at most ``limit`` threads (None = the library's own number).
+    Cheap enough to enter per call of a short computation (a text query)."""
     if limit is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=limit, user_api="blas"):
-        yield
+        return contextlib.nullcontext()
+    return _controller().limit(limits=limit, user_api="blas")
