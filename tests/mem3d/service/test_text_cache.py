@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+import mem3d.encoder
 from mem3d.client import ServiceError
-from mem3d.encoder import EncoderEntry, register_encoder
+from mem3d.encoder import EncoderEntry
 from mem3d.errors import InvalidInputError
 from mem3d.service.config import ServiceConfig
 from mem3d.service.factory import load_text_encoder
@@ -89,9 +90,10 @@ class RegisteredConcepts(ConceptEncoder):
 
 
 @pytest.mark.parametrize("size", [0, 3])
-def test_the_service_factory_puts_the_configured_cache_in_front_of_the_encoder(tmp_path, size):
-    register_encoder("test-concepts", EncoderEntry(f"{__name__}:RegisteredConcepts", RegisteredConceptsConfig,
-                                                    "the synthetic room's concepts, for tests"))
+def test_the_service_factory_puts_the_configured_cache_in_front_of_the_encoder(tmp_path, size, monkeypatch):
+    monkeypatch.setitem(mem3d.encoder._ENCODERS, "test-concepts",  # registered for this test only
+                        EncoderEntry(f"{__name__}:RegisteredConcepts", RegisteredConceptsConfig,
+                                     "the synthetic room's concepts, for tests"))
     encoder = load_text_encoder(ServiceConfig(str(tmp_path / "store"), encoder="test-concepts",
                                               text_cache_size=size))
     assert isinstance(encoder, TextEmbeddingCache) == (size > 0)
