@@ -37,7 +37,8 @@ $(VENV)/.ready: pyproject.toml Makefile
 # ROS 2 (kilted) from PyPI wheels, in its own environment: one of its packages installs a .pth that
 # re-executes every Python process of the environment with another LD_LIBRARY_PATH.
 ROS_VENV ?= .venv-ros
-ROS_PACKAGES ?= ros-rclpy[fastrtps] ros-sensor-msgs ros-std-msgs ros-geometry-msgs
+ROS_PACKAGES ?= ros-rclpy[fastrtps] ros-sensor-msgs ros-std-msgs ros-std-srvs ros-geometry-msgs ros-nav-msgs \
+	ros-visualization-msgs
 
 ros-env: $(ROS_VENV)/.ready
 
