@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from mem3d.errors import EndOfStreamError, InvalidInputError, Mem3dError
 from mem3d.source import Action, ActionResult
 from mem3d.types import Observation
@@ -283,9 +285,9 @@ class BagSource:
             if topic == topics.camera_info:
                 info = msg
             elif topic == topics.semantic_labels:
-                labels = self._labels(msg) or labels
+                labels = {**labels, **self._labels(msg)}  # ids keep their class across a recording
             else:
-                for synced in sync.add(topic, stamp_of(msg), (msg, info, labels)):
+                for synced in sync.add(topic, stamp_of(msg), (msg, info, dict(labels))):
                     obs = self._make(synced)
                     if obs is not None:
                         yield obs
@@ -304,10 +306,11 @@ class BagSource:
 
     def _make(self, synced: SyncedSet) -> Observation | None:
         topics = self.topics
-        color, info, labels = synced.items[topics.color]
-        try:
-            obs = self._observation(synced.stamp, color, info, labels, synced.items[topics.depth][0],
-                                    synced.items[topics.semantic][0] if topics.semantic else None)
+        color, info, _ = synced.items[topics.color]
+        semantic = synced.items[topics.semantic] if topics.semantic else (None, None, {})
+        try:  # the label table as it was when the segmentation arrived
+            obs = self._observation(synced.stamp, color, info, semantic[2], synced.items[topics.depth][0],
+                                    semantic[0])
         except Mem3dError as error:
             self.report.skipped[str(error)] += 1
             return None
@@ -331,8 +334,10 @@ class BagSource:
         except TransformError as error:
             raise TransformError(_tf_reason(str(error))) from None
         semantic = decode_ids(semantic_msg) if semantic_msg is not None else None
-        if semantic is not None and semantic.shape != size:
-            raise InvalidInputError("the segmentation image must have the colour image's size")
+        if semantic is not None:
+            if semantic.shape != size:
+                raise InvalidInputError("the segmentation image must have the colour image's size")
+            semantic[~np.isin(semantic, np.fromiter(labels, np.int32, len(labels)))] = 0  # no class: unlabelled
         obs = Observation(rgb=rgb, depth=depth, intrinsics=intrinsics, T_world_camera=T_world_camera, stamp=stamp,
                           obs_id=self._obs_id, semantic=semantic,
                           labels={k: v for k, v in labels.items()} if semantic is not None else {})

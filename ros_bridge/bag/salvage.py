@@ -37,13 +37,13 @@ class RawMessage:
     """Serialised as ROS 1 (else CDR)."""
 
 
-class _Cut(Exception):
+class _CutError(Exception):
     """The data ends inside a record."""
 
 
 def _take(data: bytes | memoryview, at: int, size: int) -> tuple[bytes, int]:
     if at + size > len(data):
-        raise _Cut
+        raise _CutError
     return bytes(data[at:at + size]), at + size
 
 
@@ -73,7 +73,7 @@ def _mcap_records(data: bytes | memoryview, at: int) -> Iterator[tuple[int, memo
             (length,), at = struct.unpack("<Q", _take(view, at, 8)[0]), at + 8
             yield op, view[at:at + length], at + length <= len(view)
             at += length
-    except _Cut:
+    except _CutError:
         return
 
 
@@ -149,7 +149,7 @@ def _ros1_records(data: bytes, at: int) -> Iterator[tuple[dict[str, bytes], byte
             size = struct.unpack("<I", raw)[0]
             yield _ros1_fields(header), data[at:at + size], at + size <= len(data)
             at += size
-    except _Cut:
+    except _CutError:
         return
 
 

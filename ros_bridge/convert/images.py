@@ -115,11 +115,11 @@ def array_to_image(pixels: np.ndarray, encoding: str) -> ImageFields:
 
 
 def depth_to_image(depth_m: np.ndarray, encoding: str = "16UC1") -> ImageFields:
-    """(H, W) metres as a 16UC1 (millimetres, rounded, clipped to 65.535 m) or 32FC1 (metres) image."""
+    """(H, W) metres as a 16UC1 (millimetres, rounded, clipped to 65.535 m) or 32FC1 / 64FC1 (metres) image."""
     depth_m = np.asarray(depth_m, dtype=np.float32)
-    if encoding == "32FC1":
+    if encoding in ("32FC1", "64FC1"):
         return array_to_image(depth_m, encoding)
     if encoding not in ("16UC1", "mono16"):
-        raise UnsupportedEncodingError(f"depth can be written as 16UC1, mono16 or 32FC1, not {encoding!r}")
+        raise UnsupportedEncodingError(f"depth can be written as 16UC1, mono16, 32FC1 or 64FC1, not {encoding!r}")
     valid = np.where(np.isfinite(depth_m), depth_m, 0.0)
     return array_to_image(np.clip(np.rint(valid * MM_PER_M), 0, 65535).astype(np.uint16), encoding)

@@ -35,19 +35,19 @@ def quaternion_to_matrix(q: np.ndarray) -> np.ndarray:
                      [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
 
 
-def matrix_to_quaternion(R: np.ndarray) -> np.ndarray:
+def matrix_to_quaternion(rotation: np.ndarray) -> np.ndarray:
     """(x, y, z, w) unit quaternion of a (3, 3) rotation, w >= 0 (Shepperd's method)."""
-    R = np.asarray(R, dtype=np.float64)
-    trace = R[0, 0] + R[1, 1] + R[2, 2]
+    r = np.asarray(rotation, dtype=np.float64)
+    trace = r[0, 0] + r[1, 1] + r[2, 2]
     if trace > 0:
         s = 2.0 * np.sqrt(trace + 1.0)
-        q = [(R[2, 1] - R[1, 2]) / s, (R[0, 2] - R[2, 0]) / s, (R[1, 0] - R[0, 1]) / s, 0.25 * s]
+        q = [(r[2, 1] - r[1, 2]) / s, (r[0, 2] - r[2, 0]) / s, (r[1, 0] - r[0, 1]) / s, 0.25 * s]
     else:
-        i = int(np.argmax(np.diag(R)))
+        i = int(np.argmax(np.diag(r)))
         j, k = (i + 1) % 3, (i + 2) % 3
-        s = 2.0 * np.sqrt(1.0 + R[i, i] - R[j, j] - R[k, k])
-        q = [0.0, 0.0, 0.0, (R[k, j] - R[j, k]) / s]
-        q[i], q[j], q[k] = 0.25 * s, (R[j, i] + R[i, j]) / s, (R[k, i] + R[i, k]) / s
+        s = 2.0 * np.sqrt(1.0 + r[i, i] - r[j, j] - r[k, k])
+        q = [0.0, 0.0, 0.0, (r[k, j] - r[j, k]) / s]
+        q[i], q[j], q[k] = 0.25 * s, (r[j, i] + r[i, j]) / s, (r[k, i] + r[i, k]) / s
     q = np.asarray(q)
     q /= np.linalg.norm(q)
     return -q if q[3] < 0 else q
