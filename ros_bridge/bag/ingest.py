@@ -77,11 +77,11 @@ def ingest_bag(path: str | Path, store: str | Path, config: IngestConfig | None 
                                               publish_bind=ANY_LOOPBACK_PORT), encoder)
         thread = threading.Thread(target=service.run, name="mem3d-ingest-service", daemon=True)
         thread.start()
-        started = time.monotonic()
         try:
             with MemoryClient.of_service(service.endpoints, timeout=60) as client:
                 stats = client.stats()
                 encoder.info.require_compatible(stats.feature_dim, stats.feature_model)
+                started = time.monotonic()  # frames/s counts the frames, not the service's start
                 node = PerceptionNode(encoder, client, FrameConfig(n_samples=config.n_samples), name="bag")
                 total = source.report.colour_messages if config.max_frames is None else min(
                     config.max_frames, source.report.colour_messages)
