@@ -20,15 +20,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
 from mem3d.errors import EndOfStreamError, InvalidInputError, Mem3dError
 from mem3d.source import Action, ActionResult
 from mem3d.types import Observation
 from ros_bridge.bag.salvage import RawMessage, salvage_messages
-from ros_bridge.convert.camera import camera_info_to_intrinsics
-from ros_bridge.convert.images import decode_color, decode_depth, decode_ids
 from ros_bridge.convert.transforms import pose_to_matrix, transform_to_matrix
+from ros_bridge.frames import make_observation, stamp_of
 from ros_bridge.labels import parse_label_table
 from ros_bridge.sync import ApproximateSync, SyncedSet
 from ros_bridge.tf_buffer import TransformBuffer, TransformError
@@ -168,12 +165,6 @@ def _deserialize(stores, message: RawMessage):
     if message.ros1:
         return ros1.deserialize_ros1(message.data, message.msgtype)
     return ros2.deserialize_cdr(message.data, message.msgtype)
-
-
-def stamp_of(msg) -> float:
-    """Header stamp in seconds (ROS 1 ``secs``/``nsecs`` or ROS 2 ``sec``/``nanosec``)."""
-    stamp = msg.header.stamp
-    return float(getattr(stamp, "sec", 0)) + float(getattr(stamp, "nanosec", 0)) * 1e-9
 
 
 def detect_topics(types: dict[str, str], given: CameraTopics | None = None) -> CameraTopics:
@@ -318,31 +309,16 @@ class BagSource:
         return obs
 
     def _observation(self, stamp: float, color, info, labels, depth_msg, semantic_msg) -> Observation:
-        if info is None:
-            raise InvalidInputError(f"no camera_info on {self.topics.camera_info} before the frame")
-        intrinsics = camera_info_to_intrinsics(info, self.config.ignore_distortion)
-        rgb, depth = decode_color(color), decode_depth(depth_msg)
-        size = (intrinsics.height, intrinsics.width)
-        if rgb.shape[:2] != size or depth.shape != size:
-            raise InvalidInputError(f"colour {rgb.shape[1]}x{rgb.shape[0]} and depth {depth.shape[1]}x{depth.shape[0]}"
-                                    f" must both match camera_info {size[1]}x{size[0]}: record depth aligned to "
-                                    "the colour image (aligned_depth_to_color)")
         camera = self.config.camera_frame or color.header.frame_id
         world = self.report.world_frame or self.tf.root(camera)
         try:
             T_world_camera = self.tf.lookup(world, camera, stamp)
         except TransformError as error:
             raise TransformError(_tf_reason(str(error))) from None
-        semantic = decode_ids(semantic_msg) if semantic_msg is not None else None
-        if semantic is not None:
-            if semantic.shape != size:
-                raise InvalidInputError("the segmentation image must have the colour image's size")
-            semantic[~np.isin(semantic, np.fromiter(labels, np.int32, len(labels)))] = 0  # no class: unlabelled
-        obs = Observation(rgb=rgb, depth=depth, intrinsics=intrinsics, T_world_camera=T_world_camera, stamp=stamp,
-                          obs_id=self._obs_id, semantic=semantic,
-                          labels={k: v for k, v in labels.items()} if semantic is not None else {})
+        obs = make_observation(color, depth_msg, info, T_world_camera, self._obs_id, semantic_msg, labels,
+                               self.config.ignore_distortion)
         self._obs_id += 1
-        return obs.validate()
+        return obs
 
     # Source protocol
     def reset(self, seed: int | None = None) -> Observation:
