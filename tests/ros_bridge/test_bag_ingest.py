@@ -14,41 +14,14 @@ from mem3d.service.durable import open_store_readonly
 from ros_bridge.bag.ingest import IngestConfig, ingest_bag
 from ros_bridge.bag.reader import BagError, BagSource
 from ros_bridge.bag.writer import BAG_FORMATS, BagLayout, BagRecorder, write_bag
+from tests.ros_bridge.conftest import NEAR_M, distance_to
 
 pytestmark = pytest.mark.slow
 CONFIG = IngestConfig(n_samples=4000)
-NEAR_M = 0.5
-
-
-@pytest.fixture(scope="module")
-def toured():
-    """24 frames of the default apartment's room tour at 160x120, and the object seen most in them."""
-    from sim.config import CameraConfig, SimConfig
-    from sim.embedded import EmbeddedSimSource
-    from sim.tour import room_tour
-
-    sim = EmbeddedSimSource(config=SimConfig(camera=CameraConfig(width=160, height=120)))
-    frames, seen = [sim.reset(0)], {}
-    for action in list(room_tour(sim))[:23]:
-        sim.act(action)
-        frames.append(sim.observe())
-    for obs in frames:
-        for instance, pixels in sim.truth.visible_instances(obs).items():
-            seen[instance] = seen.get(instance, 0) + pixels
-    truths = {t.instance_id: t for t in sim.truth.objects()}
-    target = max((truths[i] for i in seen if i in truths and truths[i].label not in ("wall", "floor", "ceiling")),
-                 key=lambda t: seen[t.instance_id])
-    sim.close()
-    return frames, target
 
 
 def bag_path(directory: Path, fmt: str) -> Path:
     return directory / ("recording.bag" if fmt == "rosbag1" else f"recording_{fmt}")
-
-
-def distance_to(target, point) -> float:
-    point = np.asarray(point)
-    return float(np.linalg.norm(np.maximum(np.maximum(target.bbox_min - point, point - target.bbox_max), 0.0)))
 
 
 def best_match(store: Path, encoder, text: str):
