@@ -15,7 +15,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 demo: setup
 	$(VENV)/bin/mem3d demo
 
-test: setup
+# The ROS 2 graph tests run the bridge in .venv-ros, so a clean clone builds it first (about 45 s here).
+test: setup ros-env
 	$(VENV)/bin/python -m pytest
 
 setup: system-deps $(VENV)/.ready

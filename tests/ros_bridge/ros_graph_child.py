@@ -32,7 +32,8 @@ def image(fields, header):
 def main(frames_path, query, out_path):
     data = np.load(frames_path)
     labels = {int(k): v for k, v in json.loads(str(data["labels"])).items()}
-    intrinsics = CameraIntrinsics(*[float(v) for v in data["intrinsics"][:4]], *[int(v) for v in data["intrinsics"][4:]])
+    values = data["intrinsics"]
+    intrinsics = CameraIntrinsics(*[float(v) for v in values[:4]], *[int(v) for v in values[4:]])
     rclpy.init()
     node = rclpy.create_node("mem3d_test_camera")
     pubs = {name: node.create_publisher(kind, topic, qos_profile_sensor_data if kind is not String else 10)
