@@ -25,11 +25,13 @@ def ros_python() -> Path | None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     node = sub.add_parser("run", help="run the bridge node (parameters as --ros-args -p name:=value)")
-    node.add_argument("ros_args", nargs=argparse.REMAINDER, help="--ros-args ... (see docs/ros.md)")
+    node.add_argument("--ros-args", dest="ros_args", nargs=argparse.REMAINDER, default=None,
+                      help="ROS arguments, e.g. --ros-args -p pose_topic:=/camera/pose (see docs/ros.md)")
 
 
 def run(args: argparse.Namespace) -> int:
-    argv = [sys.argv[0], *args.ros_args]
+    ros_args = ["--ros-args", *args.ros_args] if args.ros_args is not None else []
+    argv = [sys.argv[0], *ros_args]
     if importlib.util.find_spec("rclpy") is not None:
         from ros_bridge.node.bridge import main
 
@@ -39,5 +41,5 @@ def run(args: argparse.Namespace) -> int:
         print("mem3d ros: rclpy is not installed here and there is no ROS 2 environment: run `make ros-env` "
               "(or source a system ROS 2 install)", file=sys.stderr)
         return 2
-    os.execv(str(python), [str(python), "-m", "ros_bridge", *args.ros_args])
+    os.execv(str(python), [str(python), "-m", "ros_bridge", *ros_args])
     return 0  # not reached
