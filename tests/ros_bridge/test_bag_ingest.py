@@ -17,7 +17,7 @@ from ros_bridge.bag.writer import BAG_FORMATS, BagLayout, BagRecorder, write_bag
 from tests.ros_bridge.conftest import NEAR_M, distance_to
 
 pytestmark = pytest.mark.slow
-CONFIG = IngestConfig(n_samples=4000)
+CONFIG = IngestConfig(n_samples=4000, service_process=False)  # the service in a thread: no process start
 
 
 def bag_path(directory: Path, fmt: str) -> Path:
