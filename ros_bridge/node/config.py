@@ -9,22 +9,24 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from mem3d.comms.endpoints import DEFAULT_OBSERVATIONS, DEFAULT_REQUESTS
+from ros_bridge.topics import DEFAULT_FRAMES, DEFAULT_TOPICS
 
 
 @dataclass(frozen=True)
 class BridgeConfig:
-    color_topic: str = "/camera/color/image_raw"
-    depth_topic: str = "/camera/aligned_depth_to_color/image_raw"
-    camera_info_topic: str = "/camera/color/camera_info"
+    color_topic: str = DEFAULT_TOPICS.color
+    depth_topic: str = DEFAULT_TOPICS.depth
+    camera_info_topic: str = DEFAULT_TOPICS.camera_info
     semantic_topic: str = ""
-    """Isaac-style segmentation (integer ids); "" = none (plain RGB-D: the CLIP encoder downstream)."""
+    """Isaac-style segmentation (integer ids, e.g. /semantic_segmentation); "" = none (plain RGB-D:
+    the CLIP encoder downstream)."""
     semantic_labels_topic: str = ""
-    """Its JSON label table (std_msgs/String)."""
+    """Its JSON label table (std_msgs/String, e.g. /semantic_labels)."""
     pose_topic: str = ""
     """PoseStamped / Odometry with the pose of ``pose_frame``; "" = TF (needs tf2_ros)."""
     pose_type: str = "PoseStamped"
     """"PoseStamped" or "Odometry"."""
-    world_frame: str = "map"
+    world_frame: str = DEFAULT_FRAMES.world
     camera_frame: str = ""
     """Colour optical frame; "" = the colour header's frame_id."""
     camera_offset: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
