@@ -5,6 +5,8 @@ semantic segmentation, is written to a temporary directory; then timed:
 - ``decode``: the bag read as a ``BagSource`` (deserialise, synchronise, decode the images, look the
   pose up): what the live bridge adds per frame on top of perception too (DDS transport excluded);
 - ``perception``: the decoded frames through label perception alone (no service), for the split;
+- ``bridge``: what the live node does per frame besides DDS: received messages (already deserialised)
+  to an ``Observation`` and onto the observation stream's wire format;
 - ``ingest``: ``mem3d ingest bag`` as a user runs it: decode + label-embedding perception
   (``label-minilm``) + the memory service (write-ahead log, map) in a thread, over loopback ZeroMQ.
 The label encoder is loaded, and the room's label texts embedded once, before the clock starts (a
@@ -72,15 +74,43 @@ def run(config: IngestBenchConfig, show_progress: bool = False) -> dict:
         result = ingest_bag(path, Path(tmp) / "store", IngestConfig(n_samples=config.n_samples,
                                                                       service_process=config.service_process),
                             show_progress=show_progress, encoder=encoder)
+    bridge_ms = _bridge_ms_per_frame(frames)
     fps = result.frames_per_s
     return {
         "perception": encoder.info.model_id, "format": config.format, "frames": config.frames,
         "image": f"{config.width}x{config.height}", "n_samples": config.n_samples,
         "decode_frames": decoded, "decode_frames_per_s": round(decoded / decode_s, 1),
         "decode_ms_per_frame": round(1000 * decode_s / max(decoded, 1), 2),
+        "bridge_ms_per_frame": round(bridge_ms, 2), "bridge_target_ms": 10.0,
         "perception_ms_per_frame": round(1000 * perception_s / max(decoded, 1), 2),
         "ingest_ms_per_frame": round(1000 / fps, 2) if fps else None,
         "ingest_frames": result.frames, "ingest_frames_per_s": fps, "n_voxels": result.n_voxels,
         "target_frames_per_s": config.target_frames_per_s, "target_met": fps >= config.target_frames_per_s,
         "service": "process" if config.service_process else "thread", "messages": list(result.messages),
     }
+
+
+def _bridge_ms_per_frame(frames) -> float:
+    """Median ms of messages -> ``Observation`` -> wire frames, over ``frames`` made into messages."""
+    import numpy as np
+
+    from mem3d.protocol.messages import observation_to_message
+    from mem3d.protocol.wire import encode
+    from ros_bridge.bag.writer import BagRecorder
+    from ros_bridge.convert.images import array_to_image, depth_to_image
+    from ros_bridge.frames import make_observation
+
+    with tempfile.TemporaryDirectory(prefix="mem3d-bridge-bench-") as tmp:
+        maker = BagRecorder(Path(tmp) / "unused", "mcap")  # its message builders only; nothing written
+        times = []
+        for obs in frames:
+            frame = "camera_color_optical_frame"
+            color = maker.image(array_to_image(obs.rgb, "bgr8"), obs.stamp, frame)
+            depth = maker.image(depth_to_image(obs.depth, "16UC1"), obs.stamp, frame)
+            ids = maker.image(array_to_image(obs.semantic, "32SC1"), obs.stamp, frame)
+            info = maker.camera_info(obs, obs.stamp)
+            started = time.perf_counter()
+            made = make_observation(color, depth, info, obs.T_world_camera, obs.obs_id, ids, obs.labels)
+            encode(observation_to_message(made))
+            times.append(1000 * (time.perf_counter() - started))
+        return float(np.median(times))
