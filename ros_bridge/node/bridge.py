@@ -226,11 +226,11 @@ class BridgeNode(Node):
         from mem3d.service.durable import open_store_readonly
 
         try:
-            voxels = open_store_readonly(self.config.store).voxel_map.voxels()
+            columns = open_store_readonly(self.config.store).voxel_map.contents().columns
         except Mem3dError as error:
             self.counts.problem(f"map cloud not published: {error} (is store the service's store?)")
             return
-        self.cloud.publish(cloud_msg(array_to_cloud(voxels.position, voxels.color), self._header()))
+        self.cloud.publish(cloud_msg(array_to_cloud(columns["position"], columns["color"]), self._header()))
 
     def _save(self, request, response):
         try:

@@ -12,8 +12,9 @@ import rclpy
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import OccupancyGrid
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header, String
+from std_srvs.srv import Trigger
 from visualization_msgs.msg import Marker, MarkerArray
 
 from mem3d.types import CameraIntrinsics
@@ -85,8 +86,21 @@ def main(frames_path, query, out_path):
     while not grids and time.monotonic() < deadline:
         rclpy.spin_once(node, timeout_sec=0.1)
     grid = grids[0] if grids else None
+    clouds = []
+    node.create_subscription(PointCloud2, "/mem3d_bridge/map/cloud", clouds.append, late)
+    deadline = time.monotonic() + 30
+    while not clouds and time.monotonic() < deadline:
+        rclpy.spin_once(node, timeout_sec=0.1)
+    save = node.create_client(Trigger, "/mem3d_bridge/save")
+    saved = None
+    if save.wait_for_service(timeout_sec=10):
+        future = save.call_async(Trigger.Request())
+        rclpy.spin_until_future_complete(node, future, timeout_sec=30)
+        saved = None if future.result() is None else [future.result().success, future.result().message]
     with open(out_path, "w") as file:
-        json.dump({"marker": found, "answers": len(answers),
+        json.dump({"marker": found, "answers": len(answers), "saved": saved,
+                   "cloud_points": clouds[0].width if clouds else None,
+                   "cloud_fields": [f.name for f in clouds[0].fields] if clouds else None,
                    "grid": None if grid is None else {"width": grid.info.width, "height": grid.info.height,
                                                       "resolution": grid.info.resolution,
                                                       "data": list(grid.data)}}, file)

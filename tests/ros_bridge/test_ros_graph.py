@@ -2,7 +2,7 @@
 process publishes simulator frames as ROS 2 messages, the bridge (its own process, ``.venv-ros``)
 forwards them to perception and the memory service (this process, real ZeroMQ sockets), a query on
 the query topic comes back as a marker at the right object, and a subscriber that starts late gets
-the transient-local occupancy grid."""
+the transient-local occupancy grid and the map cloud; the save service writes a checkpoint."""
 
 import json
 import os
@@ -71,7 +71,7 @@ def test_the_bridge_builds_memory_from_ros_topics_and_answers_on_topics(tmp_path
     params = {"pose_topic": "/camera/pose", "semantic_topic": "/semantic_segmentation",
               "semantic_labels_topic": "/semantic_labels", "observations": stream,
               "memory": service.endpoints["requests"], "grid_file": str(tmp_path / "grid.npz"),
-              "diagnostics_period_s": 2.0}
+              "diagnostics_period_s": 2.0, "store": str(tmp_path / "store"), "cloud_period_s": 1.0}
     command = [str(ros_python), "-m", "ros_bridge", "--ros-args"]
     for name, value in params.items():
         command += ["-p", f"{name}:={value}"]
@@ -96,6 +96,8 @@ def test_the_bridge_builds_memory_from_ros_topics_and_answers_on_topics(tmp_path
     assert distance_to(target, result["marker"]) < NEAR_M
     assert node.stats.acknowledged >= 4  # the stream is latest-only: a busy perception skips frames
     assert "frame without a pose" not in "".join(output)
+    assert result["cloud_points"] > 1000 and result["cloud_fields"] == ["x", "y", "z", "rgb"]
+    assert result["saved"][0] and "saved checkpoint" in result["saved"][1]
     grid = result["grid"]
     assert grid is not None and (grid["width"], grid["height"]) == (30, 20)
     np.testing.assert_array_equal(np.array(grid["data"], np.int8).reshape(20, 30), cells)
