@@ -126,3 +126,21 @@ def test_a_bag_is_a_source_for_the_perception_node(tmp_path, toured, label_encod
     with pytest.raises(EndOfStreamError):
         opened.source.observe()
     opened.source.close()
+
+
+def test_the_ingest_command_prints_its_result_and_leaves_a_store(tmp_path, toured):
+    """The user's path: ``mem3d ingest bag`` with the memory service as a child process."""
+    import json
+    import os
+
+    frames, _ = toured
+    path = write_bag(tmp_path / "short.bag", frames[:4], "rosbag1")
+    command = [sys.executable, "-m", "mem3d.apps.cli", "ingest", "bag", str(path), "--store", str(tmp_path / "store"),
+               "--samples", "3000"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (result["frames"], result["format"], result["messages"]) == (4, "rosbag1", [])
+    assert result["encoder"].startswith("label-minilm") and result["topics"]["semantic"] == "/semantic_segmentation"
+    assert len(open_store_readonly(tmp_path / "store").voxel_map) == result["n_voxels"] > 500
