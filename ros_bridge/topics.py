@@ -27,8 +27,6 @@ class CameraTopics:
 class Frames:
     world: str = "map"
     """The fixed frame poses are expressed in (z up)."""
-    camera: str = ""
-    """The colour camera's optical frame; "" = the colour image's header.frame_id."""
 
 
 DEFAULT_TOPICS = CameraTopics()

@@ -81,12 +81,10 @@ class BagReport:
     unsynchronised: int = 0
     damage: str = ""
     """Why the bag had to be salvaged ("" = it was intact)."""
-    notes: list[str] = field(default_factory=list)
 
     def messages(self) -> list[str]:
-        """Human-readable lines: damage, notes, skip reasons with counts."""
+        """Human-readable lines: damage, skip reasons with counts, unsynchronised images."""
         lines = [self.damage] if self.damage else []
-        lines += self.notes
         lines += [f"{count} frame(s) skipped: {reason}" for reason, count in self.skipped.most_common()]
         if self.unsynchronised:
             lines.append(f"{self.unsynchronised} colour image(s) had no depth / segmentation within the sync slop")
