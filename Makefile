@@ -15,7 +15,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 demo: setup
 	$(VENV)/bin/mem3d demo
 
-test: setup
+# The ROS 2 graph tests run the bridge in .venv-ros, so a clean clone builds it first (about 45 s here).
+test: setup ros-env
 	$(VENV)/bin/python -m pytest
 
 setup: system-deps $(VENV)/.ready
@@ -37,7 +38,8 @@ $(VENV)/.ready: pyproject.toml Makefile
 # ROS 2 (kilted) from PyPI wheels, in its own environment: one of its packages installs a .pth that
 # re-executes every Python process of the environment with another LD_LIBRARY_PATH.
 ROS_VENV ?= .venv-ros
-ROS_PACKAGES ?= ros-rclpy[fastrtps] ros-sensor-msgs ros-std-msgs ros-geometry-msgs
+ROS_PACKAGES ?= ros-rclpy[fastrtps] ros-sensor-msgs ros-std-msgs ros-std-srvs ros-geometry-msgs ros-nav-msgs \
+	ros-visualization-msgs
 
 ros-env: $(ROS_VENV)/.ready
 

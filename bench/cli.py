@@ -31,6 +31,8 @@ BENCHMARKS: dict[str, Benchmark] = {
                          "memory service over sockets: ingest throughput, queries under load"),
     "perception": Benchmark("bench.perception_bench", "PerceptionBenchConfig",
                             "observation -> feature frame for the label and open_clip encoders"),
+    "ingest": Benchmark("bench.ingest_bench", "IngestBenchConfig",
+                        "bag ingestion: decode alone, and decode + label perception + map (frames/s)"),
     "sim": Benchmark("bench.sim_bench", "SimBenchConfig", "embedded simulator: frame rate and depth accuracy"),
 }
 

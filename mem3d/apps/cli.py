@@ -32,6 +32,8 @@ COMMANDS: dict[str, Command] = {
     "plan": Command("planners.cli", "planners: find goals in the memory (go to / explore)"),
     "map": Command("mem3d.apps.map_cli", "inspect and query a saved map offline"),
     "store": Command("mem3d.apps.store_cli", "check a store, repair a damaged one (stating what is lost)"),
+    "ingest": Command("ros_bridge.ingest_cli", "read a ROS 1 / ROS 2 bag into a memory store (no ROS needed)"),
+    "ros": Command("ros_bridge.ros_cli", "ROS 2 bridge node: camera topics -> memory, answers as ROS messages"),
     "bench": Command("bench.cli", "benchmarks printing JSON figures: map, service, perception, sim"),
     "eval": Command("bench.eval_cli", "seeded evaluations scored against the simulator's ground truth"),
 }

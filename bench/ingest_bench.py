@@ -1,0 +1,116 @@
+"""``mem3d bench ingest``: bag ingestion speed, decode alone and decode + perception + map.
+
+A bag (MCAP by default) of synthetic 640x480 posed RGB-D frames of the household room, with Isaac-style
+semantic segmentation, is written to a temporary directory; then timed:
+- ``decode``: the bag read as a ``BagSource`` (deserialise, synchronise, decode the images, look the
+  pose up): what the live bridge adds per frame on top of perception too (DDS transport excluded);
+- ``perception``: the decoded frames through label perception alone (no service), for the split;
+- ``bridge``: what the live node does per frame besides DDS: received messages (already deserialised)
+  to an ``Observation`` and onto the observation stream's wire format;
+- ``ingest``: ``mem3d ingest bag`` as a user runs it: decode + label-embedding perception
+  (``label-minilm``) + the memory service (write-ahead log, map) in a thread, over loopback ZeroMQ.
+The label encoder is loaded, and the room's label texts embedded once, before the clock starts (a
+long bag pays that once: about a second per new label set on two cores).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from mem3d.errors import InvalidInputError
+from mem3d.types import CameraIntrinsics
+
+
+@dataclass(frozen=True)
+class IngestBenchConfig:
+    frames: int = 60
+    views: int = 6
+    """Distinct synthetic views, cycled through with new stamps."""
+    width: int = 640
+    height: int = 480
+    format: str = "mcap"
+    n_samples: int = 20_000
+    """Points per frame (``FrameConfig.n_samples``)."""
+    target_frames_per_s: float = 20.0
+    service_process: bool = True
+    """The memory service as a child process (as ``mem3d ingest bag`` runs it) or a thread."""
+
+    def __post_init__(self) -> None:
+        for name in ("frames", "views", "width", "height", "n_samples"):
+            if getattr(self, name) < 1:
+                raise InvalidInputError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+def run(config: IngestBenchConfig, show_progress: bool = False) -> dict:
+    from mem3d.encoder import create_encoder
+    from perception.synthetic import household_room, orbit_observations
+    from ros_bridge.bag.ingest import IngestConfig, ingest_bag
+    from ros_bridge.bag.reader import BagSource
+    from ros_bridge.bag.writer import write_bag
+
+    views = orbit_observations(household_room(), CameraIntrinsics.from_fov(config.width, config.height, 90.0),
+                               config.views)
+    frames = [replace(views[i % len(views)], obs_id=i, stamp=0.1 * i) for i in range(config.frames)]
+    from perception.config import FrameConfig
+    from perception.frames import build_feature_frame
+
+    encoder = create_encoder("label-minilm")
+    build_feature_frame(frames[0], encoder, FrameConfig(n_samples=config.n_samples))  # label texts embedded once
+    with tempfile.TemporaryDirectory(prefix="mem3d-ingest-bench-") as tmp:
+        path = write_bag(Path(tmp) / ("bench.bag" if config.format == "rosbag1" else "bench"), frames, config.format)
+        started = time.perf_counter()
+        source = BagSource(path)
+        observations = list(source)
+        source.close()
+        decode_s = time.perf_counter() - started
+        decoded = len(observations)
+        started = time.perf_counter()
+        for obs in observations:
+            build_feature_frame(obs, encoder, FrameConfig(n_samples=config.n_samples))
+        perception_s = time.perf_counter() - started
+        result = ingest_bag(path, Path(tmp) / "store", IngestConfig(n_samples=config.n_samples,
+                                                                      service_process=config.service_process),
+                            show_progress=show_progress, encoder=encoder)
+    bridge_ms = _bridge_ms_per_frame(frames)
+    fps = result.frames_per_s
+    return {
+        "perception": encoder.info.model_id, "format": config.format, "frames": config.frames,
+        "image": f"{config.width}x{config.height}", "n_samples": config.n_samples,
+        "decode_frames": decoded, "decode_frames_per_s": round(decoded / decode_s, 1),
+        "decode_ms_per_frame": round(1000 * decode_s / max(decoded, 1), 2),
+        "bridge_ms_per_frame": round(bridge_ms, 2), "bridge_target_ms": 10.0,
+        "perception_ms_per_frame": round(1000 * perception_s / max(decoded, 1), 2),
+        "ingest_ms_per_frame": round(1000 / fps, 2) if fps else None,
+        "ingest_frames": result.frames, "ingest_frames_per_s": fps, "n_voxels": result.n_voxels,
+        "target_frames_per_s": config.target_frames_per_s, "target_met": fps >= config.target_frames_per_s,
+        "service": "process" if config.service_process else "thread", "messages": list(result.messages),
+    }
+
+
+def _bridge_ms_per_frame(frames) -> float:
+    """Median ms of messages -> ``Observation`` -> wire frames, over ``frames`` made into messages."""
+    import numpy as np
+
+    from mem3d.protocol.messages import observation_to_message
+    from mem3d.protocol.wire import encode
+    from ros_bridge.bag.writer import BagRecorder
+    from ros_bridge.convert.images import array_to_image, depth_to_image
+    from ros_bridge.frames import make_observation
+
+    with tempfile.TemporaryDirectory(prefix="mem3d-bridge-bench-") as tmp:
+        maker = BagRecorder(Path(tmp) / "unused", "mcap")  # its message builders only; nothing written
+        times = []
+        for obs in frames:
+            frame = "camera_color_optical_frame"
+            color = maker.image(array_to_image(obs.rgb, "bgr8"), obs.stamp, frame)
+            depth = maker.image(depth_to_image(obs.depth, "16UC1"), obs.stamp, frame)
+            ids = maker.image(array_to_image(obs.semantic, "32SC1"), obs.stamp, frame)
+            info = maker.camera_info(obs, obs.stamp)
+            started = time.perf_counter()
+            made = make_observation(color, depth, info, obs.T_world_camera, obs.obs_id, ids, obs.labels)
+            encode(observation_to_message(made))
+            times.append(1000 * (time.perf_counter() - started))
+        return float(np.median(times))

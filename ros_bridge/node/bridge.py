@@ -1,0 +1,290 @@
+"""The mem3d bridge node: camera topics -> observations -> (ZeroMQ) perception -> memory service;
+queries on a String topic -> MarkerArray + PoseStamped; the map as PointCloud2; the occupancy grid
+(transient local); a save service; diagnostics. Needs rclpy (``make ros-env``); see docs/ros.md.
+
+Observations leave on a ZeroMQ stream (topic ``obs``), exactly like ``mem3d sim serve`` frames, and
+``mem3d perceive --source tcp://... --live`` turns them into feature frames for the memory service:
+the ROS environment needs neither torch nor the encoders.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import fields
+
+import numpy as np
+import rclpy
+import zmq
+from geometry_msgs.msg import PoseStamped
+from nav_msgs.msg import OccupancyGrid, Odometry, Path
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from std_msgs.msg import Header, String
+from std_srvs.srv import Trigger
+from visualization_msgs.msg import MarkerArray
+
+from mem3d.client import MemoryClient
+from mem3d.comms.sockets import STREAM_PUBLISHER, bind
+from mem3d.errors import Mem3dError
+from mem3d.protocol.messages import observation_to_message
+from mem3d.protocol.topics import END_TOPIC, OBSERVATION_TOPIC
+from mem3d.protocol.wire import encode
+from ros_bridge.convert.clouds import array_to_cloud
+from ros_bridge.convert.grids import Grid2D
+from ros_bridge.convert.transforms import pose_to_matrix, rigid_matrix, transform_to_matrix
+from ros_bridge.frames import make_observation, stamp_of
+from ros_bridge.labels import parse_label_table
+from ros_bridge.node.config import FIELDS, BridgeConfig
+from ros_bridge.node.diagnostics import BridgeCounts
+from ros_bridge.node.ros_messages import candidate_markers, cloud_msg, goal_pose, grid_msg
+from ros_bridge.sync import ApproximateSync
+from ros_bridge.tf_buffer import TransformBuffer, TransformError
+
+MAX_WAITING = 5
+"""Synchronised frames kept while their pose has not arrived yet (older ones fail with a message)."""
+LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE)
+"""The map topics' QoS: a subscriber that starts late still gets the last message (ros2/rviz#400)."""
+
+
+def declare_config(node: Node) -> BridgeConfig:
+    """Declare every ``BridgeConfig`` field as a parameter (default from the dataclass) and read it."""
+    defaults = BridgeConfig()
+    values = {}
+    for spec in FIELDS:
+        default = getattr(defaults, spec.name)
+        value = node.declare_parameter(spec.name, list(default) if isinstance(default, tuple) else default).value
+        values[spec.name] = tuple(value) if isinstance(default, tuple) else value
+    return BridgeConfig(**values)
+
+
+class BridgeNode(Node):
+    def __init__(self, name: str = "mem3d_bridge") -> None:
+        super().__init__(name)
+        self.config = c = declare_config(self)
+        self.counts = BridgeCounts()
+        sensor = qos_profile_sensor_data if c.sensor_qos == "sensor_data" else QoSProfile(depth=10)
+        others = [c.depth_topic] + ([c.semantic_topic] if c.semantic_topic else [])
+        self.sync = ApproximateSync(c.color_topic, others, c.sync_slop_s, c.sync_queue_size)
+        self._reported_sync = (0, 0)
+        self._info = None
+        self._labels: dict[int, str] = {}
+        self._obs_id = 0
+        self._last_sent = 0.0
+        for topic in [c.color_topic, *others]:
+            self.create_subscription(Image, topic, lambda msg, t=topic: self._image(t, msg), sensor)
+        self.create_subscription(CameraInfo, c.camera_info_topic, self._camera_info, sensor)
+        if c.semantic_labels_topic:
+            self.create_subscription(String, c.semantic_labels_topic, self._label_table, QoSProfile(depth=10))
+        self._poses = TransformBuffer(c.pose_extrapolation_s)
+        self._latest_pose = float("-inf")
+        self._waiting: list = []
+        """Synchronised sets newer than the newest pose, until it arrives (pose topics only)."""
+        self._T_body_camera = rigid_matrix(c.camera_offset[:3], c.camera_offset[3:])
+        self._tf = None
+        if c.pose_topic:
+            kind = Odometry if c.pose_type == "Odometry" else PoseStamped
+            self.create_subscription(kind, c.pose_topic, self._pose, QoSProfile(depth=50))
+        else:
+            self._tf = self._tf_listener()
+        self.create_subscription(String, c.query_topic, self._query, QoSProfile(depth=10))
+        self.markers = self.create_publisher(MarkerArray, c.markers_topic, 10)
+        self.goal = self.create_publisher(PoseStamped, c.goal_topic, 10)
+        self.cloud = self.create_publisher(PointCloud2, c.cloud_topic, LATCHED)
+        self.occupancy = self.create_publisher(OccupancyGrid, c.occupancy_topic, LATCHED)
+        self.path = self.create_publisher(Path, c.path_topic, LATCHED)
+        self.events = self.create_publisher(String, c.events_topic, 10)
+        self.create_service(Trigger, "~/save", self._save)
+        self._zmq = zmq.Context()
+        self._stream = bind(self._zmq, zmq.PUB, c.observations, STREAM_PUBLISHER)
+        self.client = MemoryClient(c.memory, timeout=10)
+        if c.grid_file:
+            self.publish_grid(load_grid(c.grid_file))
+        if c.store:
+            self.create_timer(c.cloud_period_s, self._publish_cloud)
+        self.create_timer(c.diagnostics_period_s, self._diagnose)
+        self.get_logger().info(f"mem3d bridge: {c.color_topic} + {c.depth_topic} -> {c.observations}; "
+                               f"queries on {self.resolve_topic_name(c.query_topic)}")
+
+    # ---------------------------------------------------------------- input
+    def _tf_listener(self):
+        try:
+            from tf2_ros import Buffer, TransformListener
+        except ImportError:
+            self.get_logger().error("tf2_ros is not installed in this environment (the PyPI wheels have no "
+                                    "tf2_msgs): set the pose_topic parameter to a PoseStamped / Odometry topic, "
+                                    "or run the bridge in a system ROS 2 install")
+            return None
+        buffer = Buffer()
+        self._listener = TransformListener(buffer, self)
+        return buffer
+
+    def _camera_info(self, msg: CameraInfo) -> None:
+        self.counts.received[self.config.camera_info_topic] += 1
+        self._info = msg
+
+    def _label_table(self, msg: String) -> None:
+        try:
+            self._labels.update(parse_label_table(msg.data))
+        except Mem3dError as error:
+            self.counts.problem(f"unreadable semantic label table ({error}): check {self.config.semantic_labels_topic}")
+
+    def _pose(self, msg) -> None:
+        pose = msg.pose.pose if isinstance(msg, Odometry) else msg.pose
+        stamp = stamp_of(msg)
+        self._poses.add(self.config.world_frame, "body", pose_to_matrix(pose), stamp)
+        self._latest_pose = max(self._latest_pose, stamp)
+        waiting, self._waiting = self._waiting, []
+        for synced in waiting:  # frames that arrived before the pose of their time
+            self._forward(synced)
+
+    def _image(self, topic: str, msg: Image) -> None:
+        self.counts.received[topic] += 1
+        item = (msg, dict(self._labels)) if topic == self.config.semantic_topic else msg
+        for synced in self.sync.add(topic, stamp_of(msg), item):
+            self._forward(synced)
+
+    def _camera_pose(self, color: Image, stamp: float) -> np.ndarray:
+        c = self.config
+        camera = c.camera_frame or color.header.frame_id
+        if c.pose_topic:
+            return self._poses.lookup(c.world_frame, "body", stamp) @ self._T_body_camera
+        if self._tf is None:
+            raise TransformError("no pose source: set pose_topic (tf2_ros is not installed)")
+        try:
+            transform = self._tf.lookup_transform(c.world_frame, camera, color.header.stamp)
+        except Exception as error:  # tf2 raises several lookup exceptions
+            raise TransformError(f"no transform from {c.world_frame} to {camera}: is the TF tree published? "
+                                 f"({type(error).__name__})") from None
+        return transform_to_matrix(transform.transform)
+
+    def _forward(self, synced) -> None:
+        c = self.config
+        color, depth = synced.items[c.color_topic], synced.items[c.depth_topic]
+        semantic, labels = synced.items.get(c.semantic_topic, (None, {}))
+        if c.max_rate_hz > 0 and time.monotonic() - self._last_sent < 1.0 / c.max_rate_hz:
+            return
+        if c.pose_topic and synced.stamp > self._latest_pose and len(self._waiting) < MAX_WAITING:
+            self._waiting.append(synced)
+            return
+        try:
+            T_world_camera = self._camera_pose(color, synced.stamp)
+            obs = make_observation(color, depth, self._info, T_world_camera, self._obs_id, semantic, labels,
+                                   c.ignore_distortion)
+        except TransformError as error:
+            self.counts.problem(f"frame without a pose: {error}" + (
+                f" (is {c.pose_topic} published?)" if c.pose_topic else ""))
+            return
+        except Mem3dError as error:
+            self.counts.problem(f"frame not usable: {error}")
+            return
+        self._stream.send_multipart([OBSERVATION_TOPIC] + encode(observation_to_message(obs)), copy=False)
+        self._obs_id += 1
+        self._last_sent = time.monotonic()
+        self.counts.forwarded += 1
+
+    # ---------------------------------------------------------------- answers
+    def _header(self) -> Header:
+        return Header(stamp=self.get_clock().now().to_msg(), frame_id=self.config.world_frame)
+
+    def _query(self, msg: String) -> None:
+        text = msg.data.strip()
+        try:
+            result = self.client.localize(text=text, top_k=self.config.top_k)
+        except Mem3dError as error:
+            self.get_logger().warning(f"query {text!r} failed: {error} (is the memory service at "
+                                      f"{self.config.memory} running with a text encoder?)")
+            return
+        header = self._header()
+        self.markers.publish(candidate_markers(result.candidates, text, header))
+        if result.found:
+            self.goal.publish(goal_pose(result.candidates[0], header))
+        self.get_logger().info(f"query {text!r}: {len(result.candidates)} candidate(s)")
+
+    def publish_grid(self, grid: Grid2D) -> None:
+        """Publish a traversability grid (transient local). The hook for the service's ``occupancy``
+        request (issue 12): once it exists, poll it here and call this with its grid."""
+        self.occupancy.publish(grid_msg(grid, self._header()))
+
+    def publish_path(self, points_world: np.ndarray) -> None:
+        """Publish a planned path of (N, 3) world points as nav_msgs/Path (hook for the planners)."""
+        header = self._header()
+        path = Path(header=header)
+        for x, y, z in np.asarray(points_world, dtype=np.float64):
+            pose = PoseStamped(header=header)
+            pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = float(x), float(y), float(z)
+            pose.pose.orientation.w = 1.0
+            path.poses.append(pose)
+        self.path.publish(path)
+
+    def publish_event(self, event: dict) -> None:
+        """One episodic event as JSON on the events topic (hook for the episodic memory's stream)."""
+        self.events.publish(String(data=json.dumps(event)))
+
+    def _publish_cloud(self) -> None:
+        from mem3d.service.durable import open_store_readonly
+
+        try:
+            columns = open_store_readonly(self.config.store).voxel_map.contents().columns
+        except Mem3dError as error:
+            self.counts.problem(f"map cloud not published: {error} (is store the service's store?)")
+            return
+        self.cloud.publish(cloud_msg(array_to_cloud(columns["position"], columns["color"]), self._header()))
+
+    def _save(self, request, response):
+        try:
+            reply = self.client.save()
+            response.success, response.message = True, f"saved checkpoint {reply.checkpoint}"
+        except Mem3dError as error:
+            response.success, response.message = False, str(error)
+        return response
+
+    # ---------------------------------------------------------------- health
+    def _diagnose(self) -> None:
+        counts, sync = self.counts, self.sync.counts
+        unsynced, dropped = sync.unsynchronised, sum(sync.dropped.values())
+        new_unsynced, new_dropped = unsynced - self._reported_sync[0], dropped - self._reported_sync[1]
+        self._reported_sync = (unsynced, dropped)
+        if new_unsynced:
+            counts.problem(f"colour images without a depth{' / segmentation' if self.config.semantic_topic else ''} "
+                           f"within sync_slop_s={self.config.sync_slop_s} (largest gap {sync.worst_gap_s:.3f} s): "
+                           "raise sync_slop_s or check the depth topic", new_unsynced)
+        if new_dropped:
+            counts.problem("messages dropped from a full sync queue: is the depth topic published? "
+                           "(raise sync_queue_size)", new_dropped)
+        if not counts.received[self.config.color_topic]:
+            counts.problem(f"no colour image on {self.config.color_topic} yet: is the camera driver running, "
+                           "and does sensor_qos match it?")
+        for line in counts.new_problems():
+            self.get_logger().warning(line)
+
+    def destroy_node(self) -> None:
+        self._stream.send_multipart([END_TOPIC, b""])
+        self._stream.close(linger=500)
+        self._zmq.term()
+        self.client.close()
+        super().destroy_node()
+
+
+def load_grid(path: str) -> Grid2D:
+    """A grid saved with ``numpy.savez(path, cells=..., resolution=..., T_world_origin=...)``."""
+    with np.load(path) as data:
+        return Grid2D(data["cells"].astype(np.int8), float(data["resolution"]), data["T_world_origin"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    rclpy.init(args=argv)
+    node = BridgeNode()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
+
+
+__all__ = ["BridgeConfig", "BridgeNode", "fields", "main"]

@@ -1,0 +1,103 @@
+"""The bridge on a real ROS 2 graph on localhost (DDS on loopback, a domain of its own): a test
+process publishes simulator frames as ROS 2 messages, the bridge (its own process, ``.venv-ros``)
+forwards them to perception and the memory service (this process, real ZeroMQ sockets), a query on
+the query topic comes back as a marker at the right object, and a subscriber that starts late gets
+the transient-local occupancy grid and the map cloud; the save service writes a checkpoint."""
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.ros_bridge.conftest import NEAR_M, distance_to
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+ROS_PYTHON = Path(os.environ.get("MEM3D_ROS_PYTHON", ROOT / ".venv-ros" / "bin" / "python"))
+
+
+@pytest.fixture(scope="module")
+def ros_python() -> Path:
+    if not ROS_PYTHON.exists():
+        pytest.skip(f"the ROS 2 environment {ROS_PYTHON} is not built: run `make ros-env` (ROS 2 from PyPI "
+                    "wheels; `make test` builds it first)")
+    done = subprocess.run([str(ROS_PYTHON), "-c", "import rclpy, visualization_msgs, nav_msgs, std_srvs"],
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode:
+        pytest.skip(f"ROS 2 could not be installed in {ROS_PYTHON}: {done.stderr.strip()[-300:]}")
+    return ROS_PYTHON
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def ros_env() -> dict:
+    return {**os.environ, "ROS_DOMAIN_ID": str(random.randint(1, 100)), "ROS_LOCALHOST_ONLY": "1",
+            "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+
+
+def test_the_bridge_builds_memory_from_ros_topics_and_answers_on_topics(tmp_path, toured, label_encoder,
+                                                                         start_service, ros_python):
+    from mem3d.client import MemoryClient
+    from mem3d.comms.remote_source import RemoteSource
+    from perception.config import FrameConfig
+    from perception.node import PerceptionNode
+
+    frames, target = toured
+    labels = {}
+    for obs in frames:
+        labels.update(obs.labels)
+    np.savez(tmp_path / "frames.npz", rgb=np.stack([o.rgb for o in frames]), depth=np.stack([o.depth for o in frames]),
+             semantic=np.stack([o.semantic for o in frames]), poses=np.stack([o.T_world_camera for o in frames]),
+             stamps=np.array([o.stamp for o in frames]), labels=json.dumps({str(k): v for k, v in labels.items()}),
+             intrinsics=np.array([*(getattr(frames[0].intrinsics, n) for n in ("fx", "fy", "cx", "cy", "width",
+                                                                               "height"))]))
+    cells = np.full((20, 30), -1, np.int8)
+    cells[5:15, 5:25] = 0
+    np.savez(tmp_path / "grid.npz", cells=cells, resolution=0.1, T_world_origin=np.eye(4))
+    service = start_service(text_encoder=label_encoder, map=None)
+    stream = f"tcp://127.0.0.1:{free_port()}"
+    env = ros_env()
+    params = {"pose_topic": "/camera/pose", "semantic_topic": "/semantic_segmentation",
+              "semantic_labels_topic": "/semantic_labels", "observations": stream,
+              "memory": service.endpoints["requests"], "grid_file": str(tmp_path / "grid.npz"),
+              "diagnostics_period_s": 2.0, "store": str(tmp_path / "store"), "cloud_period_s": 1.0}
+    command = [str(ros_python), "-m", "ros_bridge", "--ros-args"]
+    for name, value in params.items():
+        command += ["-p", f"{name}:={value}"]
+    bridge = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(bridge.stdout), daemon=True).start()
+    with MemoryClient.of_service(service.endpoints, timeout=60) as client:
+        node = PerceptionNode(label_encoder, client, FrameConfig(n_samples=4000), name="ros")
+        perceiving = threading.Thread(target=lambda: node.run(RemoteSource(stream, timeout=120)), daemon=True)
+        perceiving.start()
+        try:
+            child = subprocess.run([str(ros_python), str(ROOT / "tests/ros_bridge/ros_graph_child.py"),
+                                    str(tmp_path / "frames.npz"), target.label, str(tmp_path / "out.json")],
+                                   env=env, capture_output=True, text=True, timeout=240)
+            assert child.returncode == 0, child.stderr[-2000:] + "".join(output)[-2000:]
+        finally:
+            bridge.send_signal(signal.SIGINT)
+            bridge.wait(timeout=30)
+        perceiving.join(timeout=60)
+    result = json.loads((tmp_path / "out.json").read_text())
+    assert result["marker"] is not None, "".join(output)[-2000:]
+    assert distance_to(target, result["marker"]) < NEAR_M
+    assert node.stats.acknowledged >= 4  # the stream is latest-only: a busy perception skips frames
+    assert "frame without a pose" not in "".join(output)
+    assert result["cloud_points"] > 1000 and result["cloud_fields"] == ["x", "y", "z", "rgb"]
+    assert result["saved"][0] and "saved checkpoint" in result["saved"][1]
+    grid = result["grid"]
+    assert grid is not None and (grid["width"], grid["height"]) == (30, 20)
+    np.testing.assert_array_equal(np.array(grid["data"], np.int8).reshape(20, 30), cells)
