@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 def add_registry_arguments(parser: argparse.ArgumentParser, registry: dict[str, Benchmark]) -> None:
     """``NAME [--json] [--set KEY=VALUE ...]`` for one registry (benchmarks or evaluations)."""
     parser.add_argument("name", choices=registry, metavar="NAME",
-                        help="; ".join(f"{name}: {b.help}" for name, b in registry.items()))
+                        help="; ".join(f"{name}: {b.help}" for name, b in registry.items()) or "none registered yet")
     parser.add_argument("--json", action="store_true", help="print only the JSON result on stdout, on one line")
     parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
                         help="change a setting of the config dataclass (repeatable), "

@@ -13,6 +13,7 @@ import importlib
 import sys
 from dataclasses import dataclass
 
+import mem3d
 from mem3d.errors import Mem3dError
 
 
@@ -65,8 +66,40 @@ def _load(name: str):
         raise
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Help that shows each option's default, unless it has none or the help text already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (default is None or default is False or default == [] or default is argparse.SUPPRESS
+                or "default" in text.lower() or not action.option_strings):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """Every ``mem3d`` parser, sub-command parsers included (they are made of the parent's class):
+    help with defaults."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("mem3d")
+    except PackageNotFoundError:  # a checkout used without installing it
+        return mem3d.__version__
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mem3d", description="Dynamic spatio-semantic memory for robots.")
+    parser = Parser(prog="mem3d", description="Dynamic spatio-semantic memory for robots.")
+    parser.add_argument("--version", action="version", version=f"mem3d {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
         sub.add_parser(name, help=command.help, add_help=False)
@@ -76,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+    if not argv or argv[0] in ("-h", "--help", "--version") or argv[0] not in COMMANDS:
         parser.parse_args(argv)  # prints help or the "invalid choice" error and exits
         return 2
     name, rest = argv[0], argv[1:]
@@ -100,7 +133,7 @@ def _run_command(name: str, rest: list[str]) -> int:
         print(f"mem3d {name}: not available in this installation "
               f"(module {COMMANDS[name].module} is missing)", file=sys.stderr)
         return 2
-    command_parser = argparse.ArgumentParser(prog=f"mem3d {name}", description=COMMANDS[name].help)
+    command_parser = Parser(prog=f"mem3d {name}", description=COMMANDS[name].help)
     module.add_arguments(command_parser)
     return int(module.run(command_parser.parse_args(rest)) or 0)
 

@@ -25,11 +25,11 @@ from mem3d.voxel_map import VoxelMap
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     info = sub.add_parser("info", help="what a store holds")
-    info.add_argument("store")
+    info.add_argument("store", help="store directory")
     query = sub.add_parser("query", help="where is something? (embeds the text with the map's encoder)")
-    query.add_argument("store")
-    query.add_argument("text")
-    query.add_argument("--top-k", type=int, default=5)
+    query.add_argument("store", help="store directory")
+    query.add_argument("text", help='what to look for, e.g. "red mug"')
+    query.add_argument("--top-k", type=int, default=5, help="candidates at most")
     query.add_argument("--threshold", type=float, help="cosine threshold (default: the map's)")
     for command in (info, query):
         command.add_argument("--checkpoint", help="read this checkpoint alone, without the log after it")
