@@ -135,7 +135,10 @@ def _run_command(name: str, rest: list[str]) -> int:
         return 2
     command_parser = Parser(prog=f"mem3d {name}", description=COMMANDS[name].help)
     module.add_arguments(command_parser)
-    return int(module.run(command_parser.parse_args(rest)) or 0)
+    has_subcommands = any(isinstance(a, argparse._SubParsersAction) for a in command_parser._actions)
+    # options may come between positionals (`mem3d launch FILE --run-dir D scene:=3`) where argparse allows it
+    parse = command_parser.parse_args if has_subcommands else command_parser.parse_intermixed_args
+    return int(module.run(parse(rest)) or 0)
 
 if __name__ == "__main__":
     raise SystemExit(main())

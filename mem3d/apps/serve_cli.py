@@ -79,9 +79,9 @@ def require_free(endpoints: ServiceEndpoints) -> None:
         context.term()
 
 
-def check_store(store: Path, encoder: str | None, map_config: MapConfig | None) -> None:
+def check_store(store: Path, encoder: str | None, map_config: MapConfig | None) -> str | None:
     """The cheap checks of the store, before an encoder loads: a directory (or nothing yet), not held by
-    another service, and a map the encoder can serve. Says what a new map will take."""
+    another service, and a map the encoder can serve. Returns a hint for the user, if any."""
     from mem3d.io.checkpoint import stored_config
     from mem3d.io.lock import lock_holder
 
@@ -99,11 +99,12 @@ def check_store(store: Path, encoder: str | None, map_config: MapConfig | None) 
                                       f"({stored.feature_dim}-d): serve it with --encoder {made_by}, or give "
                                       f"another --store for {encoder}")
         if encoder is None and made_by:
-            hint(f"no --encoder: text queries will be refused (this map was made by {made_by}: "
-                 f"add --encoder {made_by})")
+            return (f"no --encoder: text queries will be refused (this map was made by {made_by}: "
+                    f"add --encoder {made_by})")
     elif encoder is None and map_config is None:
-        hint(f"no --encoder: the new map takes {MapConfig().feature_dim}-d features of any model and no text "
-             "queries; for `mem3d perceive` (label-minilm by default) start it with --encoder label-minilm")
+        return (f"no --encoder: the new map takes {MapConfig().feature_dim}-d features of any model and no text "
+                "queries; for `mem3d perceive` (label-minilm by default) start it with --encoder label-minilm")
+    return None
 
 
 def hint(text: str) -> None:
@@ -124,8 +125,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"mem3d serve: --text-cache-size must be >= 0, got {args.text_cache_size}", file=sys.stderr)
         return 2
     config = service_config(args)
-    check_store(Path(config.store), config.encoder, config.map)  # refuse at once, before a model takes seconds
+    advice = check_store(Path(config.store), config.encoder, config.map)  # at once, before a model loads
     require_free(config.endpoints)
+    if advice is not None:
+        hint(advice)
     encoder = load_text_encoder(config)
     if encoder is not None and args.text_cache_size:
         encoder = TextEmbeddingCache(encoder, args.text_cache_size)
