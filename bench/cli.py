@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "perception": Benchmark("bench.perception_bench", "PerceptionBenchConfig",
                             "observation -> feature frame for the label and open_clip encoders"),
     "sim": Benchmark("bench.sim_bench", "SimBenchConfig", "embedded simulator: frame rate and depth accuracy"),
+    "query": Benchmark("bench.query_bench", "QueryBenchConfig", "offline mem3d query: cold start, further queries"),
 }
 
 

@@ -116,14 +116,14 @@ def _run_node(args: argparse.Namespace) -> int:
                               ack_timeout_s=args.ack_timeout)
     curve = client_curve_from_args(args)
     interrupted = False
+    opened = open_source(args.source, tour=not args.no_tour)  # a bad source spec fails first
     with MemoryClient(args.memory, args.ingest, curve=curve) as client:
-        stats = client.check_service()  # cheap checks first: is the memory there, can it take these features?
-        require_encoder_fits(args.encoder, stats.feature_model, stats.feature_dim, args.memory)
-        say(f"the memory at {args.memory} answers: {stats.n_voxels:,} voxels, "
-            f"{stats.feature_model or 'no feature model yet'} ({stats.feature_dim}-d)")
-        opened = open_source(args.source, tour=not args.no_tour)
         bar = tqdm(desc="perceiving", unit="frame", total=args.frames, disable=None, file=sys.stderr)
         try:
+            stats = client.check_service()  # then the cheap checks: is the memory there, can it take these features?
+            require_encoder_fits(args.encoder, stats.feature_model, stats.feature_dim, args.memory)
+            say(f"the memory at {args.memory} answers: {stats.n_voxels:,} voxels, "
+                f"{stats.feature_model or 'no feature model yet'} ({stats.feature_dim}-d)")
             say(f"loading the {args.encoder} encoder...")
             encoder = create_encoder(args.encoder, **options)
             try:

@@ -155,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
     timing = {"open_s": round(opened - started, 3), "encoder_load_s": round(loaded - opened, 3),
               "queries_s": [a.seconds for a in answers]}
     if args.json:
-        print(json.dumps({"store": str(args.store), "seq": view.seq, "feature_model": config.feature_model,
+        print(json.dumps({"store": str(args.store), "seq": view.seq, "n_voxels": len(view.voxel_map),
+                          "feature_model": config.feature_model,
                           "answers": [asdict(a) for a in answers], "images": [str(p) for p in images if p],
                           "timing": timing}))
     else:
