@@ -137,9 +137,9 @@ def run_demo(config: DemoConfig) -> DemoReport:
                 node = PerceptionNode(encoder, client, FrameConfig(n_samples=config.samples), name="demo")
                 began = clock.header(1, "explore: tour every room and build the memory")
                 node.process(source.reset(0))
-                views = tour(node, source, "exploring", config.views)
-                stage = finish(report, client, "1 explore", began, views + 1)
-                clock.tour_s = stage.seconds
+                views, seconds = tour(node, source, "exploring", config.views)
+                stage = finish(report, client, "1 explore", began, (views + 1, seconds))
+                clock.tour_s = stage.tour_s
                 began = clock.header(2, "ask the memory where things are")
                 first = ask_everything(client, source, report)
                 draw(report, store, encoder, first[:config.pictures], out, "first tour")
@@ -152,10 +152,10 @@ def run_demo(config: DemoConfig) -> DemoReport:
                 for event in moved:
                     report.moved.append(f"{event.label}: {event.from_room} -> {event.to_room}")
                     say(f"  moved: {report.moved[-1]}")
-                views = tour(node, source, "revisiting", config.views)
+                toured = tour(node, source, "revisiting", config.views)
                 ask_moved(client, source, moved, report, "4 after tidying")
                 draw(report, store, encoder, [e.label for e in moved[:1]], out, "after tidying")
-                finish(report, client, "4 rearrange and revisit", began, views)
+                finish(report, client, "4 rearrange and revisit", began, toured)
                 client.save()
                 client.shutdown()
             service.wait(timeout=60)
@@ -177,16 +177,17 @@ def run_demo(config: DemoConfig) -> DemoReport:
     return report
 
 
-def finish(report: DemoReport, client: MemoryClient, title: str, began: float, views: int = 0) -> Stage:
+def finish(report: DemoReport, client: MemoryClient, title: str, began: float, toured: tuple[int, float] = (0, 0.0)
+           ) -> Stage:
     stats = client.stats()
-    stage = Stage(title, time.monotonic() - began, views, stats.log_seq, stats.n_voxels)
+    stage = Stage(title, time.monotonic() - began, toured[0], stats.log_seq, stats.n_voxels, toured[1])
     report.stages.append(stage)
     return stage
 
 
-def tour(node, source, title: str, limit: int | None) -> int:
+def tour(node, source, title: str, limit: int | None) -> tuple[int, float]:
     """Drive the node through a room tour from where the agent stands (a bar with frames/s and the
-    time left on terminals, a summary line everywhere); the number of views."""
+    time left on terminals, a summary line everywhere); (views, seconds)."""
     from itertools import islice
 
     from sim.tour import room_tour
@@ -197,7 +198,7 @@ def tour(node, source, title: str, limit: int | None) -> int:
     seconds = time.monotonic() - started
     say(f"  {title}: {len(actions)} views in {seconds:.0f} s ({len(actions) / max(seconds, 1e-9):.1f} frames/s), "
         f"{node.stats.acknowledged} frames in the memory")
-    return len(actions)
+    return len(actions), seconds
 
 
 def draw(report: DemoReport, store: Path, encoder, texts: list[str], out: Path, when: str) -> None:

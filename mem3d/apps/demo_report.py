@@ -35,10 +35,12 @@ class Stage:
     frames: int = 0
     """Frames in the memory at the end of the stage (acknowledged log sequence)."""
     voxels: int = 0
+    tour_s: float = 0.0
+    """Of ``seconds``, the time the tour took (render, perceive, ingest): the frame rate's base."""
 
     @property
     def frames_per_s(self) -> float:
-        return self.views / self.seconds if self.seconds > 0 else 0.0
+        return self.views / self.tour_s if self.tour_s > 0 else 0.0
 
 
 @dataclass
@@ -98,8 +100,8 @@ class DemoReport:
             "## Stages", "",
             "| stage | views | frames in memory | voxels | frames/s | seconds |",
             "| --- | ---: | ---: | ---: | ---: | ---: |",
-            *(f"| {s.title} | {s.views} | {s.frames} | {s.voxels} | {s.frames_per_s:.1f} | {s.seconds:.1f} |"
-              for s in self.stages), "",
+            *(f"| {s.title} | {s.views} | {s.frames} | {s.voxels} | "
+              f"{f'{s.frames_per_s:.1f}' if s.views else ''} | {s.seconds:.1f} |" for s in self.stages), "",
             "## Answers", "",
             "A candidate is right when its centroid lies within 0.5 m of an object of the asked label "
             "(ground truth scores the answers; it never feeds the memory).", "",

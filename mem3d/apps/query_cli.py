@@ -91,11 +91,11 @@ HEADER = ("#", "score", "position x, y, z (m)", "extent x × y × z (m)", "voxel
 
 def table(answer: QueryAnswer) -> str:
     """The readable form of one answer: a title line, then one aligned row per candidate."""
-    title = (f'"{answer.text}": {len(answer.candidates)} candidate(s), threshold {answer.threshold:.2f}, '
-             f"{answer.n_matching_voxels:,} matching voxels, {answer.seconds * 1000:.0f} ms")
     if not answer.found:
         return (f'"{answer.text}": not found (no voxel reaches the match threshold {answer.threshold:.2f}): '
                 "explore")
+    title = (f'"{answer.text}": {len(answer.candidates)} candidate(s), threshold {answer.threshold:.2f}, '
+             f"{answer.n_matching_voxels:,} matching voxels, {answer.seconds * 1000:.0f} ms")
     rows = [HEADER] + [(str(r.rank), f"{r.score:.2f}", "{:6.2f}, {:6.2f}, {:5.2f}".format(*r.position),
                         "{:.2f} × {:.2f} × {:.2f}".format(*r.extent), str(r.n_voxels), r.place or "-",
                         f"{r.last_seen:.1f} s", r.seen_in) for r in answer.candidates]
