@@ -142,7 +142,7 @@ def run_demo(config: DemoConfig) -> DemoReport:
                 clock.tour_s = stage.tour_s
                 began = clock.header(2, "ask the memory where things are")
                 first = ask_everything(client, source, report)
-                draw(report, store, encoder, first[:config.pictures], out, "first tour")
+                draw(report, client, store, encoder, first[:config.pictures], out, "first tour")
                 finish(report, client, "2 ask", began)
                 began = clock.header(3, "navigate to goals")
                 say(f"  {report.navigation}")
@@ -154,9 +154,8 @@ def run_demo(config: DemoConfig) -> DemoReport:
                     say(f"  moved: {report.moved[-1]}")
                 toured = tour(node, source, "revisiting", config.views)
                 ask_moved(client, source, moved, report, "4 after tidying")
-                draw(report, store, encoder, [e.label for e in moved[:1]], out, "after tidying")
+                draw(report, client, store, encoder, [e.label for e in moved[:1]], out, "after tidying")
                 finish(report, client, "4 rearrange and revisit", began, toured)
-                client.save()
                 client.shutdown()
             service.wait(timeout=60)
         began = clock.header(5, "restart the memory service from its store and ask again")
@@ -201,12 +200,15 @@ def tour(node, source, title: str, limit: int | None) -> tuple[int, float]:
     return len(actions), seconds
 
 
-def draw(report: DemoReport, store: Path, encoder, texts: list[str], out: Path, when: str) -> None:
-    """Top-down pictures of ``texts`` from the store as it is now (read-only, beside the live service)."""
+def draw(report: DemoReport, client: MemoryClient, store: Path, encoder, texts: list[str], out: Path,
+         when: str) -> None:
+    """Top-down pictures of ``texts`` from the store as it is now (read-only, beside the live service).
+    A checkpoint first: the reader then loads it instead of replaying every logged frame (minutes)."""
     from mem3d.apps.drawing import write_png
     from mem3d.apps.offline import open_view
     from mem3d.apps.query_cli import answer, query_picture
 
+    client.save()
     view = open_view(store)
     for text in texts:
         _, result, embedding = answer(view, encoder, text, 5, None)
