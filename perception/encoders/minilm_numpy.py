@@ -10,7 +10,6 @@ so a map built by ``LabelEmbeddingEncoder`` is queried by this one. Text only: i
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from mem3d.encoder import EncoderInfo
 from mem3d.errors import InvalidInputError, NotAvailableError
+from mem3d.threads import blas_threads
 from perception.config import LabelEncoderConfig, config_from_kwargs
 from perception.encoders.base import l2_normalise, require_texts
 from perception.encoders.label_embedding import ENCODER_NAME, default_model_path, match_threshold
@@ -95,7 +95,6 @@ class MiniLMTextEncoder:
         except ModuleNotFoundError as error:
             raise NotAvailableError("the torch-free text encoder needs 'safetensors' and 'tokenizers' "
                                     "(pip install 'mem3d[perception]')") from error
-        self._threads = None
         self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(MAX_TOKENS)
@@ -115,19 +114,8 @@ class MiniLMTextEncoder:
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         """(n, D) float32 unit embeddings of ``texts`` (each text run alone: no padding to mix in)."""
         rows = []
-        with self._one_blas_thread():
+        with blas_threads(1):  # products this small: 250 ms with 2 threads on busy shared cores, 15 with 1
             for encoding in self._tokenizer.encode_batch(require_texts(texts)):
                 ids = np.asarray([encoding.ids], dtype=np.int64)
                 rows.append(self._bert(ids, np.ones_like(ids))[0].mean(0))
         return l2_normalise(np.stack(rows))
-
-    def _one_blas_thread(self):
-        """Products this small run fastest on one BLAS thread: with threads on busy shared cores a
-        query took 250 ms instead of 15 (threadpoolctl; no limit where it is missing)."""
-        if self._threads is None:
-            try:
-                from threadpoolctl import ThreadpoolController
-            except ModuleNotFoundError:
-                return contextlib.nullcontext()
-            self._threads = ThreadpoolController()
-        return self._threads.limit(limits=1, user_api="blas")
