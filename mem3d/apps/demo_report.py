@@ -115,7 +115,7 @@ class DemoReport:
         if self.moved:
             lines += ["## Someone tidied up", "", *(f"- {m}" for m in self.moved), ""]
         if self.pictures:
-            lines += ["## Pictures", "", "Top-down: the floor's colours, the query's similarity (inferno), "
+            lines += ["## Pictures", "", "Top-down: the floor's colours, the query's similarity (turbo: red is best), "
                       "candidates numbered by rank, a metre scale bar.", ""]
             lines += [f"![{caption}]({name})\n\n*{caption}*\n" for name, caption in self.pictures]
         lines += ["## Navigate to goals", "", self.navigation, ""]

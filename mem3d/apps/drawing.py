@@ -23,6 +23,7 @@ CEILING_CUT_M = 1.9
 TARGET_WIDTH_PX = 900
 """The map part is scaled up to about this width."""
 LEGEND_WIDTH_PX = 260
+HEAT_MAP = 20  # cv2.COLORMAP_TURBO: blue (low) to dark red (best), visible on the washed-out floor
 
 
 @dataclass(frozen=True)
@@ -125,14 +126,14 @@ def draw_top_down(positions: np.ndarray, colors: np.ndarray, cell_m: float, *, t
         visible = np.isfinite(heat) & (heat >= low)
         level = np.zeros(heat.shape, np.uint8)
         level[visible] = np.clip((heat[visible] - low) / (high - low) * 255, 0, 255).astype(np.uint8)
-        hot = cv2.applyColorMap(level, cv2.COLORMAP_INFERNO)[..., ::-1].astype(np.float32)
-        base[visible] = 0.25 * base[visible] + 0.75 * hot[visible]
+        hot = cv2.applyColorMap(level, HEAT_MAP)[..., ::-1].astype(np.float32)
+        base[visible] = 0.15 * base[visible] + 0.85 * hot[visible]
     canvas = cv2.resize(base.astype(np.uint8), (grid.cols * scale, grid.rows * scale),
                         interpolation=cv2.INTER_NEAREST)
     picture = Picture(canvas, grid, scale, heat)
     if places is not None:
         _draw_places(canvas, picture, places)
-    for rank, candidate in enumerate(candidates, start=1):
+    for rank, candidate in reversed(list(enumerate(candidates, start=1))):  # the best drawn last, on top
         _mark(canvas, picture, candidate, rank)
     _scale_bar(canvas, grid.cell_m / scale)
     legend = _legend(title, shown, threshold, candidates, places)
@@ -152,14 +153,19 @@ def _text(image: np.ndarray, text: str, origin: tuple[int, int], size: float = 0
 
 
 def _mark(canvas: np.ndarray, picture: Picture, candidate: Candidate, rank: int) -> None:
-    """The candidate's box outline and a numbered disc at its centroid."""
+    """The candidate's box outline (a few pixels outside it, so the heat inside stays visible) and a
+    numbered disc beside its north-east corner."""
     import cv2
 
     (u0, v1), (u1, v0) = picture.pixel(candidate.bbox_min), picture.pixel(candidate.bbox_max)
-    cv2.rectangle(canvas, (u0, v0), (u1, v1), (0, 160, 255), 2)
-    u, v = picture.pixel(candidate.centroid)
-    cv2.circle(canvas, (u, v), 11, (0, 90, 200), -1, cv2.LINE_AA)
-    cv2.circle(canvas, (u, v), 11, (255, 255, 255), 2, cv2.LINE_AA)
+    pad = max(3, picture.scale // 2)
+    cv2.rectangle(canvas, (u0 - pad, v0 - pad), (u1 + pad, v1 + pad), (0, 110, 230), 2)
+    height, width = canvas.shape[:2]
+    u = int(np.clip(u1 + pad + 12, 12, width - 12))
+    v = int(np.clip(v0 - pad - 12, 12, height - 12))
+    cv2.line(canvas, (u1 + pad, v0 - pad), (u, v), (0, 110, 230), 2, cv2.LINE_AA)
+    cv2.circle(canvas, (u, v), 10, (0, 90, 200), -1, cv2.LINE_AA)
+    cv2.circle(canvas, (u, v), 10, (255, 255, 255), 2, cv2.LINE_AA)
     label = str(rank)
     (w, h), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 2)
     cv2.putText(canvas, label, (u - w // 2, v + h // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 2,
@@ -209,7 +215,7 @@ def _legend(title: str, shown: tuple[float, float] | None, threshold: float | No
     if shown is not None:
         low, high = shown
         bar = np.linspace(255, 0, 120).astype(np.uint8)[:, None].repeat(18, 1)
-        colours = cv2.applyColorMap(bar, cv2.COLORMAP_INFERNO)[..., ::-1]
+        colours = cv2.applyColorMap(bar, HEAT_MAP)[..., ::-1]
         panel[y:y + 120, 12:30] = colours
         _text(panel, f"{high:.2f} best", (36, y + 10), 0.4)
         if threshold is not None:
