@@ -34,6 +34,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "ingest": Benchmark("bench.ingest_bench", "IngestBenchConfig",
                         "bag ingestion: decode alone, and decode + label perception + map (frames/s)"),
     "sim": Benchmark("bench.sim_bench", "SimBenchConfig", "embedded simulator: frame rate and depth accuracy"),
+    "query": Benchmark("bench.query_bench", "QueryBenchConfig", "offline mem3d query: cold start, further queries"),
 }
 
 
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 def add_registry_arguments(parser: argparse.ArgumentParser, registry: dict[str, Benchmark]) -> None:
     """``NAME [--json] [--set KEY=VALUE ...]`` for one registry (benchmarks or evaluations)."""
     parser.add_argument("name", choices=registry, metavar="NAME",
-                        help="; ".join(f"{name}: {b.help}" for name, b in registry.items()))
+                        help="; ".join(f"{name}: {b.help}" for name, b in registry.items()) or "none registered yet")
     parser.add_argument("--json", action="store_true", help="print only the JSON result on stdout, on one line")
     parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
                         help="change a setting of the config dataclass (repeatable), "

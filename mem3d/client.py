@@ -131,6 +131,18 @@ class MemoryClient:
     def stats(self) -> StatsReply:
         return self._request(StatsRequest(), idempotent=True)
 
+    def check_service(self, timeout: float = 3.0) -> StatsReply:
+        """The service's stats, asked once within ``timeout`` seconds (no retry): tools call it first,
+        so a missing service is reported at once (``ServiceTimeoutError`` asking whether it runs)."""
+        endpoint = self._requests.endpoint
+        try:
+            request_id = self._requests.send(StatsRequest().to_message(), timeout)
+            return _typed(self._requests.receive(request_id, timeout), StatsReply)
+        except ServiceTimeoutError:
+            self._requests.reconnect()
+            raise ServiceTimeoutError(f"no memory service answers at {endpoint} within {timeout:g} s: "
+                                      f"is `mem3d serve` running at {endpoint}?") from None
+
     def localize(self, text: str | None = None, embedding: np.ndarray | None = None, top_k: int = 5,
                  threshold: float | None = None) -> LocalizeResult:
         """Ranked candidates for a text (needs a service started with an encoder) or an embedding."""

@@ -72,6 +72,9 @@ class EncoderEntry:
     config: type
     """The config dataclass whose fields are the encoder's options."""
     help: str
+    text_factory: str | None = None
+    """``"module:attribute"`` of a lighter text-only ``TextEncoder`` giving the same text embeddings
+    (for query tools that need no image model); None = the full encoder."""
 
 
 _ENCODERS: dict[str, EncoderEntry] = {}
@@ -99,7 +102,18 @@ def encoder_entry(name: str) -> EncoderEntry:
 
 def create_encoder(name: str, **options: object):
     """The encoder registered as ``name``, built from keyword options of its config dataclass."""
-    module, _, attribute = encoder_entry(name).factory.partition(":")
+    return _build(encoder_entry(name).factory, options)
+
+
+def create_text_encoder(name: str, **options: object) -> TextEncoder:
+    """A text encoder for maps made by encoder ``name``: its lighter text-only half when it has one
+    (``EncoderEntry.text_factory``, e.g. label-minilm's numpy MiniLM without torch), else the full encoder."""
+    entry = encoder_entry(name)
+    return _build(entry.text_factory or entry.factory, options)
+
+
+def _build(factory: str, options: dict[str, object]):
+    module, _, attribute = factory.partition(":")
     return getattr(importlib.import_module(module), attribute).from_options(**options)
 
 

@@ -25,7 +25,7 @@ from mem3d.map import keys as voxel_keys
 from mem3d.map.codebook import FeatureCodebook, IndexConfig
 from mem3d.map.codec import dequantize_rows
 from mem3d.map.grid import VoxelGrid
-from mem3d.query.localization import LocalizeConfig, check_query, localize, with_threshold
+from mem3d.query.localization import LocalizeConfig, check_query, localize, matching_voxels, with_threshold
 from mem3d.types import CameraIntrinsics, FeatureFrame, LocalizeResult, MapUpdate
 from mem3d.validation import require_array, require_finite, require_rigid_pose
 
@@ -187,6 +187,11 @@ class VoxelMap:
         unit_query = check_query(query, self.feature_dim)
         return localize(self.grid.store, self.voxel_size, self.codebook, unit_query, top_k,
                         with_threshold(self.config.localize, threshold))
+
+    def similarity(self, query: np.ndarray, at_least: float = -1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Exact cosine of a query embedding (D,) with every voxel scoring >= ``at_least``: (rows
+        into ``voxels()``, scores), for pictures and exports (the codebook bound skips the others)."""
+        return matching_voxels(self.grid.store, self.codebook, check_query(query, self.feature_dim), at_least)
 
     def voxels(self) -> VoxelData:
         """A copy of all live voxels."""

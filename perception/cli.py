@@ -55,7 +55,7 @@ def _node_arguments(parser: argparse.ArgumentParser) -> None:
     add_client_key_arguments(parser)
     parser.add_argument("--encoder", default="label-minilm", help=f"feature encoder: {', '.join(available_encoders())}")
     add_encoder_option_argument(parser)
-    parser.add_argument("--frames", type=int, help="stop after this many observations")
+    parser.add_argument("--frames", type=int, help="stop after this many observations (default: the whole source)")
     parser.add_argument("--samples", type=int, default=20_000, help="points per frame")
     parser.add_argument("--live", action="store_true", help="latest-only delivery (skip frames when behind)")
     parser.add_argument("--max-in-flight", type=int, default=4, help="unacknowledged frames at most")
@@ -64,11 +64,48 @@ def _node_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-tour", action="store_true", help="sim sources: do not drive the agent")
 
 
+def require_encoder_fits(encoder: str, feature_model: str, feature_dim: int, memory: str) -> None:
+    """Before any model loads: refuse an encoder whose features the memory's map cannot take, naming the fix."""
+    from mem3d.errors import SchemaMismatchError
+
+    stored, _, _ = feature_model.partition("/")
+    if stored and stored != encoder:
+        raise SchemaMismatchError(
+            f"the memory at {memory} holds {feature_model} features ({feature_dim}-d), not {encoder}'s: run "
+            f"with --encoder {stored}, or serve a new store for it (`mem3d serve --encoder {encoder} --store DIR`)")
+
+
+class CountedSource:
+    """A source whose observations advance a progress bar (the Source protocol, delegated)."""
+
+    def __init__(self, source, bar) -> None:
+        self.source, self.bar = source, bar
+
+    def reset(self, seed=None):
+        obs = self.source.reset(seed)
+        self.bar.update()
+        return obs
+
+    def observe(self):
+        obs = self.source.observe()
+        self.bar.update()
+        return obs
+
+    def act(self, action):
+        return self.source.act(action)
+
+    def close(self) -> None:
+        self.source.close()
+
+
 def _run_node(args: argparse.Namespace) -> int:
     import logging
 
+    from tqdm import tqdm
+
     from mem3d.client import MemoryClient
     from mem3d.encoder import create_encoder, parse_encoder_options
+    from mem3d.errors import SchemaMismatchError
     from mem3d.source import open_source
     from perception.config import FrameConfig
     from perception.node import DeliveryConfig, PerceptionNode
@@ -78,21 +115,40 @@ def _run_node(args: argparse.Namespace) -> int:
     delivery = DeliveryConfig(live=args.live, max_in_flight=max(1, args.max_in_flight),
                               ack_timeout_s=args.ack_timeout)
     curve = client_curve_from_args(args)
-    opened = open_source(args.source, tour=not args.no_tour)
-    try:
-        encoder = create_encoder(args.encoder, **options)
-        with MemoryClient(args.memory, args.ingest, curve=curve) as client:
-            stats = client.stats()
-            encoder.info.require_compatible(stats.feature_dim, stats.feature_model)
+    interrupted = False
+    opened = open_source(args.source, tour=not args.no_tour)  # a bad source spec fails first
+    with MemoryClient(args.memory, args.ingest, curve=curve) as client:
+        bar = tqdm(desc="perceiving", unit="frame", total=args.frames, disable=None, file=sys.stderr)
+        try:
+            stats = client.check_service()  # then the cheap checks: is the memory there, can it take these features?
+            require_encoder_fits(args.encoder, stats.feature_model, stats.feature_dim, args.memory)
+            say(f"the memory at {args.memory} answers: {stats.n_voxels:,} voxels, "
+                f"{stats.feature_model or 'no feature model yet'} ({stats.feature_dim}-d)")
+            say(f"loading the {args.encoder} encoder...")
+            encoder = create_encoder(args.encoder, **options)
+            try:
+                encoder.info.require_compatible(stats.feature_dim, stats.feature_model)
+            except SchemaMismatchError as error:
+                raise SchemaMismatchError(f"{error}: serve a store made for it "
+                                          f"(`mem3d serve --encoder {args.encoder} --store NEW_DIR`)") from None
             node = PerceptionNode(encoder, client, FrameConfig(n_samples=args.samples), delivery)
-            result = node.run(opened.source, opened.actions, max_frames=args.frames)
-    finally:
-        opened.source.close()
+            try:
+                node.run(CountedSource(opened.source, bar), opened.actions, max_frames=args.frames)
+            except KeyboardInterrupt:
+                interrupted = True
+        finally:
+            bar.close()
+            opened.source.close()
+    result = node.stats
     print(json.dumps({"source": args.source, "node": node.source_id, "observed": result.observed,
                       "sent": result.sent, "acknowledged": result.acknowledged, "skipped": result.skipped,
-                      "refused": len(result.refused), "resends": result.resends, "lost": result.lost}),
-          flush=True)
-    return 0
+                      "refused": len(result.refused), "resends": result.resends, "lost": result.lost,
+                      "interrupted": interrupted}), flush=True)
+    return 130 if interrupted else 0
+
+
+def say(text: str) -> None:
+    print(f"mem3d perceive: {text}", file=sys.stderr, flush=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

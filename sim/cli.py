@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     record.add_argument("--steps", type=int, default=100, help="number of actions (default 100)")
     record.add_argument("--rearrange-at", type=int, default=None, metavar="STEP",
                         help="move small objects to furniture in other rooms at this step")
-    record.add_argument("--fraction", type=float, default=0.3, help="share of small objects moved (0.3)")
+    record.add_argument("--fraction", type=float, default=0.3, help="share of small objects moved")
     record.add_argument("--overwrite", action="store_true", help="replace an existing episode")
     serve = sub.add_parser("serve", help="tour the scene and publish its observations over ZeroMQ")
     _scene_and_camera(serve)
@@ -129,6 +129,8 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _record(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from sim.dynamics import Rearrangement
     from sim.embedded import EmbeddedSimSource
     from sim.episode import record_episode
@@ -138,7 +140,9 @@ def _record(args: argparse.Namespace) -> int:
     config = _config(args)  # checks --seed
     events = [] if args.rearrange_at is None else [Rearrangement(args.rearrange_at, args.fraction, args.seed)]
     source = EmbeddedSimSource.from_spec(args.scene, config, events)
-    path = record_episode(source, args.out, args.steps, seed=args.seed, overwrite=args.overwrite)
+    with tqdm(total=args.steps, desc=f"recording {args.out}", unit="step", disable=None, file=sys.stderr) as bar:
+        path = record_episode(source, args.out, args.steps, seed=args.seed, overwrite=args.overwrite,
+                              on_step=bar.update)
     print(json.dumps({"episode": str(path), "frames": args.steps + 1, "changes": len(source.dynamics.changes)}))
     return 0
 

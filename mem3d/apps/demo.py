@@ -1,24 +1,31 @@
-"""``mem3d demo``: the whole stack on the embedded simulator, end to end, with ground truth.
+"""``mem3d demo``: the whole stack on the embedded simulator, end to end, checked against ground truth.
 
-1. start the memory service (a separate process, ZeroMQ on 127.0.0.1);
-2. tour a procedural apartment: render -> label-embedding perception -> ingest over ZeroMQ;
-3. ask the memory where things are, by name and by synonym, and check against ground truth;
+1. explore: tour a procedural apartment, render -> label-embedding perception -> the memory service
+   (its own process, ZeroMQ on 127.0.0.1);
+2. ask the memory where things are, by name and by synonym, and for things that are not there;
+3. navigate to goals with the planner (a hook: the path planner is not part of this version);
 4. move 30% of the small objects to other rooms, tour again, and ask for the moved ones;
 5. restart the service from its store and ask again: the memory survived.
+
+It writes ``runs/demo/`` (``--out``): ``report.md`` with the numbers, the answers and top-down pictures,
+``report.json``, the PNGs and the store (``mem3d query runs/demo/store ...`` asks it again). The stage,
+frames/s and the time left are shown while it runs; the exit status is 1 when an answer is wrong.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
-import tempfile
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from mem3d.apps.demo_report import Answer, DemoReport, Stage
+from mem3d.apps.info_cli import store_info
 from mem3d.apps.service_process import start_service_process
 from mem3d.client import MemoryClient
 from mem3d.types import LocalizeResult
@@ -27,85 +34,187 @@ SYNONYMS = {"white mug": "coffee cup", "sofa": "couch", "refrigerator": "fridge"
             "laptop": "notebook computer", "television": "tv"}
 ABSENT = ("piano", "motorcycle", "fire extinguisher")
 NEAR_M = 0.5
-"""A candidate counts as correct when its centroid is this close to an object of the right label."""
+"""A candidate counts as right when its centroid is this close to an object of the right label."""
+STAGES = 5
+MARKER = "demo.json"
+"""Written into the output folder, so that a re-run may clear a folder it made itself (and no other)."""
 
 
-@dataclass
-class Tally:
-    right: int = 0
-    wrong: int = 0
+@dataclass(frozen=True)
+class DemoConfig:
+    scene: str = "0"
+    out: str = "runs/demo"
+    width: int = 640
+    height: int = 480
+    samples: int = 20_000
+    """Points per frame."""
+    views: int | None = None
+    """At most this many views per tour (None: the whole tour); for reduced runs."""
+    pictures: int = 3
+    """Top-down pictures of this many questions."""
 
-    def add(self, ok: bool) -> str:
-        self.right += ok
-        self.wrong += not ok
-        return "ok " if ok else "MISS"
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> DemoConfig:
+        size = (320, 240, 8000) if args.quick else (cls.width, cls.height, cls.samples)
+        return cls(args.scene, args.out, *size, views=args.views)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scene", default="0", help="apartment seed or scene directory (default 0)")
-    parser.add_argument("--workdir", help="where the memory store goes (default: a temporary directory)")
-    parser.add_argument("--quick", action="store_true", help="smaller images and a shorter tour")
+    parser.add_argument("--scene", default="0", help="apartment seed or scene directory")
+    parser.add_argument("--out", default="runs/demo", help="folder for the report, the pictures and the store "
+                        "(replaced if an earlier demo made it)")
+    parser.add_argument("--quick", action="store_true", help="320x240 images and 8,000 points per frame")
+    parser.add_argument("--views", type=int, help="at most this many views per tour (a shorter demo)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from mem3d.encoder import create_encoder
-    from perception.config import FrameConfig
-    from perception.node import PerceptionNode
-    from sim.config import CameraConfig, SimConfig
-    from sim.embedded import EmbeddedSimSource
-
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="mem3d-demo-"))
-    store = workdir / "store"
-    shutil.rmtree(store, ignore_errors=True)
-    camera = CameraConfig(width=320, height=240) if args.quick else CameraConfig()
-    source = EmbeddedSimSource.from_spec(args.scene, SimConfig(camera=camera))
-    tally = Tally()
-    say(f"mem3d demo: apartment {args.scene!r} with {len(source.scene.rooms)} rooms, "
-        f"{len(source.truth.objects())} objects; memory store in {store}")
-    say("loading the label-embedding encoder (all-MiniLM-L6-v2, offline)...")
-    encoder = create_encoder("label-minilm")
-    started = time.monotonic()
-    try:
-        with start_service_process(store, encoder="label-minilm") as service:
-            with service.client(timeout=60) as client:
-                node = PerceptionNode(encoder, client, FrameConfig(n_samples=8000 if args.quick else 20_000),
-                                      name="demo")
-                node.process(source.reset(0))
-                tour(node, source, "touring every room")
-                ask_everything(client, source, tally)
-                moved = source.dynamics.rearrange(0.3, seed=1).events
-                say(f"\nsomeone tidies up: {len(moved)} objects moved to other rooms")
-                for event in moved:
-                    say(f"  {event.label}: {event.from_room} -> {event.to_room}")
-                tour(node, source, "touring again")
-                ask_moved(client, source, moved, tally)
-                client.save()
-                client.shutdown()
-            service.wait(timeout=60)
-        say("\nrestarting the memory service from its store...")
-        with start_service_process(store, encoder="label-minilm") as service:
-            with service.client(timeout=60) as client:
-                say(f"the memory holds {client.stats().n_voxels:,} voxels again")
-                ask_moved(client, source, moved[:2], tally)
-                client.shutdown()
-            service.wait(timeout=60)
-    finally:
-        source.close()
-    say(f"\n{tally.right} of {tally.right + tally.wrong} answers right in {time.monotonic() - started:.0f} s.")
-    return 0
+    report = run_demo(DemoConfig.from_args(args))
+    return 0 if report.wrong == 0 else 1
 
 
 def say(text: str) -> None:
     print(text, flush=True)
 
 
-def tour(node, source, title: str) -> None:
-    """Drive the node through a room tour from where the agent stands (a bar on terminals only)."""
+def prepare(out: Path) -> Path:
+    """An empty output folder: a new one, or one an earlier demo made (``MARKER``); the store inside."""
+    from mem3d.errors import InvalidInputError
+
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"--out {out} is a file: give a folder for the demo's report and store")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / MARKER).is_file():
+            raise InvalidInputError(f"--out {out} holds files the demo did not write: give a new or empty folder")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text('{"written_by": "mem3d demo"}\n')
+    return out / "store"
+
+
+class Clock:
+    """Stage headers with the time so far and an estimate of what is left (from the first tour's pace)."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.tour_s: float | None = None
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def header(self, number: int, title: str) -> float:
+        left = "" if self.tour_s is None else f", about {max(0.0, self._left(number)):.0f} s left"
+        say(f"\n[{number}/{STAGES}] {title} ({self.elapsed():.0f} s so far{left})")
+        return time.monotonic()
+
+    def _left(self, number: int) -> float:
+        tours_left = 1 if number <= 4 else 0
+        return tours_left * self.tour_s + 15.0  # the restart and the questions after it
+
+
+def run_demo(config: DemoConfig) -> DemoReport:
+    """Run the demo; its report (written into ``config.out``)."""
+    from mem3d.encoder import create_encoder
+    from perception.config import FrameConfig
+    from perception.node import PerceptionNode
+    from sim.config import CameraConfig, SimConfig
+    from sim.embedded import EmbeddedSimSource
+
+    out = Path(config.out)
+    store = prepare(out)
+    source = EmbeddedSimSource.from_spec(config.scene, SimConfig(camera=CameraConfig(width=config.width,
+                                                                                     height=config.height)))
+    report = DemoReport(config.scene, len(source.scene.rooms), len(source.truth.objects()),
+                        "label-minilm (the simulator's semantic labels embedded by all-MiniLM-L6-v2)",
+                        f"{config.width}x{config.height}, {config.samples:,} points per frame")
+    say(f"mem3d demo: apartment {config.scene!r} with {report.rooms} rooms and {report.objects} objects; "
+        f"report and store in {out}")
+    say("loading the label-embedding encoder (all-MiniLM-L6-v2, offline)...")
+    encoder = create_encoder("label-minilm")
+    clock = Clock()
+    try:
+        with start_service_process(store, encoder="label-minilm") as service:
+            with service.client(timeout=60) as client:
+                node = PerceptionNode(encoder, client, FrameConfig(n_samples=config.samples), name="demo")
+                began = clock.header(1, "explore: tour every room and build the memory")
+                node.process(source.reset(0))
+                views, seconds = tour(node, source, "exploring", config.views)
+                stage = finish(report, client, "1 explore", began, (views + 1, seconds))
+                clock.tour_s = stage.tour_s
+                began = clock.header(2, "ask the memory where things are")
+                first = ask_everything(client, source, report)
+                draw(report, client, store, encoder, first[:config.pictures], out, "first tour")
+                finish(report, client, "2 ask", began)
+                began = clock.header(3, "navigate to goals")
+                say(f"  {report.navigation}")
+                finish(report, client, "3 navigate (hook)", began)
+                began = clock.header(4, "someone tidies up: rearrange, revisit, ask again")
+                moved = source.dynamics.rearrange(0.3, seed=1).events
+                for event in moved:
+                    report.moved.append(f"{event.label}: {event.from_room} -> {event.to_room}")
+                    say(f"  moved: {report.moved[-1]}")
+                toured = tour(node, source, "revisiting", config.views)
+                ask_moved(client, source, moved, report, "4 after tidying")
+                draw(report, client, store, encoder, [e.label for e in moved[:1]], out, "after tidying")
+                finish(report, client, "4 rearrange and revisit", began, toured)
+                client.shutdown()
+            service.wait(timeout=60)
+        began = clock.header(5, "restart the memory service from its store and ask again")
+        with start_service_process(store, encoder="label-minilm") as service:
+            with service.client(timeout=60) as client:
+                say(f"  the memory holds {client.stats().n_voxels:,} voxels again")
+                ask_moved(client, source, moved[:2], report, "5 after restart")
+                finish(report, client, "5 restart", began)
+                client.shutdown()
+            service.wait(timeout=60)
+    finally:
+        source.close()
+    report.store = asdict(store_info(store))
+    path = report.write(out)
+    say(f"\n{report.right} of {len(report.answers)} answers right in {clock.elapsed():.0f} s; report: {path}")
+    if report.wrong:
+        print(f"mem3d demo: {report.wrong} answer(s) wrong (see {path})", file=sys.stderr)
+    return report
+
+
+def finish(report: DemoReport, client: MemoryClient, title: str, began: float, toured: tuple[int, float] = (0, 0.0)
+           ) -> Stage:
+    stats = client.stats()
+    stage = Stage(title, time.monotonic() - began, toured[0], stats.log_seq, stats.n_voxels, toured[1])
+    report.stages.append(stage)
+    return stage
+
+
+def tour(node, source, title: str, limit: int | None) -> tuple[int, float]:
+    """Drive the node through a room tour from where the agent stands (a bar with frames/s and the
+    time left on terminals, a summary line everywhere); (views, seconds)."""
+    from itertools import islice
+
     from sim.tour import room_tour
 
-    actions = list(room_tour(source))
-    node.run(source, tqdm(actions, desc=title, unit="view", leave=False, disable=None), reset=False)
-    say(f"{title}: {len(actions)} views, {node.stats.acknowledged} frames in the memory")
+    actions = list(islice(room_tour(source), limit))
+    started = time.monotonic()
+    node.run(source, tqdm(actions, desc=f"  {title}", unit="frame", leave=False, disable=None), reset=False)
+    seconds = time.monotonic() - started
+    say(f"  {title}: {len(actions)} views in {seconds:.0f} s ({len(actions) / max(seconds, 1e-9):.1f} frames/s), "
+        f"{node.stats.acknowledged} frames in the memory")
+    return len(actions), seconds
+
+
+def draw(report: DemoReport, client: MemoryClient, store: Path, encoder, texts: list[str], out: Path,
+         when: str) -> None:
+    """Top-down pictures of ``texts`` from the store as it is now (read-only, beside the live service).
+    A checkpoint first: the reader then loads it instead of replaying every logged frame (minutes)."""
+    from mem3d.apps.drawing import write_png
+    from mem3d.apps.offline import open_view
+    from mem3d.apps.query_cli import answer, query_picture
+
+    client.save()
+    view = open_view(store)
+    for text in texts:
+        _, result, embedding = answer(view, encoder, text, 5, None)
+        name = f"{when.replace(' ', '-')}-{text.replace(' ', '-')}.png"
+        write_png(out / name, query_picture(view, text, result, embedding).image)
+        report.pictures.append((name, f'"{text}", {when}'))
 
 
 def describe(result: LocalizeResult) -> str:
@@ -116,7 +225,7 @@ def describe(result: LocalizeResult) -> str:
     return f"({x:5.2f}, {y:5.2f}, {z:4.2f}) score {best.score:.2f}, {len(result.candidates)} place(s)"
 
 
-def distance_to_label(source, label: str, point: tuple[float, float, float]) -> float:
+def distance_to_label(source, label: str, point) -> float:
     """Distance from ``point`` to the nearest bounding box of an object labelled ``label``."""
     best = np.inf
     for truth in source.truth.objects():
@@ -126,46 +235,58 @@ def distance_to_label(source, label: str, point: tuple[float, float, float]) -> 
     return best
 
 
-def check(client: MemoryClient, source, text: str, label: str | None, tally: Tally) -> None:
+def check(client: MemoryClient, source, text: str, label: str | None, report: DemoReport) -> None:
     result = client.localize(text=text)
-    if label is None:
-        verdict = tally.add(not result.found)
-    else:
-        verdict = tally.add(result.found and distance_to_label(source, label, result.candidates[0].centroid)
-                            <= NEAR_M)
-    target = "(not in the scene)" if label is None else f"(the {label})" if text != label else ""
-    say(f"  {verdict} where is the {text!r:<20} {target:<24} -> {describe(result)}")
+    best = result.candidates[0] if result.found else None
+    error = None if best is None or label is None else distance_to_label(source, label, best.centroid)
+    right = (not result.found) if label is None else (error is not None and error <= NEAR_M)
+    expected = "not in the scene" if label is None else f"the {label}"
+    report.answers.append(Answer("2 ask", text, expected, right, result.found,
+                                 None if best is None else tuple(round(v, 3) for v in best.centroid),
+                                 None if best is None else round(best.score, 3),
+                                 None if error is None else round(error, 3)))
+    target = f"({expected})" if text != label else ""
+    say(f"  {'ok ' if right else 'MISS'} where is the {text!r:<20} {target:<24} -> {describe(result)}")
 
 
-def ask_everything(client: MemoryClient, source, tally: Tally) -> None:
+def ask_everything(client: MemoryClient, source, report: DemoReport) -> list[str]:
+    """Names, synonyms and absent things; returns the texts asked that name objects."""
     labels = sorted({t.label for t in source.truth.objects() if t.label not in ("wall", "floor", "ceiling")})
     picks = [label for label in labels if label in SYNONYMS][:4] + labels[:: max(1, len(labels) // 6)][:6]
-    say("\nasking the memory:")
+    asked = []
     for label in dict.fromkeys(picks):
-        check(client, source, label, label, tally)
+        check(client, source, label, label, report)
+        asked.append(label)
         if label in SYNONYMS:
-            check(client, source, SYNONYMS[label], label, tally)
+            check(client, source, SYNONYMS[label], label, report)
     for text in ABSENT:
-        check(client, source, text, None, tally)
+        check(client, source, text, None, report)
+    return asked
 
 
-def ask_moved(client: MemoryClient, source, moved, tally: Tally) -> None:
+def ask_moved(client: MemoryClient, source, moved, report: DemoReport, stage: str) -> None:
     """Each moved object must be found at its new place, and no longer at its old one, unless
     something else now stands there and hides that spot from every camera (then no depth can
     disprove the old surfaces: they are reported, not counted)."""
-    say("asking for the moved objects:")
     for event in moved:
         result = client.localize(text=event.label, top_k=10)
         places = [np.asarray(c.centroid) for c in result.candidates]
-        new_place = any(np.linalg.norm(p[:2] - np.asarray(event.to_position[:2])) <= NEAR_M for p in places)
+        new = [p for p in places if np.linalg.norm(p[:2] - np.asarray(event.to_position[:2])) <= NEAR_M]
         old_place = any(np.linalg.norm(p[:2] - np.asarray(event.from_position[:2])) <= NEAR_M for p in places)
         occupant = occupant_at(source, old_centre(source, event))
         hidden = old_place and occupant is not None
-        verdict = tally.add(new_place and (not old_place or hidden))
+        right = bool(new) and (not old_place or hidden)
         old = ("cleared" if not old_place else f"hidden inside the {occupant} that stands there now" if hidden
                else "still remembered")
-        say(f"  {verdict} {event.label:<12} now in the {event.to_room:<12} "
-            f"{'found there' if new_place else 'NOT found there'}; old place in the {event.from_room}: {old}")
+        best = new[0] if new else (places[0] if places else None)
+        error = None if not new else float(np.linalg.norm(new[0][:2] - np.asarray(event.to_position[:2])))
+        report.answers.append(Answer(stage, event.label, f"moved to the {event.to_room}", right, result.found,
+                                     None if best is None else tuple(round(float(v), 3) for v in best),
+                                     round(result.candidates[0].score, 3) if result.found else None,
+                                     None if error is None else round(error, 3),
+                                     f"old place in the {event.from_room}: {old}"))
+        say(f"  {'ok ' if right else 'MISS'} {event.label:<12} now in the {event.to_room:<12} "
+            f"{'found there' if new else 'NOT found there'}; old place in the {event.from_room}: {old}")
 
 
 def old_centre(source, event) -> np.ndarray:

@@ -4,9 +4,11 @@ A launch file (see ``launch/sim_stack.yaml``)::
 
     name: sim_stack
     run_dir: out/sim_stack            # "{run_dir}" in commands is replaced by this path
+    args:                             # defaults of "{name}" words; `mem3d launch FILE port:=6000` overrides
+      requests: tcp://127.0.0.1:5555
     processes:
       - name: memory
-        command: [mem3d, serve, --store, "{run_dir}/store"]
+        command: [mem3d, serve, --store, "{run_dir}/store", --bind, "{requests}"]
         ready: json                   # wait for its {"ready": true} line before starting the next
         restart: on-failure           # never | on-failure | always
       - name: planner
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import queue
+import re
 import signal
 import subprocess
 import threading
@@ -57,6 +60,9 @@ class LaunchFile:
     processes: list[ProcessSpec]
     run_dir: str = "out/{name}"
     stop_timeout_s: float = 10.0
+    args: dict[str, str] = field(default_factory=dict)
+    """Launch arguments and their defaults: ``{key}`` in a command (or ``run_dir``) becomes the value,
+    set on the command line as ``key:=value``."""
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.processes]
@@ -69,6 +75,29 @@ class LaunchFile:
                 raise InvalidInputError(f"process {spec.name!r}: restart must be one of {RESTART_POLICIES}")
             if spec.ready not in ("none", "json") or spec.on_exit not in ("continue", "shutdown"):
                 raise InvalidInputError(f"process {spec.name!r}: ready is none|json, on_exit continue|shutdown")
+
+
+ARGUMENT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def parse_launch_arguments(words: list[str], launch: LaunchFile) -> dict[str, str]:
+    """``key:=value`` words -> the launch file's arguments with those values (``InvalidInputError``
+    for a malformed word or a key the file does not declare, naming the keys it does)."""
+    values = {key: str(value) for key, value in launch.args.items()}
+    for word in words:
+        key, sep, value = word.partition(":=")
+        if not sep or not key:
+            raise InvalidInputError(f"launch arguments are written key:=value, got {word!r}")
+        if key not in values:
+            known = ", ".join(f"{k} (default {v})" for k, v in values.items()) or "none"
+            raise InvalidInputError(f"{launch.name} has no launch argument {key!r}; its arguments: {known}")
+        values[key] = value
+    return values
+
+
+def substitute(word: str, values: dict[str, str]) -> str:
+    """``word`` with each ``{key}`` of ``values`` replaced (other braces are left alone)."""
+    return ARGUMENT.sub(lambda m: values.get(m.group(1), m.group(0)), word)
 
 
 class _Child:
@@ -161,16 +190,19 @@ class StopRequest:
 class Launcher:
     """Runs a ``LaunchFile`` until its processes end, one asks for shutdown, or ``stop`` is called."""
 
-    def __init__(self, launch: LaunchFile, run_dir: str | None = None) -> None:
+    def __init__(self, launch: LaunchFile, run_dir: str | None = None, arguments: dict[str, str] | None = None) -> None:
         self.launch = launch
-        self.run_dir = Path(run_dir or launch.run_dir.format(name=launch.name))
+        self.values = {"name": launch.name, **(launch.args if arguments is None else arguments)}
+        self.run_dir = Path(run_dir or substitute(launch.run_dir, self.values))
+        self.values["run_dir"] = str(self.run_dir)
+        self.values = {key: substitute(value, self.values) for key, value in self.values.items()}  # "{run_dir}/x"
         self._lock = threading.Lock()
         self._stopping = StopRequest()
         self.children = [_Child(spec, self._resolve(spec.command), self._lock) for spec in launch.processes]
 
     def _resolve(self, command: list[str]) -> list[str]:
-        """Fill in ``{run_dir}``; run ``mem3d`` from this same installation."""
-        words = [word.replace("{run_dir}", str(self.run_dir)) for word in command]
+        """Fill in ``{run_dir}`` and the launch arguments; run ``mem3d`` from this same installation."""
+        words = [substitute(word, self.values) for word in command]
         if words[0] == "mem3d":
             words[0] = mem3d_executable()
         return words
@@ -192,6 +224,9 @@ class Launcher:
         finally:
             for child in reversed(self.children):
                 child.stop(self.launch.stop_timeout_s)
+            with self._lock:
+                print(f"[launch] {self.launch.name}: all {len(self.children)} processes stopped; "
+                      f"data in {self.run_dir}", flush=True)
 
     def _wait_ready(self, child: _Child) -> bool:
         deadline = time.monotonic() + child.spec.ready_timeout_s
@@ -234,11 +269,24 @@ class Launcher:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="launch file (YAML), e.g. launch/sim_stack.yaml")
+    parser.add_argument("arguments", nargs="*", metavar="KEY:=VALUE",
+                        help="launch arguments declared in the file's args, after the file (e.g. scene:=3 "
+                             "requests:=tcp://127.0.0.1:6000); `mem3d launch --show-args FILE` lists them")
     parser.add_argument("--run-dir", help="directory for the stack's data (default: the file's run_dir)")
+    parser.add_argument("--show-args", action="store_true", help="list the file's launch arguments and exit")
 
 
 def run(args: argparse.Namespace) -> int:
-    launcher = Launcher(load_yaml_config(LaunchFile, args.file), args.run_dir)
+    path = Path(args.file)
+    if not path.is_file():
+        raise InvalidInputError(f"no launch file {path} (the ones shipped are in launch/)")
+    launch = load_yaml_config(LaunchFile, path)
+    values = parse_launch_arguments(args.arguments, launch)
+    if args.show_args:
+        for key, value in launch.args.items():
+            print(f"{key}:={value}")
+        return 0
+    launcher = Launcher(launch, args.run_dir, values)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: launcher.stop())
     return launcher.run()

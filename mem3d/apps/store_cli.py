@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     repair.add_argument("--accept-loss", action="store_true",
                         help="go ahead although acknowledged records are lost (they are listed first)")
     for command in (check, repair):
-        command.add_argument("store")
+        command.add_argument("store", help="store directory")
         command.add_argument("--json", action="store_true", help="print the report as JSON")
 
 

@@ -94,9 +94,9 @@ def secure_client_socket(socket: zmq.Socket, config: CurveClientConfig) -> None:
 def create_key_pair(directory: str | Path, name: str) -> tuple[Path, Path]:
     """Write ``NAME.key`` and ``NAME.key_secret`` into ``directory``; returns (public, secret) paths."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     if not name or "/" in name or name.startswith("."):
         raise InvalidInputError(f"bad key name {name!r}")
+    directory.mkdir(parents=True, exist_ok=True)
     if (directory / f"{name}.key").exists():
         raise InvalidInputError(f"{directory / (name + '.key')} exists already; choose another name")
     public, secret = zmq.auth.create_certificates(str(directory), name)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import zmq
 
 from mem3d.comms.auth import CurveClientConfig, CurveServerConfig, secure_client_socket, secure_server_socket
+from mem3d.errors import InvalidInputError
 from mem3d.protocol.wire import MAX_MESSAGE_BYTES
 
 
@@ -53,7 +54,11 @@ def bind(context: zmq.Context, kind: int, endpoint: str, options: SocketOptions,
     options.apply(socket)
     if curve is not None:
         secure_server_socket(socket, curve)
-    socket.bind(endpoint)
+    try:
+        socket.bind(endpoint)
+    except zmq.ZMQError as error:
+        socket.close()
+        raise InvalidInputError(endpoint_problem(endpoint, error, "listen on")) from None
     return socket
 
 
@@ -67,8 +72,23 @@ def connect(context: zmq.Context, kind: int, endpoint: str, options: SocketOptio
         secure_client_socket(socket, curve)
     if subscribe is not None:
         socket.setsockopt(zmq.SUBSCRIBE, subscribe)
-    socket.connect(endpoint)
+    try:
+        socket.connect(endpoint)
+    except zmq.ZMQError as error:
+        socket.close()
+        raise InvalidInputError(endpoint_problem(endpoint, error, "connect to")) from None
     return socket
+
+
+def endpoint_problem(endpoint: str, error: zmq.ZMQError, doing: str) -> str:
+    """One line saying why ``endpoint`` cannot be used, and what to give instead."""
+    if error.errno == zmq.EADDRINUSE:
+        return (f"cannot {doing} {endpoint}: the address is in use (is another `mem3d serve` or `mem3d sim "
+                "serve` running? stop it, or choose other ports)")
+    if "://" not in endpoint:
+        return (f"{endpoint!r} is not a ZeroMQ endpoint: write it as tcp://HOST:PORT, "
+                f"e.g. tcp://{endpoint if ':' in endpoint else '127.0.0.1:5555'}")
+    return f"cannot {doing} {endpoint}: {error.strerror} (an endpoint looks like tcp://127.0.0.1:5555)"
 
 
 def bound_endpoint(socket: zmq.Socket) -> str:

@@ -113,6 +113,17 @@ def load_map_with_attrs(path: str | Path, *, checkpoint: str | None = None, feat
     return _read_checkpoint(group, config, metadata, path / name), dict(metadata["extra"])
 
 
+def stored_config(path: str | Path) -> MapConfig | None:
+    """The map config of a store's current checkpoint, from its metadata alone (no arrays read); None
+    if ``path`` holds no store yet. Tools check it before loading anything heavy (an encoder)."""
+    path = Path(path)
+    if read_current(path) is None:
+        return None
+    name = _current_name(path)
+    metadata = _checked_metadata(dict(_open_group(path / name).attrs), path / name)
+    return config_from_dict(MapConfig, metadata["config"], where="stored map config")
+
+
 def read_current(path: str | Path) -> str | None:
     """What ``CURRENT`` says (stripped), or None if the store has no ``CURRENT`` file."""
     try:

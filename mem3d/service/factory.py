@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from mem3d.encoder import TextEncoder, create_encoder
+from mem3d.encoder import TextEncoder, create_text_encoder
 from mem3d.service.config import ServiceConfig
 from mem3d.service.server import MemoryService
 from mem3d.service.text_cache import TextEmbeddingCache
@@ -13,12 +13,14 @@ log = logging.getLogger("mem3d.service")
 
 
 def load_text_encoder(config: ServiceConfig) -> TextEncoder | None:
-    """The text encoder ``config`` names, from the core registry (torch loads only now), behind a
-    cache of ``config.text_cache_size`` texts; None if it names none."""
+    """The text encoder ``config`` names, from the core registry, behind a cache of
+    ``config.text_cache_size`` texts; None if it names none. The service embeds text only, so it takes
+    the encoder's light text-only half where it has one (label-minilm: numpy MiniLM, no torch: the
+    service starts in about a second instead of six)."""
     if config.encoder is None:
         return None
     log.info("loading text encoder %s", config.encoder)
-    encoder = create_encoder(config.encoder, **config.encoder_options)
+    encoder = create_text_encoder(config.encoder, **config.encoder_options)
     return TextEmbeddingCache(encoder, config.text_cache_size) if config.text_cache_size else encoder
 
 

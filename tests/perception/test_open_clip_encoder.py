@@ -185,6 +185,6 @@ def test_a_pretrained_tag_that_cannot_be_downloaded_is_not_available(monkeypatch
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # fail at once, without the network, in this test only
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read when the hub was imported
-    with pytest.raises(NotAvailableError, match="could not fetch ViT-B-32 weights 'laion2b_s34b_b79k'.*"
-                                                "pass the path of a downloaded checkpoint"):
+    with pytest.raises(NotAvailableError, match="the ViT-B-32 weights 'laion2b_s34b_b79k' are not on this machine "
+                                                "and huggingface.co cannot be reached: .* pass a checkpoint file"):
         create_encoder("open-clip", arch="ViT-B-32", pretrained="laion2b_s34b_b79k", device="cpu")

@@ -55,7 +55,8 @@ def test_the_document_lists_each_field_and_array_as_the_dataclass_declares_it(cl
 
 def documented_type(hint) -> str:
     """How docs/protocol.md writes a header field's declared type: ``int``, ``[float, float, float]``,
-    ``list of `Candidate` maps``, ``list of [int, str]``, ```Sighting` map`` (None in a union only makes it optional)."""
+    ``list of `Candidate` maps``, ``list of [int, str]``, ```Sighting` map`` (None in a union only makes
+    it optional)."""
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
     if typing.get_origin(hint) is tuple:

@@ -1,0 +1,39 @@
+"""The torch-free MiniLM text encoder gives the embeddings sentence-transformers gives, so maps built
+by the label encoder are queried without loading torch."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mem3d.encoder import create_text_encoder
+from mem3d.errors import InvalidInputError
+
+TEXTS = ["white mug", "a coffee cup on the kitchen counter", "sofa", "notebook computer (laptop)", "TV",
+         "garbage bin " * 40]  # the last one is long (truncated like sentence-transformers: 256 tokens)
+
+
+def test_the_same_embeddings_as_the_label_encoder(label_encoder):
+    text_encoder = create_text_encoder("label-minilm")
+    assert type(text_encoder).__name__ == "MiniLMTextEncoder"
+    assert text_encoder.info == label_encoder.info
+    ours, theirs = text_encoder.encode_text(TEXTS), label_encoder.encode_text(TEXTS)
+    assert ours.shape == theirs.shape == (len(TEXTS), 384) and ours.dtype == np.float32
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    assert np.all(np.sum(ours * theirs, axis=1) > 0.9999)
+
+
+def test_bad_texts_are_refused():
+    encoder = create_text_encoder("label-minilm")
+    for bad in ("mug", [], ["  "]):
+        with pytest.raises(InvalidInputError):
+            encoder.encode_text(bad)
+
+
+def test_it_loads_without_torch():
+    code = ("import sys; from mem3d.encoder import create_text_encoder; "
+            "create_text_encoder('label-minilm').encode_text(['mug']); "
+            "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
