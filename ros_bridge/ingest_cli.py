@@ -17,7 +17,7 @@ from ros_bridge.topics import DEFAULT_TOPICS, CameraTopics
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
     bag = sub.add_parser("bag", help="a ROS 1 .bag file or a ROS 2 bag directory (sqlite3 or MCAP)")
-    bag.add_argument("path")
+    bag.add_argument("path", help="the bag: a ROS 1 .bag file, or a ROS 2 bag directory (sqlite3 or MCAP)")
     bag.add_argument("--store", required=True, help="memory store directory (created if missing)")
     bag.add_argument("--encoder", default="", help="feature encoder (default: label-minilm when the bag has a "
                                                    "semantic segmentation, else open-clip)")
