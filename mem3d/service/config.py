@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from mem3d.comms.auth import CurveServerConfig
 from mem3d.comms.endpoints import DEFAULT_REQUESTS, ServiceEndpoints
+from mem3d.nav.traversability import TraversabilityConfig
 from mem3d.voxel_map import MapConfig
 
 
@@ -29,6 +30,8 @@ class ServiceConfig:
     curve: CurveServerConfig | None = None
     encoder_options: dict = field(default_factory=dict)
     """Options of ``encoder`` (its config dataclass's fields)."""
+    traversability: TraversabilityConfig = field(default_factory=TraversabilityConfig)
+    """The 2D grid served as ``occupancy`` (floor height, obstacle band, robot radius)."""
 
     @property
     def endpoints(self) -> ServiceEndpoints:
