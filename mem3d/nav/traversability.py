@@ -138,21 +138,20 @@ class TraversabilityGrid:
         self._reserve(np.concatenate([np.concatenate([f, o]) for f, o in cells] + [seen_rc]))
         touched = []
         for (floor_rc, obstacle_rc), (_, sign) in zip(cells, parts):
-            self._count(self.floor, floor_rc, sign)
-            flips = self._count(self.obstacles, obstacle_rc, sign)
-            if len(flips[0]):
-                self._inflate(flips, sign)
-                touched.append(self._around(flips))
-            touched.append(floor_rc)
+            touched.append(self._count(self.floor, floor_rc, sign)[0])
+            changed_here, flips = self._count(self.obstacles, obstacle_rc, sign)
+            touched.append(changed_here)
+            if len(flips):
+                touched.append(self._inflate(flips, sign))
+        w = self.floor.shape[1]
         if len(seen_rc):
-            local = seen_rc - (self.row0, self.col0)
-            self.last_seen[local[:, 0], local[:, 1]] = update.stamp
-            touched.append(seen_rc)
+            seen_flat = (seen_rc[:, 0] - self.row0) * w + (seen_rc[:, 1] - self.col0)
+            self.last_seen.ravel()[seen_flat] = update.stamp
+            touched.append(seen_flat)
         self.seq, self.stamp = seq, float(update.stamp)
-        changed = np.unique(np.concatenate(touched), axis=0) if touched else np.empty((0, 2), np.int64)
-        if len(changed):
-            self.changed_seq[changed[:, 0] - self.row0, changed[:, 1] - self.col0] = seq
-        return changed
+        changed = np.unique(np.concatenate(touched)) if touched else np.empty(0, np.int64)
+        self.changed_seq.ravel()[changed] = seq
+        return np.stack([changed // w + self.row0, changed % w + self.col0], axis=1)
 
     def _cells(self, keys: np.ndarray) -> np.ndarray:
         """(N, 2) global (row, col) of the voxels ``keys``."""
@@ -173,30 +172,29 @@ class TraversabilityGrid:
         obstacle = (height > c.obstacle_min_m) & (height <= c.obstacle_max_m)
         return rc[floor], rc[obstacle]
 
+    def _flat(self, rc: np.ndarray) -> np.ndarray:
+        """Flat indices into the arrays of global (row, col) cells (inside them after ``_reserve``)."""
+        return (rc[:, 0] - self.row0) * self.floor.shape[1] + (rc[:, 1] - self.col0)
+
     def _count(self, counts: np.ndarray, rc: np.ndarray, sign: int) -> tuple[np.ndarray, np.ndarray]:
-        """Add ``sign`` per voxel to ``counts`` at ``rc``; the local (rows, cols) whose count crossed 0."""
+        """Add ``sign`` per voxel to ``counts`` at the cells ``rc``; (flat cells counted, flat cells whose
+        count crossed 0)."""
         if not len(rc):
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        cells, per_cell = np.unique(rc - (self.row0, self.col0), axis=0, return_counts=True)
-        rows, cols = cells[:, 0], cells[:, 1]
-        old = counts[rows, cols]
+        cells, per_cell = np.unique(self._flat(rc), return_counts=True)
+        flat = counts.ravel()
+        old = flat[cells]
         new = np.maximum(old + sign * per_cell, 0)  # never below 0, even for a key the grid never counted
-        counts[rows, cols] = new
-        flipped = (old > 0) != (new > 0)
-        return rows[flipped], cols[flipped]
+        flat[cells] = new
+        return cells, cells[(old > 0) != (new > 0)]
 
-    def _inflate(self, flips: tuple[np.ndarray, np.ndarray], sign: int) -> None:
+    def _inflate(self, flips: np.ndarray, sign: int) -> np.ndarray:
+        """Add ``sign`` to the inflation count of the disk around each flat cell of ``flips``; the flat
+        cells of those disks."""
         dr, dc = self._disk
-        rows = (flips[0][:, None] + dr[None, :]).ravel()
-        cols = (flips[1][:, None] + dc[None, :]).ravel()
-        np.add.at(self.inflation, (rows, cols), sign)
-
-    def _around(self, flips: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        """Global (row, col) of every cell within the inflation disk of the local cells ``flips``."""
-        dr, dc = self._disk
-        rows = (flips[0][:, None] + dr[None, :]).ravel() + self.row0
-        cols = (flips[1][:, None] + dc[None, :]).ravel() + self.col0
-        return np.stack([rows, cols], axis=1)
+        around = (flips[:, None] + (dr * self.floor.shape[1] + dc)[None, :]).ravel()
+        np.add.at(self.inflation.ravel(), around, sign)
+        return around
 
     def _reserve(self, rc: np.ndarray) -> None:
         """Grow the arrays so every cell of ``rc`` and its inflation disk lies inside."""
