@@ -42,6 +42,8 @@ class PlanningGrid:
         self.last_seen = np.zeros((0, 0), np.float64)
         self.bumped = np.zeros((0, 0), bool)
         """Cells where the robot's motion was blocked though the map showed nothing (its own evidence)."""
+        self.driven = np.zeros((0, 0), bool)
+        """Cells the robot's centre drove over: free, whether or not the camera ever saw their floor."""
         self.seq = 0
         self.version = 0
         """Increases whenever a merge changes something."""
@@ -76,6 +78,18 @@ class PlanningGrid:
         self.version += 1
         self._cost = None
 
+    def drove(self, a: np.ndarray, b: np.ndarray) -> None:
+        """The robot's centre went straight from ``a`` to ``b`` (world xy)."""
+        a, b = np.asarray(a, np.float64)[:2], np.asarray(b, np.float64)[:2]
+        n = max(2, int(np.ceil(np.hypot(*(b - a)) / self.cell_m * 2)) + 1)
+        points = np.linspace(a, b, n)
+        rows = np.floor(points[:, 1] / self.cell_m).astype(np.int64)
+        cols = np.floor(points[:, 0] / self.cell_m).astype(np.int64)
+        self._reserve(int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1)
+        self.driven[rows - self.row0, cols - self.col0] = True
+        self.version += 1
+        self._cost = None
+
     def _reserve(self, r0: int, c0: int, r1: int, c1: int) -> None:
         h, w = self.codes.shape
         if h and r0 >= self.row0 and c0 >= self.col0 and r1 <= self.row0 + h and c1 <= self.col0 + w:
@@ -85,7 +99,7 @@ class PlanningGrid:
             r1, c1 = max(r1, self.row0 + h), max(c1, self.col0 + w)
         r0, c0, r1, c1 = r0 - _GROW, c0 - _GROW, r1 + _GROW, c1 + _GROW
         at = (self.row0 - r0, self.col0 - c0)
-        for name, fill in (("codes", UNKNOWN), ("last_seen", -np.inf), ("bumped", False)):
+        for name, fill in (("codes", UNKNOWN), ("last_seen", -np.inf), ("bumped", False), ("driven", False)):
             old = getattr(self, name)
             new = np.full((r1 - r0, c1 - c0), fill, dtype=old.dtype)
             new[at[0]:at[0] + old.shape[0], at[1]:at[1] + old.shape[1]] = old
@@ -117,7 +131,8 @@ class PlanningGrid:
         codes = self.codes[sub]
         free = codes == FREE
         neighbours = ndimage.convolve(free.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant")
-        return (free | ((codes == UNKNOWN) & (neighbours >= self.costs.hole_fill_neighbours))) & ~self.bumped[sub]
+        holes = (codes == UNKNOWN) & ((neighbours >= self.costs.hole_fill_neighbours) | self.driven[sub])
+        return (free | holes) & ~self.bumped[sub]
 
     def unknown(self, sub: tuple[slice, slice] = ALL, free: np.ndarray | None = None) -> np.ndarray:
         """Bool mask of cells nothing was seen in (holes excluded), in ``sub``; ``free`` = ``free(sub)``."""

@@ -116,6 +116,8 @@ class GoalReport:
     end_xy: tuple[float, float]
     target: tuple[float, float, float] | None
     """Centroid of the verified candidate (world, metres)."""
+    wrong_places: int = 0
+    """Places memory sent the agent to where looking showed the goal was not (any more)."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,8 @@ class TaskReport:
         return {"goals_reached": self.reached, "goals": len(self.goals), "path_m": round(self.travelled_m, 2),
                 "time_s": round(self.time_s, 1), "exploration_share": round(self.exploration_share, 3),
                 "per_goal": [{"goal": g.goal, "reached": g.reached, "stop_reason": g.stop_reason,
-                              "path_m": round(g.travelled_m, 2), "actions": g.actions} for g in self.goals]}
+                              "path_m": round(g.travelled_m, 2), "actions": g.actions,
+                              "wrong_places": g.wrong_places} for g in self.goals]}
 
 
 def pose_of(obs: Observation) -> tuple[np.ndarray, float, float]:
@@ -173,6 +176,11 @@ class Navigator:
         self._spent = _Spent()
 
     # ------------------------------------------------------------------ tasks
+    def start(self, obs: Observation) -> None:
+        """Begin from ``obs``, a view the memory has already applied (instead of looking first)."""
+        self.obs = obs
+        self._refresh()
+
     def run(self, goals: Sequence[str], look_first: bool = True) -> TaskReport:
         """Pursue each goal in turn; a look-around first, so the memory knows the surroundings."""
         if self.obs is None:
@@ -215,7 +223,7 @@ class Navigator:
         return GoalReport(goal, reason == "verified", reason, self._spent.travelled, self._spent.actions,
                           self._spent.exploring, time.monotonic() - started,
                           (float(start_xy[0]), float(start_xy[1])), (float(end_xy[0]), float(end_xy[1])),
-                          None if target is None else tuple(float(v) for v in target))
+                          None if target is None else tuple(float(v) for v in target), len(wrong))
 
     def explore(self, max_actions: int = 10_000) -> str:
         """Explore until nothing reachable is left ("exhausted") or ``max_actions`` ("budget")."""
@@ -308,6 +316,7 @@ class Navigator:
                 heading = math.atan2(offset[1], offset[0]) if length > 1e-6 else pose_of(self.obs)[1]
                 result = self._act(Action(ActionKind.MOVE_TO, (float(waypoint[0]), float(waypoint[1]), heading)),
                                    exploring)
+                self.grid.drove(here, pose_of(self.obs)[0] if self.obs is not None else here)
                 self._look()
                 if not result.success:
                     ahead = pose_of(self.obs)[0] + self.grid.cell_m * 2 * np.array([math.cos(heading),
@@ -403,8 +412,7 @@ class Navigator:
         if outcome != "arrived":
             self.frontier.forbid(target.xy)
             return True
-        if target.kind == "stale":
-            self.frontier.forbid(target.xy)  # renewed: the next stale target is another one
+        self.frontier.forbid(target.xy)  # looked at from there: what is left unseen cannot be seen from it
         self._look_around(exploring=True)
         return True
 

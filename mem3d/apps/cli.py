@@ -30,6 +30,7 @@ COMMANDS: dict[str, Command] = {
     "keys": Command("mem3d.apps.keys_cli", "create CurveZMQ key pairs"),
     "launch": Command("mem3d.apps.launcher", "start a stack of processes from a YAML launch file"),
     "plan": Command("planners.cli", "planners: find goals in the memory (go to / explore)"),
+    "navigate": Command("mem3d.apps.navigate_cli", "planner node: reach goals in turn from memory, exploring"),
     "map": Command("mem3d.apps.map_cli", "inspect and query a saved map offline"),
     "store": Command("mem3d.apps.store_cli", "check a store, repair a damaged one (stating what is lost)"),
     "bench": Command("bench.cli", "benchmarks printing JSON figures: map, service, perception, sim"),
