@@ -32,6 +32,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "perception": Benchmark("bench.perception_bench", "PerceptionBenchConfig",
                             "observation -> feature frame for the label and open_clip encoders"),
     "sim": Benchmark("bench.sim_bench", "SimBenchConfig", "embedded simulator: frame rate and depth accuracy"),
+    "nav": Benchmark("bench.nav_bench", "NavBenchConfig",
+                     "navigation: occupancy update per frame, A* across an apartment, frontier update"),
 }
 
 

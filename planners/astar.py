@@ -36,57 +36,64 @@ def astar(cost: np.ndarray, start: tuple[int, int], goals: np.ndarray, cell_m: f
     when every goal lies within ``radius`` cells of ``center`` (None = 0, plain Dijkstra). The start
     may be a blocked cell (the robot leaves it)."""
     h, w = cost.shape
-    flat_cost = cost.ravel().tolist()
-    goal_flat = goals.ravel()
-    start_i = start[0] * w + start[1]
     if not (0 <= start[0] < h and 0 <= start[1] < w):
         return None
-    cy, cx = (float(center[0]), float(center[1])) if center is not None else (0.0, 0.0)
-    use_h = center is not None
-
-    def heuristic(i: int) -> float:
-        if not use_h:
-            return 0.0
-        r, c = divmod(i, w)
-        return max(0.0, math.hypot(r - cy, c - cx) - radius) * cell_m
-
-    best = {start_i: 0.0}
-    parent = {start_i: -1}
-    heap = [(heuristic(start_i), 0.0, start_i)]
-    done = set()
-    expanded = 0
-    steps = ((-1, 0, 1.0), (1, 0, 1.0), (0, -1, 1.0), (0, 1, 1.0),
-             (-1, -1, _SQRT2), (-1, 1, _SQRT2), (1, -1, _SQRT2), (1, 1, _SQRT2))
+    # A border of blocked cells spares the bounds checks; flat lists are Python's fastest arrays.
+    wp = w + 2
+    padded = np.full((h + 2, wp), np.inf)
+    padded[1:-1, 1:-1] = cost
+    flat_cost = padded.ravel().tolist()
+    goal_pad = np.zeros((h + 2, wp), bool)
+    goal_pad[1:-1, 1:-1] = goals
+    goal_flat = goal_pad.ravel().tolist()
+    n = (h + 2) * wp
     inf = math.inf
+    best = [inf] * n
+    parent = [-1] * n
+    closed = bytearray(n)
+    start_i = (start[0] + 1) * wp + start[1] + 1
+    cy, cx = (float(center[0]) + 1, float(center[1]) + 1) if center is not None else (0.0, 0.0)
+    use_h = center is not None
+    hypot = math.hypot
+    straight, diagonal = cell_m, cell_m * _SQRT2
+    # (offset, step length, the two orthogonal offsets a diagonal step must not cut)
+    steps = [(-wp, straight, 0, 0), (wp, straight, 0, 0), (-1, straight, 0, 0), (1, straight, 0, 0),
+             (-wp - 1, diagonal, -wp, -1), (-wp + 1, diagonal, -wp, 1),
+             (wp - 1, diagonal, wp, -1), (wp + 1, diagonal, wp, 1)]
+    best[start_i] = 0.0
+    heap = [(0.0, 0.0, start_i)]
+    push, pop = heapq.heappush, heapq.heappop
+    expanded = 0
     while heap:
-        _, g, i = heapq.heappop(heap)
-        if i in done:
+        _, g, i = pop(heap)
+        if closed[i]:
             continue
-        done.add(i)
+        closed[i] = 1
         expanded += 1
         if goal_flat[i]:
             chain = [i]
             while parent[chain[-1]] >= 0:
                 chain.append(parent[chain[-1]])
             chain.reverse()
-            cells = np.array([divmod(k, w) for k in chain], dtype=np.int64)
+            cells = np.array([divmod(k, wp) for k in chain], dtype=np.int64) - 1
             return GridPath(cells, g, expanded)
-        r, c = divmod(i, w)
-        for dr, dc, length in steps:
-            nr, nc = r + dr, c + dc
-            if nr < 0 or nr >= h or nc < 0 or nc >= w:
-                continue
-            j = nr * w + nc
+        for offset, length, side_a, side_b in steps:
+            j = i + offset
             step = flat_cost[j]
-            if step == inf:
+            if step == inf or closed[j]:
                 continue
-            if dr and dc and (flat_cost[r * w + nc] == inf or flat_cost[nr * w + c] == inf):
+            if side_a and (flat_cost[i + side_a] == inf or flat_cost[i + side_b] == inf):
                 continue
-            ng = g + length * step * cell_m
-            if ng < best.get(j, inf):
+            ng = g + length * step
+            if ng < best[j]:
                 best[j] = ng
                 parent[j] = i
-                heapq.heappush(heap, (ng + heuristic(j), ng, j))
+                if use_h:
+                    r, c = divmod(j, wp)
+                    estimate = hypot(r - cy, c - cx) - radius
+                    push(heap, (ng + (estimate * cell_m if estimate > 0 else 0.0), ng, j))
+                else:
+                    push(heap, (ng, ng, j))
     return None
 
 

@@ -126,82 +126,61 @@ class TraversabilityGrid:
         grid.apply(MapUpdate(0, stamp, np.asarray(keys, np.int64), empty, empty, empty), seq)
         return grid
 
-    def apply(self, update: MapUpdate, seq: int | None = None) -> np.ndarray:
+    def apply(self, update: MapUpdate, seq: int | None = None) -> None:
         """Fold one frame's changes in; ``seq`` is its log sequence number (default: the next one).
-        Returns the (M, 2) global (row, col) cells whose code or last_seen changed."""
+        A voxel both carved and added again by the frame counts once, as it ends up."""
         seq = self.seq + 1 if seq is None else int(seq)
-        parts = [(np.asarray(update.removed, np.int64), -1), (np.asarray(update.evicted, np.int64), -1),
-                 (np.asarray(update.added, np.int64), 1)]
-        seen = np.concatenate([np.asarray(update.added, np.int64), np.asarray(update.updated, np.int64)])
-        cells = [self._bands(keys) for keys, _ in parts]
-        seen_rc = self._cells(seen)
-        self._reserve(np.concatenate([np.concatenate([f, o]) for f, o in cells] + [seen_rc]))
-        touched = []
-        for (floor_rc, obstacle_rc), (_, sign) in zip(cells, parts):
-            touched.append(self._count(self.floor, floor_rc, sign)[0])
-            changed_here, flips = self._count(self.obstacles, obstacle_rc, sign)
-            touched.append(changed_here)
-            if len(flips):
-                touched.append(self._inflate(flips, sign))
-        w = self.floor.shape[1]
-        if len(seen_rc):
-            seen_flat = (seen_rc[:, 0] - self.row0) * w + (seen_rc[:, 1] - self.col0)
-            self.last_seen.ravel()[seen_flat] = update.stamp
-            touched.append(seen_flat)
+        parts = [np.asarray(part, np.int64) for part in (update.removed, update.evicted, update.added,
+                                                          update.updated)]
+        keys = np.concatenate(parts)
         self.seq, self.stamp = seq, float(update.stamp)
-        changed = np.unique(np.concatenate(touched)) if touched else np.empty(0, np.int64)
-        self.changed_seq.ravel()[changed] = seq
-        return np.stack([changed // w + self.row0, changed % w + self.col0], axis=1)
-
-    def _cells(self, keys: np.ndarray) -> np.ndarray:
-        """(N, 2) global (row, col) of the voxels ``keys``."""
         if not len(keys):
-            return np.empty((0, 2), np.int64)
-        xy = (voxel_keys.unpack(keys)[:, :2] + 0.5) * self.voxel_size
-        return np.floor(xy[:, ::-1] / self.config.cell_m).astype(np.int64)
-
-    def _bands(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(floor cells, obstacle cells) of ``keys``: each (N, 2) global (row, col), one row per voxel."""
-        if not len(keys):
-            return np.empty((0, 2), np.int64), np.empty((0, 2), np.int64)
+            return
         c = self.config
         coords = voxel_keys.unpack(keys)
-        height = (coords[:, 2] + 0.5) * self.voxel_size - c.floor_z
-        rc = np.floor(((coords[:, :2] + 0.5) * self.voxel_size)[:, ::-1] / c.cell_m).astype(np.int64)
-        floor = np.abs(height) <= c.floor_band_m
-        obstacle = (height > c.obstacle_min_m) & (height <= c.obstacle_max_m)
-        return rc[floor], rc[obstacle]
+        centres = (coords + 0.5) * self.voxel_size
+        rows = np.floor(centres[:, 1] / c.cell_m).astype(np.int64)
+        cols = np.floor(centres[:, 0] / c.cell_m).astype(np.int64)
+        self._reserve(int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max()))
+        flat = (rows - self.row0) * self.floor.shape[1] + (cols - self.col0)
+        sign = np.repeat(np.array([-1, -1, 1, 0], np.int64), [len(p) for p in parts])
+        height = centres[:, 2] - c.floor_z
+        counted = sign != 0
+        floor = counted & (np.abs(height) <= c.floor_band_m)
+        self._count(self.floor, flat[floor], sign[floor])
+        obstacle = counted & (height > c.obstacle_min_m) & (height <= c.obstacle_max_m)
+        flips, flip_sign = self._count(self.obstacles, flat[obstacle], sign[obstacle])
+        seen = flat[sign >= 0]  # added or updated: observed by this frame
+        self.last_seen.ravel()[seen] = update.stamp
+        self.changed_seq.ravel()[flat] = seq
+        if len(flips):
+            self.changed_seq.ravel()[self._inflate(flips, flip_sign)] = seq
 
-    def _flat(self, rc: np.ndarray) -> np.ndarray:
-        """Flat indices into the arrays of global (row, col) cells (inside them after ``_reserve``)."""
-        return (rc[:, 0] - self.row0) * self.floor.shape[1] + (rc[:, 1] - self.col0)
-
-    def _count(self, counts: np.ndarray, rc: np.ndarray, sign: int) -> tuple[np.ndarray, np.ndarray]:
-        """Add ``sign`` per voxel to ``counts`` at the cells ``rc``; (flat cells counted, flat cells whose
-        count crossed 0)."""
-        if not len(rc):
+    def _count(self, counts: np.ndarray, flat: np.ndarray, sign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Add ``sign[k]`` (+1 or -1 per voxel) to ``counts`` at the flat cell ``flat[k]``; the cells whose
+        count crossed 0 and, for each, +1 (now counted) or -1 (now empty)."""
+        if not len(flat):
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        cells, per_cell = np.unique(self._flat(rc), return_counts=True)
-        flat = counts.ravel()
-        old = flat[cells]
-        new = np.maximum(old + sign * per_cell, 0)  # never below 0, even for a key the grid never counted
-        flat[cells] = new
-        return cells, cells[(old > 0) != (new > 0)]
+        cells, inverse = np.unique(flat, return_inverse=True)
+        delta = np.bincount(inverse, weights=sign, minlength=len(cells)).astype(np.int64)
+        view = counts.ravel()
+        old = view[cells]
+        new = np.maximum(old + delta, 0)  # never below 0, even for a key the grid never counted
+        view[cells] = new
+        flipped = (old > 0) != (new > 0)
+        return cells[flipped], np.where(new[flipped] > 0, 1, -1)
 
-    def _inflate(self, flips: np.ndarray, sign: int) -> np.ndarray:
-        """Add ``sign`` to the inflation count of the disk around each flat cell of ``flips``; the flat
-        cells of those disks."""
+    def _inflate(self, flips: np.ndarray, signs: np.ndarray) -> np.ndarray:
+        """Add each flip's sign to the inflation count of the disk around its flat cell; the disks' cells."""
         dr, dc = self._disk
         around = (flips[:, None] + (dr * self.floor.shape[1] + dc)[None, :]).ravel()
-        np.add.at(self.inflation.ravel(), around, sign)
+        np.add.at(self.inflation.ravel(), around, np.repeat(signs, len(dr)))
         return around
 
-    def _reserve(self, rc: np.ndarray) -> None:
-        """Grow the arrays so every cell of ``rc`` and its inflation disk lies inside."""
-        if not len(rc):
-            return
+    def _reserve(self, r_lo: int, r_hi: int, c_lo: int, c_hi: int) -> None:
+        """Grow the arrays so the cells [r_lo, r_hi] x [c_lo, c_hi] and their inflation disks lie inside."""
         m = self._margin
-        lo, hi = rc.min(axis=0) - m, rc.max(axis=0) + m + 1
+        lo, hi = np.array([r_lo - m, c_lo - m]), np.array([r_hi + m + 1, c_hi + m + 1])
         h, w = self.floor.shape
         if h and lo[0] >= self.row0 and lo[1] >= self.col0 and hi[0] <= self.row0 + h and hi[1] <= self.col0 + w:
             return
