@@ -17,7 +17,7 @@ from planners.grid import PlanningGrid
 class StandoffConfig:
     min_m: float = 0.3
     """Closest the robot's centre comes to the object's box (in the floor plane)."""
-    max_m: float = 0.7
+    max_m: float = 0.9
     """Farthest it stands from it."""
 
 

@@ -344,7 +344,7 @@ class Navigator:
         for _ in range(3):  # the mask is remade when the grid grows or when the plan ends short
             mask = standoff_cells(self.grid, candidate, self.config.standoff)
             if not mask.any():
-                relaxed = StandoffConfig(self.config.standoff.min_m, self.config.standoff.max_m + 0.2)
+                relaxed = StandoffConfig(self.config.standoff.min_m, self.config.standoff.max_m + 0.1)
                 mask = standoff_cells(self.grid, candidate, relaxed, free=np.isfinite(self.grid.cost()))
             if not mask.any():
                 return None
