@@ -39,6 +39,8 @@ class InProcessMemory:
                  traversability: TraversabilityConfig | None = None, carve: bool = True) -> None:
         self.map_config, self.encoder, self.carve = map_config, encoder, carve
         self.traversability_config = traversability
+        self._embeddings: dict[str, np.ndarray] = {}
+        """Text -> embedding: the navigator asks about the same goal after every move."""
         self.wipe()
 
     def wipe(self) -> None:
@@ -57,7 +59,9 @@ class InProcessMemory:
     def localize(self, text: str | None = None, embedding=None, top_k: int = 5,
                  threshold: float | None = None) -> LocalizeResult:
         if text is not None:
-            embedding = self.encoder.encode_text([text])[0]
+            if text not in self._embeddings:
+                self._embeddings[text] = self.encoder.encode_text([text])[0]
+            embedding = self._embeddings[text]
             threshold = self.encoder.info.match_threshold if threshold is None else threshold
         return self.map.localize(np.asarray(embedding), top_k=top_k, threshold=threshold)
 

@@ -3,9 +3,11 @@
 A frontier cell is a free cell (``PlanningGrid.free``) with an unknown 4-neighbour. The mask is kept
 incrementally: each merged window of the memory's grid recomputes it only inside that window (grown by
 one cell), never over the whole grid. Targets are connected groups of frontier cells (gain = their
-size) and, once nothing is left to discover, groups of free cells not seen for ``stale_after_s``
-(gain = size times age): things move, so old views are worth renewing. A target's utility is its gain
-less ``distance_weight`` times the path cost to it; failed targets are blacklisted.
+size) and, once nothing is left to discover, groups of free cells not seen for ``stale_after_s`` (or,
+when nothing is that old, the older half of what was seen; gain = size times age): things move, so
+old views are worth renewing. A target's utility is its gain
+(capped at ``gain_cap_cells``) times ``metres_per_cell``, less the path cost to it in metres: the
+nearest worthwhile frontier first. Failed and visited targets are blacklisted.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from planners.grid import PlanningGrid
 class FrontierConfig:
     min_cells: int = 6
     """Frontier groups smaller than this are noise (sampling holes at the edge of the view)."""
-    distance_weight: float = 4.0
-    """Gain (cells) a metre of path is worth."""
+    gain_cap_cells: int = 40
+    """A frontier group counts at most this many cells: beyond, a bigger one is not worth a longer trip."""
+    metres_per_cell: float = 0.1
+    """Path metres one cell of gain is worth."""
     stale_after_s: float = 60.0
     """Free space not seen for this long becomes worth a revisit (0 = never revisit)."""
     blacklist_radius_m: float = 0.6
@@ -73,8 +77,11 @@ class FrontierMap:
         """Frontier groups (or, when there are none, stale free areas), blacklisted ones left out."""
         found = self._groups(grid, self.mask, "frontier", lambda cells: float(len(cells)))
         if not found and self.config.stale_after_s > 0:
-            age = now - grid.last_seen
-            stale = grid.free() & (age > self.config.stale_after_s)
+            free = grid.free()
+            age = np.where(np.isfinite(grid.last_seen), now - grid.last_seen, 0.0)
+            oldest = float(age[free].max(initial=0.0))
+            # seen longer ago than stale_after_s; or, when nothing is that old, the older half of what was seen
+            stale = free & (age > min(self.config.stale_after_s, 0.5 * oldest)) & (age > 0)
             found = self._groups(grid, stale, "stale",
                                  lambda cells: float(len(cells)) * float(np.minimum(
                                      age[cells[:, 0], cells[:, 1]], 1e6).mean() / self.config.stale_after_s))
@@ -109,7 +116,7 @@ class FrontierMap:
             d = distance[target.cell]
             if not np.isfinite(d):
                 continue
-            utility = target.gain - self.config.distance_weight * d
+            utility = self.config.metres_per_cell * min(target.gain, self.config.gain_cap_cells) - d
             if utility > best_utility:
                 best, best_utility = target, utility
         return best

@@ -306,18 +306,17 @@ class Navigator:
             waypoints = self.grid.center(*smooth(path.cells, cost).T)[1:]
             remaining = float(np.linalg.norm(np.diff(np.vstack([xy, waypoints]), axis=0), axis=1).sum())
             self._report(remaining, exploring, "planned")
-            version = self.grid.version
-            for waypoint in waypoints:
+            version, k = self.grid.version, 0
+            while k < len(waypoints):
                 here = pose_of(self.obs)[0]
-                offset = waypoint - here
+                offset = waypoints[k] - here
                 length = float(np.hypot(*offset))
-                if length > self.config.segment_m:
-                    waypoint = here + offset * (self.config.segment_m / length)
+                step = waypoints[k] if length <= self.config.segment_m else \
+                    here + offset * (self.config.segment_m / length)
                 heading = math.atan2(offset[1], offset[0]) if length > 1e-6 else pose_of(self.obs)[1]
-                result = self._act(Action(ActionKind.MOVE_TO, (float(waypoint[0]), float(waypoint[1]), heading)),
-                                   exploring)
-                self.grid.drove(here, pose_of(self.obs)[0] if self.obs is not None else here)
+                result = self._act(Action(ActionKind.MOVE_TO, (float(step[0]), float(step[1]), heading)), exploring)
                 self._look()
+                self.grid.drove(here, pose_of(self.obs)[0])
                 if not result.success:
                     ahead = pose_of(self.obs)[0] + self.grid.cell_m * 2 * np.array([math.cos(heading),
                                                                                     math.sin(heading)])
@@ -326,10 +325,12 @@ class Navigator:
                     break
                 if interrupt():
                     return "interrupted"
-                if self.grid.version != version and _path_blocked(self.grid, waypoints):
-                    break
-                if length > self.config.segment_m:
-                    break  # re-plan from here with what this view showed
+                if self.grid.version != version:  # the view changed the grid: is the rest still clear?
+                    version = self.grid.version
+                    if _path_blocked(self.grid, np.vstack([pose_of(self.obs)[0], waypoints[k:]])):
+                        break
+                if length <= self.config.segment_m:
+                    k += 1
             else:
                 if goals.shape == self.grid.shape and goals[self.grid.cell(pose_of(self.obs)[0])]:
                     return "arrived"
