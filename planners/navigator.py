@@ -356,7 +356,9 @@ class Navigator:
             outcome = self._drive(mask, target, self.config.standoff.max_m + 0.6, exploring=False, interrupt=gone)
             if outcome == "interrupted":
                 return None
-            if outcome == "arrived":
+            here = pose_of(self.obs)[0]
+            close = box_distance(here, candidate.bbox_min, candidate.bbox_max) <= self.config.standoff.max_m + 0.3
+            if outcome == "arrived" or close:  # close enough to look, even where the plan could not end
                 return self._verify(candidate, goal)
         return None
 
