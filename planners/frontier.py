@@ -75,7 +75,7 @@ class FrontierMap:
 
     def targets(self, grid: PlanningGrid, now: float) -> list[Target]:
         """Frontier groups (or, when there are none, stale free areas), blacklisted ones left out."""
-        found = self._groups(grid, self.mask, "frontier", lambda cells: float(len(cells)))
+        found = self._groups(grid, self.mask, "frontier", lambda cells: float(len(cells)), grid.last_seen)
         if not found and self.config.stale_after_s > 0:
             free = grid.free()
             age = np.where(np.isfinite(grid.last_seen), now - grid.last_seen, 0.0)
@@ -84,10 +84,14 @@ class FrontierMap:
             stale = free & (age > min(self.config.stale_after_s, 0.5 * oldest)) & (age > 0)
             found = self._groups(grid, stale, "stale",
                                  lambda cells: float(len(cells)) * float(np.minimum(
-                                     age[cells[:, 0], cells[:, 1]], 1e6).mean() / self.config.stale_after_s))
+                                     age[cells[:, 0], cells[:, 1]], 1e6).mean() / self.config.stale_after_s),
+                                 -age)
         return found
 
-    def _groups(self, grid: PlanningGrid, mask: np.ndarray, kind: str, gain) -> list[Target]:
+    def _groups(self, grid: PlanningGrid, mask: np.ndarray, kind: str, gain, rank: np.ndarray) -> list[Target]:
+        """Connected groups of ``mask`` of at least ``min_cells``; each group's target is its member of
+        lowest ``rank`` that is not blacklisted (a group none of whose cells is free of the blacklist is
+        left out)."""
         labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
         if count == 0:
             return []
@@ -100,12 +104,17 @@ class FrontierMap:
             cells = np.stack([rows[bounds[k]:bounds[k + 1]], cols[bounds[k]:bounds[k + 1]]], axis=1)
             if len(cells) < self.config.min_cells:
                 continue
-            centre = cells.mean(axis=0)
-            pick = cells[int(np.argmin(np.abs(cells - centre).sum(axis=1)))]  # a member cell near its middle
-            xy = grid.center(pick[0], pick[1])
-            if any(np.hypot(*(xy - b)) < self.config.blacklist_radius_m for b in self.blacklist):
+            xy = grid.center(cells[:, 0], cells[:, 1])
+            allowed = np.ones(len(cells), bool)
+            for b in self.blacklist:
+                allowed &= np.hypot(*(xy - b).T) >= self.config.blacklist_radius_m
+            if not allowed.any():
                 continue
-            found.append(Target((int(pick[0]), int(pick[1])), (float(xy[0]), float(xy[1])), gain(cells), kind))
+            order = np.flatnonzero(allowed)
+            k_best = order[int(np.argmin(rank[cells[order, 0], cells[order, 1]]))]
+            pick = cells[k_best]
+            found.append(Target((int(pick[0]), int(pick[1])), (float(xy[k_best, 0]), float(xy[k_best, 1])),
+                                gain(cells[allowed]), kind))
         return found
 
     def choose(self, targets: list[Target], distance: np.ndarray) -> Target | None:

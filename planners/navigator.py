@@ -372,15 +372,19 @@ class Navigator:
         pitch = math.degrees(math.atan2(candidate.centroid[2] - camera_z, distance))
         tilt_steps = int(np.clip(round(pitch / self.config.look_deg), -self.config.max_look_steps,
                                  self.config.max_look_steps))
-        tilt = ActionKind.LOOK_UP if tilt_steps > 0 else ActionKind.LOOK_DOWN
-        for _ in range(abs(tilt_steps)):
-            self._act(Action(tilt), exploring=False)
-        seen = self._look()
-        fresh = self._near(goal, np.asarray(candidate.centroid[:2]), self.config.verify_radius_m,
-                           fresh_after=seen.stamp - 1e-6)
-        back = ActionKind.LOOK_DOWN if tilt_steps > 0 else ActionKind.LOOK_UP
-        for _ in range(abs(tilt_steps)):
-            self._act(Action(back), exploring=False)
+        tilted, fresh = 0, None
+        for wanted in (tilt_steps, tilt_steps - 1):  # the view towards it, then one step lower
+            while tilted != wanted:
+                self._act(Action(ActionKind.LOOK_DOWN if wanted < tilted else ActionKind.LOOK_UP), exploring=False)
+                tilted += -1 if wanted < tilted else 1
+            seen = self._look()
+            fresh = self._near(goal, np.asarray(candidate.centroid[:2]), self.config.verify_radius_m,
+                               fresh_after=seen.stamp - 1e-6)
+            if fresh is not None:
+                break
+        while tilted != 0:
+            self._act(Action(ActionKind.LOOK_UP if tilted < 0 else ActionKind.LOOK_DOWN), exploring=False)
+            tilted += 1 if tilted < 0 else -1
         return fresh
 
     def _near(self, goal: str, xy: np.ndarray, radius: float, fresh_after: float | None) -> Candidate | None:
@@ -415,7 +419,8 @@ class Navigator:
         if outcome != "arrived":
             self.frontier.forbid(target.xy)
             return True
-        self.frontier.forbid(target.xy)  # looked at from there: what is left unseen cannot be seen from it
+        if target.kind == "frontier":
+            self.frontier.forbid(target.xy)  # looked from there: what is left unseen cannot be seen from it
         self._look_around(exploring=True)
         return True
 
