@@ -34,6 +34,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "ingest": Benchmark("bench.ingest_bench", "IngestBenchConfig",
                         "bag ingestion: decode alone, and decode + label perception + map (frames/s)"),
     "sim": Benchmark("bench.sim_bench", "SimBenchConfig", "embedded simulator: frame rate and depth accuracy"),
+    "nav": Benchmark("bench.nav_bench", "NavBenchConfig",
+                     "navigation: occupancy update per frame, A* across an apartment, frontier update"),
     "query": Benchmark("bench.query_bench", "QueryBenchConfig", "offline mem3d query: cold start, further queries"),
 }
 

@@ -13,6 +13,10 @@ import argparse
 from bench.cli import Benchmark, add_registry_arguments, run_from_registry
 
 EVALUATIONS: dict[str, Benchmark] = {
+    "localize": Benchmark("bench.eval_localize", "LocalizeEvalConfig",
+                          "dynamic localization after rearrangement, with the static (no carving) baseline"),
+    "nav": Benchmark("bench.eval_nav", "NavEvalConfig",
+                     "multi-goal navigation from memory: SR, SPL, no-memory baseline"),
 }
 
 

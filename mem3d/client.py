@@ -28,6 +28,7 @@ from mem3d.comms.auth import CurveClientConfig
 from mem3d.comms.endpoints import DEFAULT_REQUESTS
 from mem3d.comms.sockets import CLIENT, connect
 from mem3d.errors import Mem3dError
+from mem3d.nav.traversability import OccupancyGrid
 from mem3d.protocol import messages
 from mem3d.protocol.announcements import MapUpdateAnnouncement
 from mem3d.protocol.replies import (
@@ -40,7 +41,15 @@ from mem3d.protocol.replies import (
     ShutdownAck,
     StatsReply,
 )
-from mem3d.protocol.requests import IngestRequest, PingRequest, Request, SaveRequest, ShutdownRequest, StatsRequest
+from mem3d.protocol.requests import (
+    IngestRequest,
+    OccupancyRequest,
+    PingRequest,
+    Request,
+    SaveRequest,
+    ShutdownRequest,
+    StatsRequest,
+)
 from mem3d.protocol.wire import Message, ProtocolError, decode, encode
 from mem3d.types import FeatureFrame, LocalizeResult
 
@@ -153,6 +162,15 @@ class MemoryClient:
         """``localize`` with the reply's freshness: ``seq`` (the frame the answer reflects) and
         ``applied_seq`` (the newest frame applied when it was sent)."""
         return self._request(messages.localize_request(text, embedding, top_k, threshold), idempotent=True)
+
+    def occupancy(self, region: tuple[float, float, float, float] | None = None,
+                  since_seq: int = 0) -> OccupancyGrid:
+        """A window of the memory's traversability grid (``mem3d.nav``): ``region`` = (xmin, ymin, xmax,
+        ymax) world metres or None for all of it; ``since_seq`` > 0 narrows it to the cells changed after
+        that frame. The grid is as of frame ``seq`` of the answer, the same frame a ``localize`` would see."""
+        reply = self._request(OccupancyRequest(region=None if region is None else tuple(float(v) for v in region),
+                                               since_seq=since_seq), idempotent=True)
+        return reply.to_grid()
 
     def save(self) -> SaveReply:
         """Write a checkpoint now (``checkpoint`` is its name)."""

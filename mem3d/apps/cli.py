@@ -31,6 +31,7 @@ COMMANDS: dict[str, Command] = {
     "keys": Command("mem3d.apps.keys_cli", "create CurveZMQ key pairs"),
     "launch": Command("mem3d.apps.launcher", "start a stack of processes from a YAML launch file"),
     "plan": Command("planners.cli", "planners: find goals in the memory (go to / explore)"),
+    "navigate": Command("mem3d.apps.navigate_cli", "planner node: reach goals in turn from memory, exploring"),
     "query": Command("mem3d.apps.query_cli", "where is something? a table, JSON or a top-down picture, offline"),
     "info": Command("mem3d.apps.info_cli", "what a store holds: size, voxels, extent, frames, time span, model"),
     "export": Command("mem3d.apps.export_cli", "export a store: PLY point cloud (RGB or similarity), Rerun recording"),

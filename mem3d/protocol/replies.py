@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
+
 from mem3d.errors import InvalidInputError, Mem3dError, NotAvailableError, SchemaMismatchError
+from mem3d.nav.traversability import OccupancyGrid
 from mem3d.protocol.announcements import UpdateCounts
 from mem3d.protocol.codec import WireMessage
 from mem3d.protocol.wire import ErrorCode, ProtocolError
@@ -79,6 +82,38 @@ class LocalizeReply(Reply):
 
     def to_result(self) -> LocalizeResult:
         return LocalizeResult(self.candidates, self.threshold, self.n_matching_voxels)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OccupancyReply(Reply):
+    """A window of the traversability grid (``mem3d.nav``), exactly as of frame ``seq``."""
+
+    TYPE: ClassVar[str] = "occupancy_result"
+    col0: int
+    """Global cell column of the window's first column: x from ``col0 * cell_m`` metres."""
+    row0: int
+    """Global cell row of its first row: y from ``row0 * cell_m`` metres."""
+    cell_m: float
+    seq: int
+    """Log sequence number of the newest frame the grid reflects (0 = none)."""
+    stamp: float | None
+    """Capture time of that frame, seconds; None before the first frame."""
+    applied_seq: int = 0
+    """The newest frame applied when the answer was sent."""
+    codes: np.ndarray
+    """(H, W) int8: 0 unknown, 1 free, 2 occupied, 3 inflated (within the robot radius of an obstacle)."""
+    last_seen: np.ndarray
+    """(H, W) float64 stamp of the newest frame that saw a voxel in the cell, seconds; -inf = never."""
+
+    @classmethod
+    def from_grid(cls, grid: OccupancyGrid, applied_seq: int = 0) -> OccupancyReply:
+        return cls(col0=grid.col0, row0=grid.row0, cell_m=grid.cell_m, seq=grid.seq,
+                   stamp=float(grid.stamp) if np.isfinite(grid.stamp) else None, applied_seq=applied_seq,
+                   codes=grid.codes, last_seen=grid.last_seen)
+
+    def to_grid(self) -> OccupancyGrid:
+        return OccupancyGrid(self.codes, self.last_seen, self.col0, self.row0, self.cell_m, self.seq,
+                             -np.inf if self.stamp is None else self.stamp)
 
 
 @dataclass(frozen=True, kw_only=True)

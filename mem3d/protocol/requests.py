@@ -9,7 +9,16 @@ import numpy as np
 
 from mem3d.errors import InvalidInputError
 from mem3d.protocol.codec import Intrinsics, WireMessage
-from mem3d.protocol.replies import IngestAck, LocalizeReply, Pong, Reply, SaveReply, ShutdownAck, StatsReply
+from mem3d.protocol.replies import (
+    IngestAck,
+    LocalizeReply,
+    OccupancyReply,
+    Pong,
+    Reply,
+    SaveReply,
+    ShutdownAck,
+    StatsReply,
+)
 from mem3d.protocol.wire import ErrorCode
 
 MAX_TEXT_CHARS = 1000
@@ -59,6 +68,18 @@ def require_query_text(text: str) -> str:
     if text.isspace():
         raise InvalidInputError("text must not be blank (only whitespace)")
     return text
+
+
+@dataclass(frozen=True, kw_only=True)
+class OccupancyRequest(Request):
+    """Where can the robot go? A window of the traversability grid (``mem3d.nav``)."""
+
+    TYPE: ClassVar[str] = "occupancy"
+    REPLY: ClassVar[type[Reply]] = OccupancyReply
+    region: tuple[float, float, float, float] | None = None
+    """(xmin, ymin, xmax, ymax) world metres, finite, min <= max; None = the whole grid."""
+    since_seq: int = 0
+    """> 0: only the bounding box (within ``region``) of the cells changed after that frame."""
 
 
 @dataclass(frozen=True, kw_only=True)

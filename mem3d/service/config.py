@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from mem3d.comms.auth import CurveServerConfig
 from mem3d.comms.endpoints import DEFAULT_REQUESTS, ServiceEndpoints
 from mem3d.errors import InvalidInputError
+from mem3d.nav.traversability import TraversabilityConfig
 from mem3d.service.text_cache import DEFAULT_SIZE as TEXT_CACHE_SIZE
 from mem3d.voxel_map import MapConfig
 
@@ -33,6 +34,8 @@ class ServiceConfig:
     """Options of ``encoder`` (its config dataclass's fields)."""
     text_cache_size: int = TEXT_CACHE_SIZE
     """Query texts whose embeddings ``create_service`` keeps (``mem3d.service.text_cache``); 0 = none."""
+    traversability: TraversabilityConfig = field(default_factory=TraversabilityConfig)
+    """The 2D grid served as ``occupancy`` (floor height, obstacle band, robot radius)."""
     blas_threads: int | None = 1
     """BLAS threads while serving (``mem3d.threads``): 1 keeps the request loop and the ingest worker
     from fighting over shared cores; None leaves the library's default (one per core)."""

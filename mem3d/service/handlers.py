@@ -1,8 +1,9 @@
-"""Answers to the requests endpoint: ping, stats, localize, save, shutdown, one typed reply each.
+"""Answers to the requests endpoint: ping, stats, localize, occupancy, save, shutdown, one typed reply each.
 
 Every request is decoded defensively; a bad one gets an ``ErrorReply`` and changes nothing. Queries
 read the service's replica of the map (``mem3d.service.replica``), which frames being applied never
-touch; replies say which frame the answer reflects (``seq``) and how many applied frames it trails.
+touch, and the traversability grid kept beside it (updated with the same frames); replies say which
+frame the answer reflects (``seq``) and how many applied frames it trails.
 """
 
 from __future__ import annotations
@@ -17,10 +18,21 @@ import numpy as np
 from mem3d import __version__
 from mem3d.encoder import TextEncoder
 from mem3d.errors import Mem3dError, NotAvailableError
-from mem3d.protocol.replies import ErrorReply, LocalizeReply, Pong, Reply, SaveReply, ShutdownAck, StatsReply
+from mem3d.nav.traversability import TraversabilityGrid
+from mem3d.protocol.replies import (
+    ErrorReply,
+    LocalizeReply,
+    OccupancyReply,
+    Pong,
+    Reply,
+    SaveReply,
+    ShutdownAck,
+    StatsReply,
+)
 from mem3d.protocol.requests import (
     IngestRequest,
     LocalizeRequest,
+    OccupancyRequest,
     PingRequest,
     Request,
     SaveRequest,
@@ -55,13 +67,15 @@ class ServiceControl(Protocol):
 
 class RequestHandlers:
     def __init__(self, memory: DurableMemory, replica: MapReplica, encoder: TextEncoder | None,
-                 control: ServiceControl) -> None:
+                 control: ServiceControl, traversability: Callable[[], TraversabilityGrid]) -> None:
+        """``traversability`` returns the current grid (the service may rebuild it)."""
         self.memory, self.replica, self.encoder, self.control = memory, replica, encoder, control
+        self.traversability = traversability
         self._started = time.time()
         self._handlers: dict[str, tuple[type[Request], Callable[[Any], Reply]]] = {
             kind.TYPE: (kind, handler) for kind, handler in (
                 (PingRequest, self.ping), (StatsRequest, self.stats), (LocalizeRequest, self.localize),
-                (SaveRequest, self.save), (ShutdownRequest, self.shutdown))}
+                (OccupancyRequest, self.occupancy), (SaveRequest, self.save), (ShutdownRequest, self.shutdown))}
 
     def handle(self, frames: list[bytes]) -> tuple[int, Reply]:
         """(request id, reply) for one request's frames; errors become ``ErrorReply``s."""
@@ -107,6 +121,12 @@ class RequestHandlers:
             threshold = threshold if threshold is not None else self.encoder.info.match_threshold
         result = self.replica.localize(np.asarray(embedding), top_k=request.top_k, threshold=threshold)
         return LocalizeReply.from_result(result, seq=self.replica.seq, applied_seq=self.control.applied_seq)
+
+    def occupancy(self, request: OccupancyRequest) -> OccupancyReply:
+        if request.since_seq < 0:
+            raise ProtocolError(ErrorCode.INVALID_INPUT, f"since_seq must be >= 0, got {request.since_seq}")
+        grid = self.traversability().occupancy(request.region, request.since_seq)
+        return OccupancyReply.from_grid(grid, applied_seq=self.control.applied_seq)
 
     def _embed(self, text: str) -> np.ndarray:
         """The (D,) embedding of a query text: the text is checked first, then the encoder asked (through

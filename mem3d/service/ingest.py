@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mem3d.nav.traversability import TraversabilityConfig, TraversabilityGrid
 from mem3d.protocol.announcements import update_counts
 from mem3d.protocol.messages import message_to_frame
 from mem3d.protocol.replies import ErrorReply, IngestAck, Reply
@@ -252,11 +253,14 @@ class IngestPipeline:
     before sending its reply."""
 
     def __init__(self, router: Router, memory: DurableMemory, feed: ChangePublisher,
-                 checkpoints: CheckpointPolicy) -> None:
+                 checkpoints: CheckpointPolicy, traversability: TraversabilityConfig | None = None) -> None:
         self.router, self.feed = router, feed
         memory.map.track_changes()
         self.replica = MapReplica(memory.map.contents(), memory.seq)
         """What queries read: the map as of the newest acknowledged frame."""
+        self.traversability = TraversabilityGrid.from_keys(
+            self.replica.contents().columns["key"], memory.map.voxel_size, traversability, memory.seq)
+        """The 2D grid, as of the same frame as the replica (``occupancy`` reads it)."""
         self.worker = IngestWorker(memory, checkpoints, feed.announcement)
         self.frames_applied = 0
         self._in_flight = 0
@@ -286,6 +290,7 @@ class IngestPipeline:
         for result in self.worker.results(timeout):
             if isinstance(result, Applied):
                 self.replica.apply(result.changes, result.seq)
+                self._follow(result)
                 self._send(result.envelope, result.request_id, result.reply)
                 if result.update is not None:
                     self.frames_applied += 1
@@ -299,6 +304,16 @@ class IngestPipeline:
                 if result.error is not None:
                     raise result.error
         return saved
+
+    def _follow(self, result: Applied) -> None:
+        """Bring the traversability grid to the replica's frame: fold the frame's update in, or (when
+        applying it failed, so what it wrote is unknown) rebuild the grid from the replica's voxels."""
+        if result.update is not None:
+            self.traversability.apply(result.update, result.seq)
+            return
+        grid = self.traversability
+        self.traversability = TraversabilityGrid.from_keys(
+            self.replica.contents().columns["key"], grid.voxel_size, grid.config, result.seq, grid.stamp)
 
     def _send(self, envelope: list[bytes], request_id: int, reply: Reply) -> None:
         self._in_flight -= 1

@@ -1,7 +1,7 @@
 """The memory service: one process owning one memory, serving it over ZeroMQ.
 
 Sockets (all bound, default loopback only; layout in ``mem3d.comms.endpoints``):
-- requests (ROUTER): ping, stats, localize, save, shutdown (``handlers``); DEALER or REQ clients.
+- requests (ROUTER): ping, stats, localize, occupancy, save, shutdown (``handlers``); DEALER or REQ clients.
 - ingest (ROUTER): feature frames, each acknowledged once it is durable (``ingest``, ``DurableMemory``).
 - changes (XPUB): a ``map.update`` announcement per applied frame (``changes``), for planners that
   react to change (summarised only while someone is subscribed).
@@ -83,8 +83,10 @@ class MemoryService:
         self._requests = Router(sockets["requests"])
         self._feed = ChangePublisher(sockets["changes"], self.memory.map.voxel_size)
         self._ingest = IngestPipeline(Router(sockets["ingest"]), self.memory, self._feed,
-                                      CheckpointPolicy(config.checkpoint_every_frames, config.checkpoint_every_s))
-        self._handlers = RequestHandlers(self.memory, self._ingest.replica, encoder, self)
+                                      CheckpointPolicy(config.checkpoint_every_frames, config.checkpoint_every_s),
+                                      config.traversability)
+        self._handlers = RequestHandlers(self.memory, self._ingest.replica, encoder, self,
+                                         lambda: self._ingest.traversability)
         self._running = True
         """False once ``stop`` was called (also before ``run``: a signal right after the ready line)."""
 

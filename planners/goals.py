@@ -1,0 +1,63 @@
+"""Where to stand to look at an object: free cells at a standoff from a candidate with it in view.
+
+World frame, metres. A candidate is a ``mem3d.types.Candidate`` (centroid and box of its voxels).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mem3d.types import Candidate
+from planners.grid import PlanningGrid
+
+
+@dataclass(frozen=True)
+class StandoffConfig:
+    min_m: float = 0.3
+    """Closest the robot's centre comes to the object's box (in the floor plane)."""
+    max_m: float = 0.9
+    """Farthest it stands from it."""
+
+
+def box_distance(points: np.ndarray, bbox_min, bbox_max) -> np.ndarray:
+    """Floor-plane distance (m) of world points (..., 2) to a box's footprint (0 inside)."""
+    lo, hi = np.asarray(bbox_min, float)[:2], np.asarray(bbox_max, float)[:2]
+    gap = np.maximum(np.maximum(lo - points, points - hi), 0.0)
+    return np.hypot(gap[..., 0], gap[..., 1])
+
+
+def standoff_cells(grid: PlanningGrid, candidate: Candidate, config: StandoffConfig = StandoffConfig(),
+                   free: np.ndarray | None = None) -> np.ndarray:
+    """(H, W) bool: free cells between ``min_m`` and ``max_m`` from the candidate's footprint from which
+    the straight line to its centroid crosses no occupied cell outside its box (so it is in view)."""
+    free = grid.free() if free is None else free
+    pad = int(np.ceil(config.max_m / grid.cell_m)) + 2
+    r_lo, c_lo = grid.cell(np.asarray(candidate.bbox_min[:2]))
+    r_hi, c_hi = grid.cell(np.asarray(candidate.bbox_max[:2]))
+    r0, r1 = max(0, r_lo - pad), min(grid.shape[0], r_hi + pad + 1)
+    c0, c1 = max(0, c_lo - pad), min(grid.shape[1], c_hi + pad + 1)
+    mask = np.zeros(grid.shape, bool)
+    if r1 <= r0 or c1 <= c0:
+        return mask
+    rows, cols = np.nonzero(free[r0:r1, c0:c1])
+    rows, cols = rows + r0, cols + c0
+    centers = grid.center(rows, cols)
+    d = box_distance(centers, candidate.bbox_min, candidate.bbox_max)
+    keep = (d >= config.min_m) & (d <= config.max_m)
+    rows, cols, centers = rows[keep], cols[keep], centers[keep]
+    if not len(rows):
+        return mask
+    target = np.asarray(candidate.centroid[:2], float)
+    n = int(np.ceil(config.max_m / grid.cell_m * 2)) + 4
+    t = np.linspace(0.0, 1.0, n)[None, :, None]
+    samples = centers[:, None, :] + t * (target - centers)[:, None, :]  # (M, n, 2)
+    sr = np.floor(samples[..., 1] / grid.cell_m).astype(np.int64) - grid.row0
+    sc = np.floor(samples[..., 0] / grid.cell_m).astype(np.int64) - grid.col0
+    sr, sc = np.clip(sr, 0, grid.shape[0] - 1), np.clip(sc, 0, grid.shape[1] - 1)
+    own = box_distance(samples, candidate.bbox_min, candidate.bbox_max) <= grid.cell_m * 1.5
+    blocked = grid.blocked()[sr, sc] & ~own
+    visible = ~blocked.any(axis=1)
+    mask[rows[visible], cols[visible]] = True
+    return mask

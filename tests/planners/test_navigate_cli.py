@@ -1,0 +1,26 @@
+"""``mem3d navigate`` and its launch file: wired to the command table, arguments as documented."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mem3d.apps.cli import COMMANDS
+from mem3d.apps.launcher import LaunchFile
+from mem3d.apps.navigate_cli import add_arguments
+from mem3d.config import load_yaml_config
+
+STACK = Path(__file__).resolve().parents[2] / "launch" / "nav_stack.yaml"
+
+
+def test_the_nav_stack_runs_the_planner_node_against_its_memory_service():
+    stack = load_yaml_config(LaunchFile, STACK)
+    memory, planner = stack.processes
+    assert memory.command[:2] == ["mem3d", "serve"] and planner.command[:2] == ["mem3d", "navigate"]
+    assert planner.command[1] in COMMANDS and planner.on_exit == "shutdown"
+    endpoint = memory.command[memory.command.index("--bind") + 1]
+    assert planner.command[planner.command.index("--memory") + 1] == endpoint
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(planner.command[2:])
+    assert args.goal == ["refrigerator", "bed", "sofa"] and args.source == "sim:0"
