@@ -13,6 +13,8 @@ import argparse
 from bench.cli import Benchmark, add_registry_arguments, run_from_registry
 
 EVALUATIONS: dict[str, Benchmark] = {
+    "queries": Benchmark("bench.eval_queries", "QueryEvalConfig",
+                         "query precision and recall: paraphrases, small objects, attribute and compound queries"),
 }
 
 

@@ -117,3 +117,29 @@ def read_obj(path: Path) -> ObjMesh:
         else:
             face_colors = np.tile(_rgb(visual.material.main_color), (len(triangles), 1))
     return ObjMesh(np.asarray(mesh.vertices, dtype=np.float64), triangles, vertex_colors, face_colors, uvs, texture)
+
+
+def write_obj(path: Path, vertices: np.ndarray, faces: list[list[int]], color: tuple[int, int, int] | None = None,
+              uvs: np.ndarray | None = None, texture: np.ndarray | None = None) -> Path:
+    """Write an OBJ file of polygon ``faces`` (0-based vertex indices, any number of corners each), with a
+    material of diffuse ``color`` or a ``texture`` ((H, W, 3) uint8, row 0 at the top; ``uvs`` (N, 2) per
+    vertex, OBJ convention) saved as ``<stem>.png`` beside a ``<stem>.mtl``."""
+    path = Path(path)
+    lines = [f"v {x:.6f} {y:.6f} {z:.6f}" for x, y, z in np.asarray(vertices, dtype=np.float64)]
+    corner = "{0}"
+    if color is not None or texture is not None:
+        mtl = [f"newmtl {path.stem}"]
+        rgb = (255, 255, 255) if color is None else color
+        mtl.append("Kd " + " ".join(f"{c / 255:.4f}" for c in rgb))
+        if texture is not None:
+            import cv2
+
+            cv2.imwrite(str(path.with_suffix(".png")), np.ascontiguousarray(np.asarray(texture)[..., ::-1]))
+            mtl.append(f"map_Kd {path.stem}.png")
+            lines += [f"vt {u:.6f} {v:.6f}" for u, v in np.asarray(uvs, dtype=np.float64)]
+            corner = "{0}/{0}"
+        path.with_suffix(".mtl").write_text("\n".join(mtl) + "\n")
+        lines = [f"mtllib {path.stem}.mtl", *lines, f"usemtl {path.stem}"]
+    lines += ["f " + " ".join(corner.format(i + 1) for i in face) for face in faces]
+    path.write_text("\n".join(lines) + "\n")
+    return path

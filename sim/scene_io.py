@@ -1,10 +1,11 @@
 """Save a scene to a directory (``manifest.json`` + one ``.npz`` mesh per object) and load it back.
 
-The manifest lists rooms, the category table and every object: instance id, label, kind, colour, room,
-support, an optional ``description`` (a few words embedded with the label), ``pose`` (4x4 ``T_world_object``, world z up, metres) and ``mesh``: a path relative to the
-scene directory, either a saved ``.npz`` or an external ``.obj`` / ``.ply`` / ``.glb`` / ``.gltf`` / ``.off``
-(optionally with ``"up_axis"`` and ``"scale"``). Floats are written with full precision, so a saved
-scene reloads identically.
+The manifest lists rooms, the category table and every object: instance id, label, kind (absent = by
+size: small under 0.5 m, else furniture), colour, room, support, support height, an optional
+``description`` (a few words embedded with the label), ``pose`` (4x4 ``T_world_object``, world z up,
+metres) and ``mesh``: a path relative to the scene directory, either a saved ``.npz`` or an external
+``.obj`` / ``.ply`` / ``.glb`` / ``.gltf`` / ``.off`` (optionally with ``"up_axis"`` and ``"scale"``).
+Floats are written with full precision, so a saved scene reloads identically.
 """
 
 from __future__ import annotations
