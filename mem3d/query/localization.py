@@ -2,12 +2,15 @@
 
 The decision rule (what makes a cluster a candidate, i.e. the object "found"):
 
-1. its voxels score at least ``threshold`` (cosine with the query);
+1. its voxels score at least ``threshold`` (cosine with the query), or, for the voxels of the query's
+   clear favourite in the map's codebook (the centroid it scores best, by at least ``margin`` over
+   every other centroid), at least ``threshold - margin_reach``: a paraphrase that falls just under
+   the threshold is still found when nothing else in the map competes for it;
 2. it is big enough (``min_cluster_voxels``), or, smaller, carries the evidence of a small object:
    at least ``small_min_points`` fused points seen at ``small_min_sightings`` different times;
 3. (``pure_evidence``) at least one of its voxels is *explained* by a feature perception sent: the
    voxel's codebook centroid (learned from the frames' palettes, never from blends) reaches the
-   threshold too. A voxel where two touching objects blend can score above both of them (the
+   threshold too (within ``pure_tolerance``). A voxel where two touching objects blend can score above both of them (the
    normalised mean of two features is nearer the query than either); such voxels join a cluster and
    rank it but cannot make an object found on their own;
 4. (``QueryTerms.head``) where the query's head noun differs from the whole query, that voxel's
@@ -61,10 +64,18 @@ class LocalizeConfig:
     """...seen at this many distinct stamps (first and last sightings of its voxels)."""
     pure_evidence: bool = True
     """A candidate needs a voxel whose codebook centroid reaches the threshold (not only blends)."""
+    pure_tolerance: float = 0.05
+    """How far under the threshold that centroid may score: labels within 0.5 of each other share a
+    centroid (their mean), which scores a little under the label itself."""
     head_threshold: float = 0.45
     """Cosine the query's head noun needs with that centroid (when the query has a separate head)."""
     sure_threshold: float = 0.78
     """A centroid matching the whole query at least this well needs no head-noun check."""
+    margin_reach: float = 0.0
+    """How far under ``threshold`` the voxels of the query's clear favourite centroid may match (0 = no
+    margin rule)."""
+    margin: float = 0.1
+    """By how much the favourite centroid must beat every other centroid for ``margin_reach``."""
 
     def __post_init__(self) -> None:
         if self.min_cluster_voxels < 1 or self.score_voxels < 1 or self.small_min_sightings < 1:
@@ -163,13 +174,19 @@ def localize(store: VoxelStore, voxel_size: float, codebook: FeatureCodebook, qu
     terms = terms or QueryTerms()
     if terms.head is not None:
         terms = replace(terms, head=check_query(terms.head, query.shape[0]))
-    slots, scores = matching_voxels(store, codebook, query, config.threshold)
+    centroid_scores = codebook.centroids @ query
+    favourite = _favourite(centroid_scores, config)
+    reach = config.threshold - (config.margin_reach if favourite >= 0 else 0.0)
+    slots, scores = matching_voxels(store, codebook, query, reach)
+    if favourite >= 0:
+        keep = (scores >= config.threshold) | (store.code[slots] == favourite)
+        slots, scores = slots[keep], scores[keep]
     if slots.size == 0:
         return LocalizeResult((), config.threshold, 0)
     labels = cluster_labels(store.key[slots])
     cluster_scores = _top_mean(labels, scores, config.score_voxels)
-    eligible = np.flatnonzero(_big_enough(store, slots, labels, config) & _explained(store, codebook, slots, labels,
-                                                                                    scores, query, terms, config))
+    explained = _explained(store, codebook, slots, labels, scores, centroid_scores, reach, favourite, terms, config)
+    eligible = np.flatnonzero(_big_enough(store, slots, labels, config) & explained)
     ranked = eligible[np.argsort(-cluster_scores[eligible], kind="stable")]
     candidates = []
     for c in ranked:
@@ -179,7 +196,16 @@ def localize(store: VoxelStore, voxel_size: float, codebook: FeatureCodebook, qu
         candidates.append(_candidate(store, voxel_size, slots[members], scores[members], float(cluster_scores[c])))
         if len(candidates) == top_k:
             break
-    return LocalizeResult(tuple(candidates), config.threshold, int(slots.size))
+    return LocalizeResult(tuple(candidates), config.threshold, int(np.count_nonzero(scores >= config.threshold)))
+
+
+def _favourite(centroid_scores: np.ndarray, config: LocalizeConfig) -> int:
+    """The centroid the query clearly prefers (by ``margin`` over all others), or -1 (none, or no margin rule)."""
+    if config.margin_reach <= 0 or centroid_scores.size == 0:
+        return -1
+    order = np.argsort(-centroid_scores)
+    second = float(centroid_scores[order[1]]) if order.size > 1 else -1.0
+    return int(order[0]) if float(centroid_scores[order[0]]) - second >= config.margin else -1
 
 
 def _big_enough(store: VoxelStore, slots: np.ndarray, labels: np.ndarray, config: LocalizeConfig) -> np.ndarray:
@@ -199,12 +225,16 @@ def _big_enough(store: VoxelStore, slots: np.ndarray, labels: np.ndarray, config
 
 
 def _explained(store: VoxelStore, codebook: FeatureCodebook, slots: np.ndarray, labels: np.ndarray,
-               scores: np.ndarray, query: np.ndarray, terms: QueryTerms, config: LocalizeConfig) -> np.ndarray:
+               scores: np.ndarray, centroid_scores: np.ndarray, reach: float, favourite: int, terms: QueryTerms,
+               config: LocalizeConfig) -> np.ndarray:
     """Per cluster: whether a voxel of it is explained by a perceived feature matching the query (and its
-    head noun): rules 3 and 4 of the module notes."""
+    head noun): rules 3 and 4 of the module notes (``reach``: the favourite centroid's own threshold)."""
     codes = store.code[slots]
-    whole = (codebook.centroids @ query)[codes] if config.pure_evidence else scores
-    ok = whole >= config.threshold
+    if config.pure_evidence:
+        whole = np.minimum(centroid_scores[codes] + config.pure_tolerance, scores)
+    else:
+        whole = scores
+    ok = (whole >= config.threshold) | ((codes == favourite) & (whole >= reach))
     if terms.head is not None:
         if config.pure_evidence:
             head = (codebook.centroids @ terms.head)[codes]
