@@ -23,7 +23,7 @@ before this evaluation (cosine >= 0.64, clusters of 3 voxels, nothing else), ``e
 small-object keep rule and blended-voxel rejection, ``terms`` adds the head-noun and colour checks,
 ``margin`` lets the query's clear favourite label in the map's codebook match 0.1 under the threshold
 (the rules of ``mem3d.query.localization``). ``sweep`` gives recall and false positives of the
-``terms`` and ``margin`` rules at other thresholds.
+``terms`` and ``margin`` rules at other thresholds, and of the ``margin`` rule at other reaches.
 """
 
 from __future__ import annotations
@@ -137,6 +137,8 @@ class QueryEvalConfig:
     """Thresholds of the sweep (the ``terms`` rule)."""
     threshold: float = 0.64
     """Threshold of the rules compared (all-MiniLM-L6-v2's calibrated value)."""
+    reaches: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2)
+    """``margin_reach`` values of the sweep (the ``margin`` rule at ``threshold``)."""
 
 
 @dataclass(frozen=True)
@@ -336,7 +338,9 @@ def run(config: QueryEvalConfig, show_progress: bool = True) -> dict:
     encoder = LabelEmbeddingEncoder()
     rows: list[dict] = []
     small_seen: list[dict] = []
-    sweep_keys = [(f"{name} t={t:.2f}", name, t) for name in ("terms", "margin") for t in config.thresholds]
+    sweep_keys = [(f"{name} t={t:.2f}", RULES[name][0], t) for name in ("terms", "margin") for t in config.thresholds]
+    sweep_keys += [(f"margin reach={r:.2f}", replace(RULES["margin"][0], margin_reach=r), config.threshold)
+                   for r in config.reaches]
     with tempfile.TemporaryDirectory(prefix="mem3d-eval-queries-") as tmp:
         for seed in config.seeds:
             scene = generate_apartment(seed)
@@ -358,8 +362,8 @@ def run(config: QueryEvalConfig, show_progress: bool = True) -> dict:
                     result = ask(voxel_map, embedding, replace(rule, threshold=config.threshold),
                                  terms if checks else None)
                     row[name] = _right(result, query, scene, config.near_m)
-                for key, name, threshold in sweep_keys:
-                    result = ask(voxel_map, embedding, replace(RULES[name][0], threshold=threshold), terms)
+                for key, rule, threshold in sweep_keys:
+                    result = ask(voxel_map, embedding, replace(rule, threshold=threshold), terms)
                     row[key] = _right(result, query, scene, config.near_m)
                 rows.append(row)
     held_out = [r for r in rows if r["held_out"]]

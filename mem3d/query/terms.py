@@ -33,6 +33,8 @@ _PREPOSITIONS = {"of", "in", "on", "for", "with", "from", "at", "by", "to", "nea
 _QUANTIFIERS = {"pair", "set", "piece", "bunch", "kind", "sort", "type"}
 """Words that, before "of", name a quantity of what follows ("pair of shoes" -> "shoes")."""
 _ARTICLES = {"a", "an", "the", "my", "some", "this", "that"}
+_GENERIC = {"piece", "thing", "object", "item", "stuff", "one", "part", "place", "spot"}
+"""Heads that say nothing of what a thing is ("lego piece"): such a query has no separate head."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ def parse_query(text: str) -> ParsedQuery:
             break
     nouns = [w for w in phrase if COLOUR_SYNONYMS.get(w, w) not in COLOURS] or phrase
     head = nouns[-1] if nouns else ""
-    return ParsedQuery("" if len(words) <= 1 or head == " ".join(words) else head, colours)
+    separate = len(words) > 1 and head != " ".join(words) and head not in _GENERIC
+    return ParsedQuery(head if separate else "", colours)
 
 
 def query_terms(encoder: TextEncoder, text: str) -> QueryTerms:

@@ -38,7 +38,7 @@ def brick_map(tmp_path_factory, label_encoder):
     assert view is not None
     voxel_map = VoxelMap(MapConfig(feature_dim=label_encoder.feature_dim, feature_model=label_encoder.info.model_id))
     pixels = []
-    for k, turn in enumerate((-0.15, 0.0, 0.15, 0.0)):  # four glances at it, stamps apart
+    for turn in (-0.15, 0.0, 0.15, 0.0):  # four glances at it, stamps apart
         source.set_state(AgentState(view.x, view.y, view.yaw + turn, view.tilt))
         obs = source.observe()
         pixels.append(int((obs.instance == brick.instance_id).sum()))

@@ -76,8 +76,8 @@ def test_mesh_objects_carry_descriptions_support_heights_and_kinds_by_size(tmp_p
         mesh_object(crate, "crate", np.eye(4), 4, support_height=-1.0)
 
 
-def test_manifest_descriptions_and_kinds_round_trip(tmp_path, apartment):
-    brick = write_obj(tmp_path / "brick.obj", *shape_polygons("box", (0.05, 0.05, 0.05))[:2])
+def test_manifest_descriptions_and_kinds_round_trip(tmp_path):
+    write_obj(tmp_path / "brick.obj", *shape_polygons("box", (0.05, 0.05, 0.05))[:2])
     manifest = {"objects": [{"label": "toy brick", "mesh": "brick.obj", "description": "lego block"},
                             {"label": "crate", "mesh": "brick.obj", "scale": 20.0}]}
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))

@@ -117,7 +117,7 @@ def test_colours_agree_under_shading_and_differ_by_hue():
 @pytest.mark.parametrize("text, head, colours", [
     ("fridge magnet", "magnet", ()), ("red mug", "mug", ("red",)), ("couch", "", ()),
     ("shelf of books", "shelf", ()), ("a pair of shoes", "shoes", ()), ("the Gray Sofa", "sofa", ("grey",)),
-    ("plant in a pot", "plant", ()), ("red", "", ("red",)),
+    ("plant in a pot", "plant", ()), ("red", "", ("red",)), ("lego piece", "", ()),
 ])
 def test_parse_query_finds_the_head_noun_and_colours(text, head, colours):
     parsed = parse_query(text)
