@@ -21,7 +21,7 @@ the queries; the memory never reads it):
 Every decision rule of ``RULES`` answers every query on the same maps: ``baseline`` is the rule
 before this evaluation (cosine >= 0.64, clusters of 3 voxels, nothing else), ``evidence`` adds the
 small-object keep rule and blended-voxel rejection, ``terms`` adds the head-noun and colour checks,
-``margin`` lets the query's clear favourite label in the map's codebook match 0.1 under the threshold
+``margin`` lets the query's clear favourite label in the map's codebook match 0.15 under the threshold
 (the rules of ``mem3d.query.localization``). ``sweep`` gives recall and false positives of the
 ``terms`` and ``margin`` rules at other thresholds, and of the ``margin`` rule at other reaches.
 """
@@ -151,10 +151,10 @@ class Query:
 
 
 RULES: dict[str, tuple[LocalizeConfig, bool]] = {
-    "baseline": (LocalizeConfig(pure_evidence=False, small_min_points=float("inf")), False),
+    "baseline": (LocalizeConfig(pure_evidence=False, small_min_points=float("inf"), margin_reach=0.0), False),
     "evidence": (LocalizeConfig(margin_reach=0.0), False),
     "terms": (LocalizeConfig(margin_reach=0.0), True),
-    "margin": (LocalizeConfig(margin_reach=0.1), True),
+    "margin": (LocalizeConfig(margin_reach=0.15), True),
 }
 """Rule name -> (localize config, whether the query's head noun and colours are checked)."""
 

@@ -56,10 +56,12 @@ def run(args: argparse.Namespace) -> int:
     if not encoder_name:
         raise NotAvailableError("this map does not name its feature model, so text cannot be embedded")
     from mem3d.encoder import create_encoder  # torch only for text queries
+    from mem3d.query.terms import query_terms
 
     encoder = create_encoder(encoder_name)
     encoder.info.require_compatible(config.feature_dim, config.feature_model)
-    result = voxel_map.localize(encoder.encode_text([args.text])[0], top_k=args.top_k, threshold=args.threshold)
+    result = voxel_map.localize(encoder.encode_text([args.text])[0], top_k=args.top_k, threshold=args.threshold,
+                                terms=query_terms(encoder, args.text))
     print(json.dumps({"text": args.text, "found": result.found, "threshold": result.threshold,
                       "candidates": [asdict(c) for c in result.candidates]}, indent=2))
     return 0

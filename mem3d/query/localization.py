@@ -7,7 +7,10 @@ The decision rule (what makes a cluster a candidate, i.e. the object "found"):
    every other centroid), at least ``threshold - margin_reach``: a paraphrase that falls just under
    the threshold is still found when nothing else in the map competes for it;
 2. it is big enough (``min_cluster_voxels``), or, smaller, carries the evidence of a small object:
-   at least ``small_min_points`` fused points seen at ``small_min_sightings`` different times;
+   at least ``small_min_points`` fused points seen at ``small_min_sightings`` different times, and
+   not stale: its surroundings (within two voxels) were not observed more than ``small_stale_s``
+   after it last was. That is how a small object that left is forgotten where depth cannot carve
+   it: the bottom voxels of an object within the carving margin of the surface it stood on;
 3. (``pure_evidence``) at least one of its voxels is *explained* by a feature perception sent: the
    voxel's codebook centroid (learned from the frames' palettes, never from blends) reaches the
    threshold too (within ``pure_tolerance``). A voxel where two touching objects blend can score above both of them (the
@@ -61,7 +64,9 @@ class LocalizeConfig:
     small_min_points: float = 4.0
     """A cluster under ``min_cluster_voxels`` is kept with at least this many fused points (pixels)..."""
     small_min_sightings: int = 2
-    """...seen at this many distinct stamps (first and last sightings of its voxels)."""
+    """...seen at this many distinct stamps (first and last sightings of its voxels)..."""
+    small_stale_s: float = 2.0
+    """...and not stale: its surroundings seen no more than this many seconds after it."""
     pure_evidence: bool = True
     """A candidate needs a voxel whose codebook centroid reaches the threshold (not only blends)."""
     pure_tolerance: float = 0.05
@@ -71,7 +76,7 @@ class LocalizeConfig:
     """Cosine the query's head noun needs with that centroid (when the query has a separate head)."""
     sure_threshold: float = 0.78
     """A centroid matching the whole query at least this well needs no head-noun check."""
-    margin_reach: float = 0.0
+    margin_reach: float = 0.15
     """How far under ``threshold`` the voxels of the query's clear favourite centroid may match (0 = no
     margin rule)."""
     margin: float = 0.1
@@ -188,10 +193,13 @@ def localize(store: VoxelStore, voxel_size: float, codebook: FeatureCodebook, qu
     explained = _explained(store, codebook, slots, labels, scores, centroid_scores, reach, favourite, terms, config)
     eligible = np.flatnonzero(_big_enough(store, slots, labels, config) & explained)
     ranked = eligible[np.argsort(-cluster_scores[eligible], kind="stable")]
+    sizes = np.bincount(labels)
     candidates = []
     for c in ranked:
         members = labels == c
         if terms.colours and not _colours_agree(store.color[slots[members]], terms.colours):
+            continue
+        if sizes[c] < config.min_cluster_voxels and _stale(store, voxel_size, slots[members], config.small_stale_s):
             continue
         candidates.append(_candidate(store, voxel_size, slots[members], scores[members], float(cluster_scores[c])))
         if len(candidates) == top_k:
@@ -222,6 +230,16 @@ def _big_enough(store: VoxelStore, slots: np.ndarray, labels: np.ndarray, config
         sightings = np.bincount(pairs[:, 0].astype(np.int64), minlength=sizes.size)
         keep[small] = sightings[small] >= config.small_min_sightings
     return keep
+
+
+def _stale(store: VoxelStore, voxel_size: float, members: np.ndarray, after_s: float) -> bool:
+    """Whether voxels within two voxels of ``members`` (slots), not among them, were observed more than
+    ``after_s`` seconds after the latest of them."""
+    positions = store.position[members].astype(np.float64)
+    lo, hi = positions.min(axis=0) - 2.0 * voxel_size, positions.max(axis=0) + 2.0 * voxel_size
+    nearby = np.flatnonzero(np.all((store.position[: store.n] >= lo) & (store.position[: store.n] <= hi), axis=1))
+    nearby = nearby[~np.isin(nearby, members)]
+    return bool(nearby.size) and float(store.last_seen[nearby].max()) > float(store.last_seen[members].max()) + after_s
 
 
 def _explained(store: VoxelStore, codebook: FeatureCodebook, slots: np.ndarray, labels: np.ndarray,

@@ -122,3 +122,19 @@ def test_colours_agree_under_shading_and_differ_by_hue():
 def test_parse_query_finds_the_head_noun_and_colours(text, head, colours):
     parsed = parse_query(text)
     assert parsed.head == head and parsed.colours == colours
+
+
+def test_a_small_object_whose_surroundings_were_seen_later_without_it_is_forgotten():
+    brick, table = unit(basis(0)), unit(basis(1))
+    voxel_map = new_map()
+    top = [(x, y, 9) for x in range(8, 13) for y in range(8, 13)]
+    for k in range(2):  # the brick on the table top, seen twice
+        points = np.concatenate([voxel_points([(10, 10, 10)], 3), voxel_points(top, 2)])
+        index = np.r_[np.zeros(3), np.ones(2 * len(top))]
+        voxel_map.update(frame(points, np.stack([brick, table]), index, 1.0 + k, k), carve=False)
+    assert voxel_map.localize(brick).found
+    voxel_map.update(frame(voxel_points(top, 2), table[None], np.zeros(2 * len(top)), 2.5, 2), carve=False)
+    assert voxel_map.localize(brick).found  # the table seen again soon after: the brick may just be unsampled
+    # the brick has gone: the table top is seen again later, its bottom voxel stays (depth cannot carve it)
+    voxel_map.update(frame(voxel_points(top, 2), table[None], np.zeros(2 * len(top)), 10.0, 3), carve=False)
+    assert not voxel_map.localize(brick).found
