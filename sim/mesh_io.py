@@ -16,7 +16,7 @@ import numpy as np
 
 from mem3d.errors import InvalidInputError
 from sim.mesh import TriMesh
-from sim.obj import ObjMesh, read_obj
+from sim.obj import MeshArrays, read_obj
 from sim.ply import faces_to_triangles, read_ply
 from sim.scene import ObjectKind, Scene, SceneObject
 
@@ -110,7 +110,7 @@ def _missing_gltf_images(path: Path) -> list[str]:
     return [u for u in uris if u and not u.startswith("data:") and not (path.parent / u).is_file()]
 
 
-def _read_open3d(path: Path) -> ObjMesh:
+def _read_open3d(path: Path) -> MeshArrays:
     """A mesh file read by open3d (.ply, .glb, .gltf, .off), as the arrays ``load_mesh`` needs."""
     import open3d as o3d
 
@@ -134,7 +134,7 @@ def _read_open3d(path: Path) -> ObjMesh:
         atlas = _texture_atlas(textures, material, np.asarray(legacy.triangle_uvs, dtype=np.float32).reshape(-1, 3, 2))
         if atlas is not None:
             texture, uvs = atlas
-    return ObjMesh(np.asarray(legacy.vertices, dtype=np.float64), triangles, vertex_colors, None, uvs, texture)
+    return MeshArrays(np.asarray(legacy.vertices, dtype=np.float64), triangles, vertex_colors, None, uvs, texture)
 
 
 def mesh_object(path: str | Path, label: str, T_world_object: np.ndarray, instance_id: int,

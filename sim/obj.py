@@ -12,6 +12,7 @@ Frames: the file's own axes, in its own unit; ``sim.mesh_io.load_mesh`` rotates 
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +22,8 @@ from mem3d.errors import InvalidInputError, NotAvailableError
 
 
 @dataclass(frozen=True)
-class ObjMesh:
-    """The arrays of one OBJ file (vertices in the file's frame and unit)."""
+class MeshArrays:
+    """The arrays of one mesh file (vertices in the file's frame and unit), as the readers return them."""
 
     vertices: np.ndarray
     """(N, 3) float64."""
@@ -83,7 +84,7 @@ def _rgb(colors: np.ndarray) -> np.ndarray:
     return np.asarray(colors)[..., :3].astype(np.uint8)
 
 
-def read_obj(path: Path) -> ObjMesh:
+def read_obj(path: Path) -> MeshArrays:
     """Read an OBJ file with its vertex colours, material colours and textures (see the module notes)."""
     try:
         import trimesh
@@ -95,7 +96,8 @@ def read_obj(path: Path) -> ObjMesh:
         raise InvalidInputError(f"{path} has no triangles (no 'f' face lines: not an OBJ mesh)")
     logging.getLogger("trimesh").setLevel(logging.ERROR)  # its notes on unused normals are noise here
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # trimesh's texture packing on colour-only materials
             mesh = trimesh.load(str(path), file_type="obj", force="mesh", process=False, maintain_order=True)
     except (ValueError, IndexError, KeyError, TypeError) as error:
         raise InvalidInputError(f"{path} is not a readable OBJ file: {error}") from None
@@ -109,14 +111,14 @@ def read_obj(path: Path) -> ObjMesh:
         vertex_colors = _rgb(visual.vertex_colors)
     elif visual.kind == "face":
         face_colors = _rgb(visual.face_colors)
-    elif visual.kind == "texture":
+    elif visual.kind == "texture" and _statements(path, "mtllib"):  # trimesh invents a material for bare uvs
         image = getattr(visual.material, "image", None)
         if image is not None and getattr(visual, "uv", None) is not None:
             texture = np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
             uvs = np.asarray(visual.uv, dtype=np.float32)[triangles]
         else:
             face_colors = np.tile(_rgb(visual.material.main_color), (len(triangles), 1))
-    return ObjMesh(np.asarray(mesh.vertices, dtype=np.float64), triangles, vertex_colors, face_colors, uvs, texture)
+    return MeshArrays(np.asarray(mesh.vertices, dtype=np.float64), triangles, vertex_colors, face_colors, uvs, texture)
 
 
 def write_obj(path: Path, vertices: np.ndarray, faces: list[list[int]], color: tuple[int, int, int] | None = None,
