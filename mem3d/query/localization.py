@@ -69,7 +69,7 @@ class LocalizeConfig:
     """...and not stale: its surroundings seen no more than this many seconds after it."""
     pure_evidence: bool = True
     """A candidate needs a voxel whose codebook centroid reaches the threshold (not only blends)."""
-    pure_tolerance: float = 0.05
+    pure_tolerance: float = 0.0
     """How far under the threshold that centroid may score: labels within 0.5 of each other share a
     centroid (their mean), which scores a little under the label itself."""
     head_threshold: float = 0.45

@@ -2,10 +2,13 @@
 rendered by the simulator, embedded by MiniLM with its description, fused into a map and queried by
 paraphrase, by a compound whose head names nothing there, and by a wrong colour."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from bench.eval_queries import shape_polygons
+from mem3d.query.localization import LocalizeConfig
 from mem3d.query.terms import query_terms
 from mem3d.voxel_map import MapConfig, VoxelMap
 from perception.frames import build_feature_frame
@@ -78,3 +81,42 @@ def test_a_wrong_colour_or_a_compound_head_is_not_found(brick_map, label_encoder
     assert by_embedding_alone.found and near(by_embedding_alone.candidates[0], brick)  # the trap is real
     result = ask(voxel_map, label_encoder, text)
     assert not any(near(c, brick) for c in result.candidates), text
+
+
+def test_blended_voxels_where_a_mesh_touches_the_floor_do_not_make_an_object_found(tmp_path, label_encoder):
+    """A crate on the floor: voxels at the contact hold a mix of "crate" and "floor". An embedding
+    between the two (their normalised mean) scores higher on that mix than on either surface; with a
+    threshold between the two, only the blends match, and they must not be "found"."""
+    scene = generate_apartment(0)
+    room = scene.rooms[0]
+    path = write_obj(tmp_path / "crate.obj", *shape_polygons("box", (0.4, 0.4, 0.3))[:2], color=(120, 80, 45))
+    crate = None
+    for dx, dy in ((0.8, 0.0), (-0.8, 0.0), (0.0, 0.8), (0.0, -0.8), (0.0, 0.0)):
+        candidate = mesh_object(path, "crate", pose_from_xyz_yaw(room.center[0] + dx, room.center[1] + dy, 0.0),
+                                scene.next_instance_id())
+        try:
+            add_object(scene, candidate)
+        except Exception:  # noqa: BLE001 - occupied: try the next spot
+            continue
+        crate = candidate
+        break
+    assert crate is not None
+    source = EmbeddedSimSource(scene, SimConfig(camera=CameraConfig(width=320, height=240)))
+    source.reset(0)
+    view = best_view(source, crate.instance_id, min_pixels=200)
+    assert view is not None
+    rule = LocalizeConfig(margin_reach=0.0)  # the blend part alone (the margin part has its own tests)
+    voxel_map = VoxelMap(MapConfig(feature_dim=label_encoder.feature_dim, feature_model=label_encoder.info.model_id,
+                                   localize=rule))
+    for turn in (-0.1, 0.0, 0.1):
+        source.set_state(AgentState(view.x, view.y, view.yaw + turn, view.tilt))
+        voxel_map.update(build_feature_frame(source.observe(), label_encoder))
+    source.close()
+    own = label_encoder.encode_text(["crate", "floor"])
+    between = own.sum(axis=0) / np.linalg.norm(own.sum(axis=0))
+    threshold = float(max(between @ own.T)) + 0.02  # above both surfaces, below their even mix
+    blended = voxel_map.localize(between, threshold=threshold)
+    assert blended.n_matching_voxels >= 1  # contact voxels do reach it
+    assert not blended.found
+    voxel_map.config = replace(voxel_map.config, localize=replace(rule, pure_evidence=False))
+    assert voxel_map.localize(between, threshold=threshold).found  # without the rule, the contact is "found"
