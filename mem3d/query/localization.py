@@ -13,9 +13,9 @@ The decision rule (what makes a cluster a candidate, i.e. the object "found"):
    it: the bottom voxels of an object within the carving margin of the surface it stood on;
 3. (``pure_evidence``) at least one of its voxels is *explained* by a feature perception sent: the
    voxel's codebook centroid (learned from the frames' palettes, never from blends) reaches the
-   threshold too (within ``pure_tolerance``). A voxel where two touching objects blend can score above both of them (the
-   normalised mean of two features is nearer the query than either); such voxels join a cluster and
-   rank it but cannot make an object found on their own;
+   threshold too (within ``pure_tolerance``). A voxel where two touching objects blend can score
+   above both of them (the normalised mean of two features is nearer the query than either); such
+   voxels join a cluster and rank it but cannot make an object found on their own;
 4. (``QueryTerms.head``) where the query's head noun differs from the whole query, that voxel's
    centroid also matches the head noun (at least ``head_threshold``), unless the whole query matches
    it surely (``sure_threshold``: an exact name such as "trash can" whose head "can" means little
@@ -70,8 +70,9 @@ class LocalizeConfig:
     pure_evidence: bool = True
     """A candidate needs a voxel whose codebook centroid reaches the threshold (not only blends)."""
     pure_tolerance: float = 0.0
-    """How far under the threshold that centroid may score: labels within 0.5 of each other share a
-    centroid (their mean), which scores a little under the label itself."""
+    """How far under the threshold that centroid may score (labels within 0.5 of each other share a
+    centroid, their mean, which scores a little under the label itself). 0: measured blends at a
+    floor contact lift the score by only a few hundredths, so any tolerance lets them through."""
     head_threshold: float = 0.45
     """Cosine the query's head noun needs with that centroid (when the query has a separate head)."""
     sure_threshold: float = 0.78
