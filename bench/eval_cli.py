@@ -17,6 +17,8 @@ EVALUATIONS: dict[str, Benchmark] = {
                           "dynamic localization after rearrangement, with the static (no carving) baseline"),
     "nav": Benchmark("bench.eval_nav", "NavEvalConfig",
                      "multi-goal navigation from memory: SR, SPL, no-memory baseline"),
+    "queries": Benchmark("bench.eval_queries", "QueryEvalConfig",
+                         "query precision and recall: paraphrases, small objects, attribute and compound queries"),
 }
 
 

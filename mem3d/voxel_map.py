@@ -26,6 +26,7 @@ from mem3d.map.codebook import FeatureCodebook, IndexConfig
 from mem3d.map.codec import dequantize_rows
 from mem3d.map.grid import VoxelGrid
 from mem3d.query.localization import LocalizeConfig, check_query, localize, matching_voxels, with_threshold
+from mem3d.query.terms import QueryTerms
 from mem3d.types import CameraIntrinsics, FeatureFrame, LocalizeResult, MapUpdate
 from mem3d.validation import require_array, require_finite, require_rigid_pose
 
@@ -182,11 +183,13 @@ class VoxelMap:
         none = np.empty(0, dtype=np.int64)
         return MapUpdate(obs_id, stamp, none, none, removed, none)
 
-    def localize(self, query: np.ndarray, top_k: int = 5, threshold: float | None = None) -> LocalizeResult:
-        """Ranked candidates for a query embedding (D,), best first; empty means "not found"."""
+    def localize(self, query: np.ndarray, top_k: int = 5, threshold: float | None = None,
+                 terms: QueryTerms | None = None) -> LocalizeResult:
+        """Ranked candidates for a query embedding (D,), best first; empty means "not found". ``terms``
+        (head noun, colours: ``mem3d.query.terms.query_terms``) are checked when a text query has them."""
         unit_query = check_query(query, self.feature_dim)
         return localize(self.grid.store, self.voxel_size, self.codebook, unit_query, top_k,
-                        with_threshold(self.config.localize, threshold))
+                        with_threshold(self.config.localize, threshold), terms)
 
     def similarity(self, query: np.ndarray, at_least: float = -1.0) -> tuple[np.ndarray, np.ndarray]:
         """Exact cosine of a query embedding (D,) with every voxel scoring >= ``at_least``: (rows

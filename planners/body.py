@@ -9,6 +9,7 @@ import numpy as np
 
 from mem3d.encoder import TextEncoder
 from mem3d.nav.traversability import OccupancyGrid, TraversabilityConfig, TraversabilityGrid
+from mem3d.query.terms import QueryTerms, query_terms
 from mem3d.source import Action, ActionResult, Source
 from mem3d.types import FeatureFrame, LocalizeResult, MapUpdate, Observation
 from mem3d.voxel_map import MapConfig, VoxelMap
@@ -39,7 +40,7 @@ class InProcessMemory:
                  traversability: TraversabilityConfig | None = None, carve: bool = True) -> None:
         self.map_config, self.encoder, self.carve = map_config, encoder, carve
         self.traversability_config = traversability
-        self._embeddings: dict[str, np.ndarray] = {}
+        self._embeddings: dict[str, tuple[np.ndarray, QueryTerms]] = {}
         """Text -> embedding: the navigator asks about the same goal after every move."""
         self.wipe()
 
@@ -58,12 +59,13 @@ class InProcessMemory:
 
     def localize(self, text: str | None = None, embedding=None, top_k: int = 5,
                  threshold: float | None = None) -> LocalizeResult:
-        if text is not None:
+        terms = None
+        if text is not None:  # decided as the service decides a text query (head noun, colours)
             if text not in self._embeddings:
-                self._embeddings[text] = self.encoder.encode_text([text])[0]
-            embedding = self._embeddings[text]
+                self._embeddings[text] = (self.encoder.encode_text([text])[0], query_terms(self.encoder, text))
+            embedding, terms = self._embeddings[text]
             threshold = self.encoder.info.match_threshold if threshold is None else threshold
-        return self.map.localize(np.asarray(embedding), top_k=top_k, threshold=threshold)
+        return self.map.localize(np.asarray(embedding), top_k=top_k, threshold=threshold, terms=terms)
 
     def occupancy(self, region: tuple[float, float, float, float] | None = None,
                   since_seq: int = 0) -> OccupancyGrid:

@@ -237,7 +237,38 @@ def catalogue_noun(label: str) -> str:
     return noun if noun in CATALOGUE else ""
 
 
+SCAN_CLASS_DESCRIPTIONS: dict[str, str] = {
+    # Replica's class names (hyphens read as spaces) and HM3D's common raw categories
+    "base cabinet": "kitchen cupboard", "wall cabinet": "kitchen cupboard", "cabinet": "cupboard",
+    "basket": "wicker container", "beanbag": "floor cushion", "bench": "long seat", "bike": "bicycle",
+    "bin": "waste bin", "blanket": "throw", "blinds": "window shade", "box": "carton",
+    "camera": "photo camera", "candle": "wax light", "chopping board": "cutting board", "clothing": "clothes",
+    "coaster": "drink mat", "comforter": "duvet", "computer keyboard": "keyboard", "cooktop": "stove",
+    "countertop": "worktop", "counter": "worktop", "cup": "mug", "curtain": "drape", "cushion": "pillow",
+    "desk organizer": "pen holder", "desktop computer": "pc", "exercise ball": "gym ball",
+    "faucet": "tap", "handbag": "purse", "hair dryer": "blow dryer", "indoor plant": "houseplant",
+    "plant": "houseplant", "knife block": "knife holder", "kitchen utensil": "cooking tool",
+    "lamp": "light", "major appliance": "large appliance", "mat": "rug", "rug": "carpet",
+    "microwave": "microwave oven", "monitor": "computer screen", "tv monitor": "television",
+    "tv screen": "television", "mouse": "computer mouse", "pan": "frying pan", "paper towel": "kitchen roll",
+    "phone": "telephone", "picture": "framed picture", "pillow": "cushion", "pot": "cooking pot",
+    "rack": "shelf rack", "scarf": "neck scarf", "sculpture": "statue", "shelf": "shelving",
+    "shoe": "footwear", "shower stall": "shower", "shower": "shower cubicle", "sink": "washbasin",
+    "small appliance": "kitchen appliance", "stool": "backless seat", "table": "furniture",
+    "table runner": "table cloth", "tablet": "tablet computer", "tissue paper": "tissues",
+    "toothbrush": "tooth brush", "umbrella": "brolly", "utensil holder": "utensil pot",
+    "fireplace": "hearth", "mirror": "looking glass", "stairs": "staircase", "door": "doorway",
+    "window": "glass pane", "bathtub": "bath", "toilet": "lavatory", "refrigerator": "fridge",
+    "sofa": "couch", "wardrobe": "closet", "nightstand": "bedside table", "tv stand": "media console",
+}
+"""A few words for the class names of scanned scenes (Replica, HM3D) the catalogue does not hold."""
+
+
 def description_of(label: str) -> str:
-    """The description of the catalogue category a label names ("red mug" -> "cup"); "" for other labels."""
+    """A few words describing a label's category: the catalogue's ("red mug" -> "cup"), else the scan
+    class table's (``SCAN_CLASS_DESCRIPTIONS``, by the whole label, then its last word); "" if neither."""
     noun = catalogue_noun(label)
-    return CATALOGUE[noun].description if noun else ""
+    if noun:
+        return CATALOGUE[noun].description
+    name = " ".join(label.lower().replace("-", " ").replace("_", " ").split())
+    return SCAN_CLASS_DESCRIPTIONS.get(name) or SCAN_CLASS_DESCRIPTIONS.get(name.rsplit(" ", 1)[-1], "")

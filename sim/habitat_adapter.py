@@ -23,6 +23,7 @@ import numpy as np
 from mem3d.errors import InvalidInputError, NotAvailableError
 from mem3d.source import Action, ActionKind, ActionResult
 from mem3d.types import CameraIntrinsics, Observation
+from sim.catalogue import description_of
 from sim.config import SimConfig, non_negative_int
 from sim.mesh_io import Y_UP_TO_Z_UP
 from sim.render import observed_depth
@@ -118,7 +119,8 @@ def convert_observation(raw: dict[str, np.ndarray], intrinsics: CameraIntrinsics
                         T_world_camera: np.ndarray, stamp: float, obs_id: int,
                         object_category: np.ndarray | None, category_names: dict[int, str]) -> Observation:
     """Habitat sensor outputs (``rgb`` RGBA uint8, ``depth`` float32 z-depth m, ``semantic`` uint32 object
-    ids) to an ``Observation``; ``object_category[object id]`` gives our category id."""
+    ids) to an ``Observation``; ``object_category[object id]`` gives our category id. Categories whose
+    names the simulator's tables describe (``sim.catalogue.description_of``) carry that description."""
     rgb = np.ascontiguousarray(np.asarray(raw["rgb"])[..., :3], dtype=np.uint8)
     depth = np.asarray(raw["depth"], dtype=np.float32).reshape(intrinsics.height, intrinsics.width)
     depth = np.where(np.isfinite(depth) & (depth > 0), depth, np.float32(0)).astype(np.float32)
@@ -131,7 +133,9 @@ def convert_observation(raw: dict[str, np.ndarray], intrinsics: CameraIntrinsics
             semantic = object_category[np.clip(ids, 0, len(object_category) - 1)].astype(np.int32)
             semantic[ids >= len(object_category)] = 0
             labels = {int(i): category_names[int(i)] for i in np.unique(semantic) if i}
-    return Observation(rgb, depth, intrinsics, T_world_camera, stamp, obs_id, semantic, instance, labels)
+    descriptions = {i: text for i, name in labels.items() if (text := description_of(name))}
+    return Observation(rgb, depth, intrinsics, T_world_camera, stamp, obs_id, semantic, instance, labels,
+                       descriptions)
 
 
 def simulator_configuration(hs, config: SimConfig, scene: str, scene_dataset: str | None, semantic: bool):

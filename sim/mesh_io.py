@@ -16,6 +16,7 @@ import numpy as np
 
 from mem3d.errors import InvalidInputError
 from sim.mesh import TriMesh
+from sim.obj import MeshArrays, read_obj
 from sim.ply import faces_to_triangles, read_ply
 from sim.scene import ObjectKind, Scene, SceneObject
 
@@ -74,51 +75,89 @@ def _texture_atlas(textures: list[np.ndarray], material: np.ndarray,
 
 def load_mesh(path: str | Path, up_axis: str | None = None, scale: float = 1.0,
               color: tuple[int, int, int] | None = None) -> TriMesh:
-    """Read a mesh file with its vertex colours or textures; ``color`` paints an uncoloured mesh."""
-    import open3d as o3d
+    """Read a mesh file with its vertex colours or textures; ``color`` paints an uncoloured mesh.
 
+    ``.obj`` files are read by ``sim.obj`` (polygons triangulated, missing materials or textures an
+    error); the other formats by open3d."""
     path = Path(path)
     _check_file(path, MESH_SUFFIXES)
     if not np.isfinite(scale) or scale <= 0:
         raise InvalidInputError(f"mesh scale must be positive, got {scale}")
-    legacy = o3d.io.read_triangle_mesh(str(path), enable_post_processing=False)
-    triangles = np.asarray(legacy.triangles, dtype=np.int64)
-    if len(triangles) == 0:
-        raise InvalidInputError(f"{path} has no triangles (not a mesh, or a format open3d cannot read)")
-    vertices = np.asarray(legacy.vertices, dtype=np.float64) @ _up_rotation(path, up_axis).T * scale
-    vertex_colors = None
-    if legacy.has_vertex_colors():
-        vertex_colors = np.round(np.clip(np.asarray(legacy.vertex_colors), 0, 1) * 255).astype(np.uint8)
+    parts = read_obj(path) if path.suffix.lower() == ".obj" else _read_open3d(path)
+    vertices = parts.vertices @ _up_rotation(path, up_axis).T * scale
+    triangles = parts.triangles
     face = np.tile(np.asarray(color or DEFAULT_COLOR, dtype=np.uint8), (len(triangles), 1))
-    if vertex_colors is not None:
-        face = vertex_colors[triangles].astype(np.float64).mean(axis=1).round().astype(np.uint8)
-    texture = uvs = None
-    if legacy.has_triangle_uvs() and len(legacy.textures):
-        material = np.asarray(legacy.triangle_material_ids) if legacy.has_triangle_material_ids() \
-            else np.zeros(len(triangles), dtype=np.int64)
-        atlas = _texture_atlas(_open3d_textures(legacy), material,
-                               np.asarray(legacy.triangle_uvs, dtype=np.float32).reshape(-1, 3, 2))
-        if atlas is not None:
-            texture, uvs = atlas
-            vertex_colors = None
-    mesh = TriMesh(vertices, triangles, face, vertex_colors, uvs, texture)
+    if parts.face_colors is not None:
+        face = parts.face_colors
+    if parts.vertex_colors is not None:
+        face = parts.vertex_colors[triangles].astype(np.float64).mean(axis=1).round().astype(np.uint8)
+    mesh = TriMesh(vertices, triangles, face, parts.vertex_colors if parts.texture is None else None,
+                   parts.triangle_uvs, parts.texture)
     if mesh.texture is not None:
         mesh.face_colors = mesh.texture_at(mesh.triangle_uvs.mean(axis=1))  # type: ignore[union-attr]
     return mesh
 
 
+def _missing_gltf_images(path: Path) -> list[str]:
+    """External image files a ``.gltf`` names that do not exist (a ``.glb`` embeds its images)."""
+    if path.suffix.lower() != ".gltf":
+        return []
+    try:
+        images = json.loads(path.read_text(errors="replace")).get("images", [])
+    except (json.JSONDecodeError, AttributeError):
+        return []
+    uris = [str(i.get("uri", "")) for i in images if isinstance(i, dict)]
+    return [u for u in uris if u and not u.startswith("data:") and not (path.parent / u).is_file()]
+
+
+def _read_open3d(path: Path) -> MeshArrays:
+    """A mesh file read by open3d (.ply, .glb, .gltf, .off), as the arrays ``load_mesh`` needs."""
+    import open3d as o3d
+
+    legacy = o3d.io.read_triangle_mesh(str(path), enable_post_processing=False)
+    triangles = np.asarray(legacy.triangles, dtype=np.int64)
+    if len(triangles) == 0:
+        raise InvalidInputError(f"{path} has no triangles (not a mesh, or a format open3d cannot read)")
+    vertex_colors = None
+    if legacy.has_vertex_colors():
+        vertex_colors = np.round(np.clip(np.asarray(legacy.vertex_colors), 0, 1) * 255).astype(np.uint8)
+    texture = uvs = None
+    if legacy.has_triangle_uvs() and len(legacy.textures):
+        material = np.asarray(legacy.triangle_material_ids) if legacy.has_triangle_material_ids() \
+            else np.zeros(len(triangles), dtype=np.int64)
+        textures = _open3d_textures(legacy)
+        unread = sorted({int(m) for m in np.unique(material) if 0 <= m < len(textures) and textures[m].ndim < 2})
+        if unread:
+            missing = _missing_gltf_images(path)
+            raise InvalidInputError(f"{path}: the texture image(s) of material(s) {unread} could not be read"
+                                    + (f" ({', '.join(missing)} missing)" if missing else ""))
+        atlas = _texture_atlas(textures, material, np.asarray(legacy.triangle_uvs, dtype=np.float32).reshape(-1, 3, 2))
+        if atlas is not None:
+            texture, uvs = atlas
+    return MeshArrays(np.asarray(legacy.vertices, dtype=np.float64), triangles, vertex_colors, None, uvs, texture)
+
+
 def mesh_object(path: str | Path, label: str, T_world_object: np.ndarray, instance_id: int,
-                kind: ObjectKind = ObjectKind.SMALL, up_axis: str | None = None, scale: float = 1.0,
-                room: str = "") -> SceneObject:
-    """An object from a mesh file, placed at ``T_world_object``; every external mesh needs a category label."""
+                kind: ObjectKind | None = None, up_axis: str | None = None, scale: float = 1.0,
+                room: str = "", description: str = "", support_height: float | None = None) -> SceneObject:
+    """An object from a mesh file, placed at ``T_world_object``; every external mesh needs a category label.
+
+    ``kind`` None = by size (``kind_for``: small under ``SMALL_OBJECT_SIZE_M``, else furniture);
+    ``description`` (a few words, "cup") is embedded with the label by ground-truth perception ("" =
+    the category table's, if any); ``support_height`` (metres above the object's origin) lets small
+    objects rest on it."""
     if not isinstance(label, str) or not label.strip():
         raise InvalidInputError(f"mesh {path} needs a label (a category such as 'chair'); none was given")
     mesh = load_mesh(path, up_axis, scale)
     color = tuple(int(c) for c in np.median(mesh.face_colors, axis=0))
-    return SceneObject(instance_id, label.strip(), mesh, T_world_object, color, kind, room)  # type: ignore[arg-type]
+    kind = kind_for(label.strip(), mesh.vertices) if kind is None else ObjectKind(kind)
+    return SceneObject(instance_id, label.strip(), mesh, T_world_object, color, kind, room,  # type: ignore[arg-type]
+                       support_height=support_height, description=description)
 
 
-def _kind_for(label: str, vertices: np.ndarray) -> ObjectKind:
+def kind_for(label: str, vertices: np.ndarray) -> ObjectKind:
+    """The kind of an object from its label and size: structure labels (walls, floors), small under
+    ``SMALL_OBJECT_SIZE_M`` (largest extent of ``vertices``, metres), else furniture."""
     if label in STRUCTURE_LABELS:
         return ObjectKind.STRUCTURE
     extent = vertices.max(axis=0) - vertices.min(axis=0)
@@ -141,7 +180,7 @@ def scene_from_labelled_faces(vertices: np.ndarray, triangles: np.ndarray, face_
         mesh = TriMesh(vertices[used], local.reshape(-1, 3), face_colors[mask],
                        None if vertex_colors is None else vertex_colors[used])
         label = labels.get(object_id, "").strip() if object_id else ""
-        kind = _kind_for(label, mesh.vertices) if object_id else ObjectKind.BACKGROUND
+        kind = kind_for(label, mesh.vertices) if object_id else ObjectKind.BACKGROUND
         instance_id = object_id if object_id > 0 else next_free
         color = tuple(int(c) for c in np.median(mesh.face_colors, axis=0))
         scene.add(SceneObject(instance_id, label, mesh, np.eye(4), color, kind))  # type: ignore[arg-type]

@@ -66,6 +66,9 @@ class SceneObject:
     """Instance id of the object it rests on; 0 = the floor (or unknown)."""
     support_height: float | None = None
     """For furniture that carries objects: height of its top surface above its base, metres."""
+    description: str = ""
+    """A few words saying what it is ("cup" for a mug), embedded with the label by ground-truth
+    perception; "" = the category table's description of the label (``sim.catalogue.description_of``)."""
 
     def __post_init__(self) -> None:
         if int(self.instance_id) <= 0:
@@ -76,6 +79,13 @@ class SceneObject:
         self.kind = ObjectKind(self.kind)
         self.T_world_object = _own_rigid_pose(f"pose of object {self.instance_id}", self.T_world_object)
         self.color = tuple(int(c) for c in self.color)  # type: ignore[assignment]
+        if not isinstance(self.description, str):
+            raise InvalidInputError(f"the description of object {self.instance_id} must be text, "
+                                    f"got {type(self.description).__name__}")
+        self.description = self.description.strip() or description_of(str(self.label))
+        if self.support_height is not None and not (np.isfinite(self.support_height) and self.support_height >= 0):
+            raise InvalidInputError(f"support_height of object {self.instance_id} must be a height >= 0 (metres), "
+                                    f"got {self.support_height}")
 
     @property
     def position(self) -> np.ndarray:
@@ -201,9 +211,15 @@ class Scene:
         return {i: label for label, i in self.categories.items()}
 
     def description_of_semantic(self) -> dict[int, str]:
-        """Semantic id -> a few words describing its category, for labels of catalogue categories
-        (``sim.catalogue.description_of``); other categories have none."""
-        return {i: text for label, i in self.categories.items() if (text := description_of(label))}
+        """Semantic id -> a few words describing its category: the description of its objects (the
+        first by instance id where they differ), else the category table's (``sim.catalogue``);
+        categories with neither have none."""
+        described = {}
+        for obj in sorted(self.objects.values(), key=lambda o: o.instance_id):
+            if obj.description and obj.label in self.categories:
+                described.setdefault(self.categories[obj.label], obj.description)
+        tables = {i: text for label, i in self.categories.items() if (text := description_of(label))}
+        return {**tables, **described}
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """World (min, max) corners of all geometry, metres."""

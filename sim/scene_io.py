@@ -1,10 +1,11 @@
 """Save a scene to a directory (``manifest.json`` + one ``.npz`` mesh per object) and load it back.
 
-The manifest lists rooms, the category table and every object: instance id, label, kind, colour, room,
-support, ``pose`` (4x4 ``T_world_object``, world z up, metres) and ``mesh``: a path relative to the
-scene directory, either a saved ``.npz`` or an external ``.obj`` / ``.ply`` / ``.glb`` / ``.gltf`` / ``.off``
-(optionally with ``"up_axis"`` and ``"scale"``). Floats are written with full precision, so a saved
-scene reloads identically.
+The manifest lists rooms, the category table and every object: instance id, label, kind (absent = by
+size: small under 0.5 m, else furniture), colour, room, support, support height, an optional
+``description`` (a few words embedded with the label), ``pose`` (4x4 ``T_world_object``, world z up,
+metres) and ``mesh``: a path relative to the scene directory, either a saved ``.npz`` or an external
+``.obj`` / ``.ply`` / ``.glb`` / ``.gltf`` / ``.off`` (optionally with ``"up_axis"`` and ``"scale"``).
+Floats are written with full precision, so a saved scene reloads identically.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 from mem3d.errors import InvalidInputError
 from sim.config import AgentConfig, ApartmentConfig, non_negative_int
 from sim.mesh import TriMesh
-from sim.mesh_io import MESH_SUFFIXES, load_hm3d, load_mesh, load_replica
+from sim.mesh_io import MESH_SUFFIXES, kind_for, load_hm3d, load_mesh, load_replica
 from sim.scene import ObjectKind, Room, Scene, SceneObject
 
 MANIFEST = "manifest.json"
@@ -41,7 +42,8 @@ def save_scene(scene: Scene, directory: str | Path) -> Path:
         np.savez_compressed(directory / mesh_name, **arrays)
         objects.append({"instance_id": obj.instance_id, "label": obj.label, "kind": obj.kind.value,
                         "color": list(obj.color), "room": obj.room, "support_id": obj.support_id,
-                        "support_height": obj.support_height, "pose": obj.T_world_object.tolist(), "mesh": mesh_name})
+                        "support_height": obj.support_height, "description": obj.description,
+                        "pose": obj.T_world_object.tolist(), "mesh": mesh_name})
     manifest = {"format": FORMAT, "version": FORMAT_VERSION, "seed": scene.seed, "floor_z": scene.floor_z,
                 "categories": scene.categories,
                 "rooms": [{"name": r.name, "type": r.room_type, "min_xy": list(r.min_xy), "max_xy": list(r.max_xy)}
@@ -130,15 +132,20 @@ def _parse_room(entry: Any) -> Room:
 
 def _parse_object(directory: Path, entry: dict[str, Any], next_id: int) -> SceneObject:
     label = entry.get("label")
-    kind = ObjectKind(entry.get("kind", ObjectKind.SMALL.value))
+    kind = None if entry.get("kind") is None else ObjectKind(entry["kind"])
     if kind is not ObjectKind.BACKGROUND and (not isinstance(label, str) or not label.strip()):
         raise InvalidInputError(f"has no label ({entry.get('mesh')}); every object needs one")
     mesh = _load_object_mesh(directory, entry)
+    kind = kind_for(str(label).strip(), mesh.vertices) if kind is None else kind
     color = entry.get("color") or [int(c) for c in np.median(mesh.face_colors, axis=0)]
     T_world_object = np.asarray(entry.get("pose", np.eye(4).tolist()), dtype=np.float64)
     top = entry.get("support_height")
+    description = entry.get("description", "")
+    if not isinstance(description, str):
+        raise InvalidInputError(f"'description' must be text, got {type(description).__name__}")
     return SceneObject(int(entry.get("instance_id", next_id)), label or "", mesh, T_world_object, tuple(color), kind,
-                       str(entry.get("room", "")), int(entry.get("support_id", 0)), None if top is None else float(top))
+                       str(entry.get("room", "")), int(entry.get("support_id", 0)), None if top is None else float(top),
+                       description)
 
 
 def load_manifest(directory: str | Path) -> Scene:

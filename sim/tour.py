@@ -2,7 +2,14 @@
 
 Used by the demo, ``mem3d sim serve --tour`` and tests to observe a whole apartment. The tour is a
 plan of actions computed from the nav grid: go-to waypoints about ``step_m`` apart along geodesic
-paths between room centres (nearest unvisited room next), then a full turn in place in each room.
+paths between room centres (nearest unvisited room next), then in each room a full turn in place
+with the camera pitched down by ``look_down_deg`` (and level again before moving on).
+
+Why pitched down: with the default camera (1.2 m high, 74 degrees of vertical field of view) a level
+camera sees the floor only from 1.6 m away, so a small object on the floor near the room centre could
+stay unseen through a whole turn. Pitched down 30 degrees, the view spans 67 degrees below to 7 above
+the horizon: the floor from 0.5 m out, furniture tops, and everything up to about the camera's height
+farther away.
 """
 
 from __future__ import annotations
@@ -16,9 +23,12 @@ from sim.embedded import EmbeddedSimSource
 
 
 def room_tour(source: EmbeddedSimSource, step_m: float = 1.0, turns_per_room: int | None = None,
-              ) -> Iterator[Action]:
-    """Actions touring every reachable room of the source's scene from the agent's current pose."""
-    turns = turns_per_room or int(round(360.0 / source.config.agent.turn_deg))
+              look_down_deg: float = 30.0) -> Iterator[Action]:
+    """Actions touring every reachable room of the source's scene from the agent's current pose; each
+    room's turn is made looking down by ``look_down_deg`` (rounded to whole look steps; 0 = level)."""
+    agent = source.config.agent
+    turns = turns_per_room or int(round(360.0 / agent.turn_deg))
+    looks = int(round(max(0.0, float(look_down_deg)) / agent.look_deg))
     here = source.state.xy
     unvisited = list(_room_centres(source))
     while unvisited:
@@ -30,8 +40,9 @@ def room_tour(source: EmbeddedSimSource, step_m: float = 1.0, turns_per_room: in
         path = source.navigation.geodesic_path(here, centre).points
         for waypoint, heading in _waypoints(path, step_m):
             yield Action(ActionKind.GO_TO, (float(waypoint[0]), float(waypoint[1]), heading))
-        for _ in range(turns):
-            yield Action(ActionKind.TURN_LEFT)
+        yield from [Action(ActionKind.LOOK_DOWN)] * looks
+        yield from [Action(ActionKind.TURN_LEFT)] * turns
+        yield from [Action(ActionKind.LOOK_UP)] * looks
         here = centre
 
 

@@ -11,7 +11,6 @@ import numpy as np
 
 from mem3d.errors import InvalidInputError
 from mem3d.types import Observation
-from sim.catalogue import description_of
 from sim.scene import Scene
 
 
@@ -43,7 +42,7 @@ class GroundTruth:
         for obj in sorted(self.scene.labelled_objects(), key=lambda o: o.instance_id):
             lo, hi = obj.world_bounds()
             truths.append(ObjectTruth(obj.instance_id, obj.label, self.scene.categories[obj.label],
-                                      obj.T_world_object.copy(), lo, hi, obj.room, description_of(obj.label)))
+                                      obj.T_world_object.copy(), lo, hi, obj.room, obj.description))
         return truths
 
     @staticmethod

@@ -52,8 +52,11 @@ def run(args: argparse.Namespace) -> int:
                           "map_bytes": voxel_map.nbytes(), "checkpoints": list_checkpoints(args.store),
                           "threshold": config.localize.threshold, **origin}, indent=2))
         return 0
+    from mem3d.query.terms import query_terms
+
     encoder = text_encoder_for(config.feature_model, config.feature_dim)
-    result = voxel_map.localize(encoder.encode_text([args.text])[0], top_k=args.top_k, threshold=args.threshold)
+    result = voxel_map.localize(encoder.encode_text([args.text])[0], top_k=args.top_k, threshold=args.threshold,
+                                terms=query_terms(encoder, args.text))
     print(json.dumps({"text": args.text, "found": result.found, "threshold": result.threshold,
                       "candidates": [asdict(c) for c in result.candidates]}, indent=2))
     return 0

@@ -22,6 +22,7 @@ import numpy as np
 
 from mem3d.apps.offline import Evidence, evidence_for, open_view, text_encoder_for
 from mem3d.errors import InvalidInputError, NotAvailableError
+from mem3d.query.terms import query_terms
 from mem3d.types import Candidate, LocalizeResult
 
 HEAT_BELOW_THRESHOLD = 0.15
@@ -79,7 +80,8 @@ def answer(view, encoder, text: str, top_k: int, threshold: float | None
     embedding = encoder.encode_text([text])[0]
     if threshold is None:  # as the service answers text queries: the encoder's calibrated threshold
         threshold = encoder.info.match_threshold
-    result = view.voxel_map.localize(embedding, top_k=top_k, threshold=threshold)
+    result = view.voxel_map.localize(embedding, top_k=top_k, threshold=threshold,
+                                     terms=query_terms(encoder, text))  # as the service decides
     rows = tuple(CandidateRow.of(rank, c, evidence_for(view, c)) for rank, c in enumerate(result.candidates, 1))
     return QueryAnswer(text, result.found, round(result.threshold, 3), result.n_matching_voxels, rows,
                        round(time.perf_counter() - started, 4)), result, embedding

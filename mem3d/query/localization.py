@@ -1,8 +1,34 @@
-"""Localization: a query embedding -> ranked candidates (connected clusters of matching voxels)."""
+"""Localization: a query embedding -> ranked candidates (connected clusters of matching voxels).
+
+The decision rule (what makes a cluster a candidate, i.e. the object "found"):
+
+1. its voxels score at least ``threshold`` (cosine with the query), or, for the voxels of the query's
+   clear favourite in the map's codebook (the centroid it scores best, by at least ``margin`` over
+   every other centroid), at least ``threshold - margin_reach``: a paraphrase that falls just under
+   the threshold is still found when nothing else in the map competes for it;
+2. it is big enough (``min_cluster_voxels``), or, smaller, carries the evidence of a small object:
+   at least ``small_min_points`` fused points seen at ``small_min_sightings`` different times, and
+   not stale: its surroundings (within two voxels) were not observed more than ``small_stale_s``
+   after it last was. That is how a small object that left is forgotten where depth cannot carve
+   it: the bottom voxels of an object within the carving margin of the surface it stood on;
+3. (``pure_evidence``) at least one of its voxels is *explained* by a feature perception sent: the
+   voxel's codebook centroid (learned from the frames' palettes, never from blends) reaches the
+   threshold too (within ``pure_tolerance``). A voxel where two touching objects blend can score
+   above both of them (the normalised mean of two features is nearer the query than either); such
+   voxels join a cluster and rank it but cannot make an object found on their own;
+4. (``QueryTerms.head``) where the query's head noun differs from the whole query, that voxel's
+   centroid also matches the head noun (at least ``head_threshold``), unless the whole query matches
+   it surely (``sure_threshold``: an exact name such as "trash can" whose head "can" means little
+   alone). "fridge magnet" then does not find the fridge;
+5. (``QueryTerms.colours``) the colour the map observed (median of the cluster's voxel colours)
+   agrees with every colour word of the query (``mem3d.query.terms.colour_agrees``).
+
+Candidates are ranked by the mean score of their ``score_voxels`` best voxels.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -12,6 +38,7 @@ from mem3d.errors import InvalidInputError, SchemaMismatchError
 from mem3d.map import keys as voxel_keys
 from mem3d.map.codebook import FeatureCodebook
 from mem3d.map.store import VoxelStore
+from mem3d.query.terms import QueryTerms, colour_agrees
 from mem3d.types import Candidate, LocalizeResult
 
 # Half of the 26-neighbourhood: with its mirror image every neighbour pair is found once.
@@ -26,14 +53,41 @@ SCORE_CHUNK_ROWS = 8192
 
 @dataclass(frozen=True)
 class LocalizeConfig:
-    """How matches are found and grouped."""
+    """How matches are found, grouped and decided (the rule is in the module notes)."""
 
     threshold: float = 0.5
     """Cosine similarity a voxel needs to match; calibrate it per encoder (docs/architecture.md)."""
     min_cluster_voxels: int = 3
-    """Smaller clusters are treated as noise."""
+    """Smaller clusters need the evidence of a small object (below) or are treated as noise."""
     score_voxels: int = 10
     """A cluster's score is the mean similarity of its best this-many voxels."""
+    small_min_points: float = 4.0
+    """A cluster under ``min_cluster_voxels`` is kept with at least this many fused points (pixels)..."""
+    small_min_sightings: int = 2
+    """...seen at this many distinct stamps (first and last sightings of its voxels)..."""
+    small_stale_s: float = 2.0
+    """...and not stale: its surroundings seen no more than this many seconds after it."""
+    pure_evidence: bool = True
+    """A candidate needs a voxel whose codebook centroid reaches the threshold (not only blends)."""
+    pure_tolerance: float = 0.0
+    """How far under the threshold that centroid may score (labels within 0.5 of each other share a
+    centroid, their mean, which scores a little under the label itself). 0: measured blends at a
+    floor contact lift the score by only a few hundredths, so any tolerance lets them through."""
+    head_threshold: float = 0.45
+    """Cosine the query's head noun needs with that centroid (when the query has a separate head)."""
+    sure_threshold: float = 0.78
+    """A centroid matching the whole query at least this well needs no head-noun check."""
+    margin_reach: float = 0.15
+    """How far under ``threshold`` the voxels of the query's clear favourite centroid may match (0 = no
+    margin rule)."""
+    margin: float = 0.1
+    """By how much the favourite centroid must beat every other centroid for ``margin_reach``."""
+
+    def __post_init__(self) -> None:
+        if self.min_cluster_voxels < 1 or self.score_voxels < 1 or self.small_min_sightings < 1:
+            raise InvalidInputError("min_cluster_voxels, score_voxels and small_min_sightings must be >= 1")
+        if not self.small_min_points >= 0:
+            raise InvalidInputError(f"small_min_points must be >= 0, got {self.small_min_points}")
 
 
 def check_query(query: np.ndarray, feature_dim: int) -> np.ndarray:
@@ -113,26 +167,106 @@ def with_threshold(config: LocalizeConfig, threshold: float | None) -> LocalizeC
         return config
     if not -1.0 <= threshold <= 1.0:
         raise InvalidInputError(f"threshold must be a cosine similarity in [-1, 1], got {threshold}")
-    return LocalizeConfig(threshold, config.min_cluster_voxels, config.score_voxels)
+    return replace(config, threshold=threshold)
 
 
 def localize(store: VoxelStore, voxel_size: float, codebook: FeatureCodebook, query: np.ndarray, top_k: int,
-             config: LocalizeConfig) -> LocalizeResult:
+             config: LocalizeConfig, terms: QueryTerms | None = None) -> LocalizeResult:
     """Ranked candidates for a unit ``query`` among the voxels of ``store`` (edge ``voxel_size``,
-    metres); no candidates means "not found"."""
+    metres), decided by the rule of the module notes; no candidates means "not found". ``terms``
+    (head noun, colour words) come from the query's text (``mem3d.query.terms.query_terms``)."""
     if top_k < 1:
         raise InvalidInputError(f"top_k must be at least 1, got {top_k}")
-    slots, scores = matching_voxels(store, codebook, query, config.threshold)
+    terms = terms or QueryTerms()
+    if terms.head is not None:
+        terms = replace(terms, head=check_query(terms.head, query.shape[0]))
+    centroid_scores = codebook.centroids @ query
+    favourite = _favourite(centroid_scores, config)
+    reach = config.threshold - (config.margin_reach if favourite >= 0 else 0.0)
+    slots, scores = matching_voxels(store, codebook, query, reach)
+    if favourite >= 0:
+        keep = (scores >= config.threshold) | (store.code[slots] == favourite)
+        slots, scores = slots[keep], scores[keep]
     if slots.size == 0:
         return LocalizeResult((), config.threshold, 0)
     labels = cluster_labels(store.key[slots])
-    sizes = np.bincount(labels)
     cluster_scores = _top_mean(labels, scores, config.score_voxels)
-    eligible = np.flatnonzero(sizes >= config.min_cluster_voxels)
-    ranked = eligible[np.argsort(-cluster_scores[eligible], kind="stable")][:top_k]
-    candidates = tuple(_candidate(store, voxel_size, slots[labels == c], scores[labels == c], float(cluster_scores[c]))
-                       for c in ranked)
-    return LocalizeResult(candidates, config.threshold, int(slots.size))
+    explained = _explained(store, codebook, slots, labels, scores, centroid_scores, reach, favourite, terms, config)
+    eligible = np.flatnonzero(_big_enough(store, slots, labels, config) & explained)
+    ranked = eligible[np.argsort(-cluster_scores[eligible], kind="stable")]
+    sizes = np.bincount(labels)
+    candidates = []
+    for c in ranked:
+        members = labels == c
+        if terms.colours and not _colours_agree(store.color[slots[members]], terms.colours):
+            continue
+        if sizes[c] < config.min_cluster_voxels and _stale(store, voxel_size, slots[members], config.small_stale_s):
+            continue
+        candidates.append(_candidate(store, voxel_size, slots[members], scores[members], float(cluster_scores[c])))
+        if len(candidates) == top_k:
+            break
+    return LocalizeResult(tuple(candidates), config.threshold, int(np.count_nonzero(scores >= config.threshold)))
+
+
+def _favourite(centroid_scores: np.ndarray, config: LocalizeConfig) -> int:
+    """The centroid the query clearly prefers (by ``margin`` over all others), or -1 (none, or no margin rule)."""
+    if config.margin_reach <= 0 or centroid_scores.size == 0:
+        return -1
+    order = np.argsort(-centroid_scores)
+    second = float(centroid_scores[order[1]]) if order.size > 1 else -1.0
+    return int(order[0]) if float(centroid_scores[order[0]]) - second >= config.margin else -1
+
+
+def _big_enough(store: VoxelStore, slots: np.ndarray, labels: np.ndarray, config: LocalizeConfig) -> np.ndarray:
+    """Per cluster: at least ``min_cluster_voxels``, or a small object's evidence (points and sightings)."""
+    sizes = np.bincount(labels)
+    points = np.bincount(labels, weights=store.weight[slots], minlength=sizes.size)
+    keep = sizes >= config.min_cluster_voxels
+    small = np.flatnonzero(~keep & (points >= config.small_min_points))
+    if small.size:
+        in_small = np.isin(labels, small)
+        stamp_labels = np.concatenate([labels[in_small]] * 2)
+        stamps = np.concatenate([store.first_seen[slots[in_small]], store.last_seen[slots[in_small]]])
+        pairs = np.unique(np.stack([stamp_labels.astype(np.float64), stamps], axis=1), axis=0)
+        sightings = np.bincount(pairs[:, 0].astype(np.int64), minlength=sizes.size)
+        keep[small] = sightings[small] >= config.small_min_sightings
+    return keep
+
+
+def _stale(store: VoxelStore, voxel_size: float, members: np.ndarray, after_s: float) -> bool:
+    """Whether voxels within two voxels of ``members`` (slots), not among them, were observed more than
+    ``after_s`` seconds after the latest of them."""
+    positions = store.position[members].astype(np.float64)
+    lo, hi = positions.min(axis=0) - 2.0 * voxel_size, positions.max(axis=0) + 2.0 * voxel_size
+    nearby = np.flatnonzero(np.all((store.position[: store.n] >= lo) & (store.position[: store.n] <= hi), axis=1))
+    nearby = nearby[~np.isin(nearby, members)]
+    return bool(nearby.size) and float(store.last_seen[nearby].max()) > float(store.last_seen[members].max()) + after_s
+
+
+def _explained(store: VoxelStore, codebook: FeatureCodebook, slots: np.ndarray, labels: np.ndarray,
+               scores: np.ndarray, centroid_scores: np.ndarray, reach: float, favourite: int, terms: QueryTerms,
+               config: LocalizeConfig) -> np.ndarray:
+    """Per cluster: whether a voxel of it is explained by a perceived feature matching the query (and its
+    head noun): rules 3 and 4 of the module notes (``reach``: the favourite centroid's own threshold)."""
+    codes = store.code[slots]
+    if config.pure_evidence:
+        whole = np.minimum(centroid_scores[codes] + config.pure_tolerance, scores)
+    else:
+        whole = scores
+    ok = (whole >= config.threshold) | ((codes == favourite) & (whole >= reach))
+    if terms.head is not None:
+        if config.pure_evidence:
+            head = (codebook.centroids @ terms.head)[codes]
+        else:
+            head = _dot_rows(store.feature, slots, terms.head) * store.feature_scale[slots]
+        ok &= (head >= config.head_threshold) | (whole >= config.sure_threshold)
+    return np.bincount(labels, weights=ok, minlength=int(labels.max()) + 1) > 0
+
+
+def _colours_agree(colors: np.ndarray, names: tuple[str, ...]) -> bool:
+    """Whether the median observed colour of a cluster's voxels agrees with every colour name."""
+    median = np.median(colors.astype(np.float64), axis=0)
+    return all(colour_agrees(median, name) for name in names)
 
 
 def _top_mean(labels: np.ndarray, scores: np.ndarray, count: int) -> np.ndarray:

@@ -41,6 +41,7 @@ from mem3d.protocol.requests import (
     require_query_text,
 )
 from mem3d.protocol.wire import ErrorCode, ProtocolError, decode
+from mem3d.query.terms import query_terms
 from mem3d.service.durable import DurableMemory
 from mem3d.service.replica import MapReplica
 
@@ -115,11 +116,12 @@ class RequestHandlers:
             raise ProtocolError(ErrorCode.INVALID_INPUT, "localize needs exactly one of 'text' or 'embedding'")
         if not 1 <= request.top_k <= 100:
             raise ProtocolError(ErrorCode.INVALID_INPUT, f"top_k must be in [1, 100], got {request.top_k}")
-        embedding, threshold = request.embedding, request.threshold
+        embedding, threshold, terms = request.embedding, request.threshold, None
         if request.text is not None:
             embedding = self._embed(request.text)
+            terms = query_terms(self.encoder, request.text)  # type: ignore[arg-type]
             threshold = threshold if threshold is not None else self.encoder.info.match_threshold
-        result = self.replica.localize(np.asarray(embedding), top_k=request.top_k, threshold=threshold)
+        result = self.replica.localize(np.asarray(embedding), top_k=request.top_k, threshold=threshold, terms=terms)
         return LocalizeReply.from_result(result, seq=self.replica.seq, applied_seq=self.control.applied_seq)
 
     def occupancy(self, request: OccupancyRequest) -> OccupancyReply:

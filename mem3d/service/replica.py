@@ -17,6 +17,7 @@ import numpy as np
 from mem3d.map.codebook import FeatureCodebook
 from mem3d.map.store import VoxelStore
 from mem3d.query.localization import check_query, localize, with_threshold
+from mem3d.query.terms import QueryTerms
 from mem3d.types import LocalizeResult
 from mem3d.voxel_map import MapChanges, MapConfig, MapContents
 
@@ -45,11 +46,12 @@ class MapReplica:
             self.codebook.restore(changes.codebook)
         self.seq = seq
 
-    def localize(self, query: np.ndarray, top_k: int = 5, threshold: float | None = None) -> LocalizeResult:
+    def localize(self, query: np.ndarray, top_k: int = 5, threshold: float | None = None,
+                 terms: QueryTerms | None = None) -> LocalizeResult:
         """As ``VoxelMap.localize``, on the replica's state."""
         unit_query = check_query(query, self.config.feature_dim)
         return localize(self.store, self.config.voxel_size, self.codebook, unit_query, top_k,
-                        with_threshold(self.config.localize, threshold))
+                        with_threshold(self.config.localize, threshold), terms)
 
     def contents(self) -> MapContents:
         """Views of the replica's voxels and codebook (valid until the next ``apply``)."""

@@ -301,6 +301,7 @@ def test_habitat_semantic_ids_become_our_categories():
     obs = HabitatSource.from_simulator(simulator, fake_habitat_module(), config).reset(0).validate()
     assert obs.instance[0, :4].tolist() == [0, 1, 2, 7]
     assert obs.semantic[0, :4].tolist() == [0, 1, 2, 0] and obs.labels == {1: "chair", 2: "sofa"}
+    assert obs.descriptions == {1: "seat", 2: "couch"}  # from the simulator's category tables
 
 
 @pytest.mark.habitat
