@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default="sim", help="a source that acts (default: the embedded simulator)")
     parser.add_argument("--seed", type=int, default=0, help="episode seed (start pose)")
     parser.add_argument("--memory", default=DEFAULT_REQUESTS, help="memory service request endpoint")
-    parser.add_argument("--encoder", default="label-minilm", help="perception encoder, the memory's (default: %(default)s)")
+    parser.add_argument("--encoder", default="label-minilm",
+                        help="perception encoder, the memory's (default: %(default)s)")
     parser.add_argument("--samples", type=int, default=8000, help="points per perceived frame")
     parser.add_argument("--max-actions", type=int, default=400, help="budget of actions per goal")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each memory answer")
