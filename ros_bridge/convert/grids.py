@@ -15,6 +15,8 @@ from mem3d.errors import InvalidInputError
 from ros_bridge.convert.transforms import RigidFields, matrix_to_rigid, pose_to_matrix
 
 UNKNOWN, FREE, OCCUPIED = -1, 0, 100
+INFLATED = 99
+"""A free cell within the robot radius of an obstacle: "inscribed", as costmaps write it."""
 
 
 @dataclass(frozen=True)
@@ -64,3 +66,17 @@ def message_to_grid(msg) -> Grid2D:
     if data.size != width * height:
         raise InvalidInputError(f"occupancy grid {width}x{height} has {data.size} cells")
     return Grid2D(data.reshape(height, width).copy(), float(info.resolution), pose_to_matrix(info.origin))
+
+
+def occupancy_to_grid(occupancy) -> Grid2D:
+    """The memory's traversability window (``mem3d.nav.traversability.OccupancyGrid``) in ROS values:
+    unknown -1, free 0, inflated 99, occupied 100; its corner at (col0, row0) cells, z = 0."""
+    from mem3d.nav import traversability as nav
+
+    values = np.full(occupancy.codes.shape, UNKNOWN, dtype=np.int8)
+    values[occupancy.codes == nav.FREE] = FREE
+    values[occupancy.codes == nav.INFLATED] = INFLATED
+    values[occupancy.codes == nav.OCCUPIED] = OCCUPIED
+    T_world_origin = np.eye(4)
+    T_world_origin[:2, 3] = occupancy.origin_xy
+    return Grid2D(values, float(occupancy.cell_m), T_world_origin)

@@ -32,7 +32,7 @@ from mem3d.protocol.messages import observation_to_message
 from mem3d.protocol.topics import END_TOPIC, OBSERVATION_TOPIC
 from mem3d.protocol.wire import encode
 from ros_bridge.convert.clouds import array_to_cloud
-from ros_bridge.convert.grids import Grid2D
+from ros_bridge.convert.grids import Grid2D, occupancy_to_grid
 from ros_bridge.convert.transforms import pose_to_matrix, rigid_matrix, transform_to_matrix
 from ros_bridge.frames import make_observation, stamp_of
 from ros_bridge.labels import parse_label_table
@@ -99,8 +99,11 @@ class BridgeNode(Node):
         self._zmq = zmq.Context()
         self._stream = bind(self._zmq, zmq.PUB, c.observations, STREAM_PUBLISHER)
         self.client = MemoryClient(c.memory, timeout=10)
+        self._grid_seq = -1
         if c.grid_file:
             self.publish_grid(load_grid(c.grid_file))
+        elif c.occupancy_period_s > 0:
+            self.create_timer(c.occupancy_period_s, self._publish_occupancy)
         if c.store:
             self.create_timer(c.cloud_period_s, self._publish_cloud)
         self.create_timer(c.diagnostics_period_s, self._diagnose)
@@ -203,9 +206,20 @@ class BridgeNode(Node):
         self.get_logger().info(f"query {text!r}: {len(result.candidates)} candidate(s)")
 
     def publish_grid(self, grid: Grid2D) -> None:
-        """Publish a traversability grid (transient local). The hook for the service's ``occupancy``
-        request (issue 12): once it exists, poll it here and call this with its grid."""
+        """Publish a traversability grid (transient local: a late RViz still gets it)."""
         self.occupancy.publish(grid_msg(grid, self._header()))
+
+    def _publish_occupancy(self) -> None:
+        """Fetch the memory's whole grid; publish it when a frame changed it since the last one."""
+        try:
+            occupancy = self.client.occupancy()
+        except Mem3dError as error:
+            self.counts.problem(f"occupancy grid not published: {error} (is the memory service at "
+                                f"{self.config.memory} running?)")
+            return
+        if occupancy.seq != self._grid_seq:
+            self._grid_seq = occupancy.seq
+            self.publish_grid(occupancy_to_grid(occupancy))
 
     def publish_path(self, points_world: np.ndarray) -> None:
         """Publish a planned path of (N, 3) world points as nav_msgs/Path (hook for the planners)."""

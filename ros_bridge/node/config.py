@@ -52,9 +52,12 @@ class BridgeConfig:
     store: str = ""
     """The service's store directory, read-only, for the map cloud ("" = no cloud)."""
     cloud_period_s: float = 5.0
+    occupancy_period_s: float = 2.0
+    """How often the memory's traversability grid (its ``occupancy`` request) is fetched and, when a
+    newer frame changed it, published on the occupancy topic (0 = never)."""
     grid_file: str = ""
-    """An .npz grid (cells, resolution, T_world_origin) published on the occupancy topic at start
-    (until the service's occupancy request exists: issue 12)."""
+    """An .npz grid (cells, resolution, T_world_origin) published once on the occupancy topic instead
+    of the memory's grid (a map made elsewhere); "" = the memory's."""
     max_rate_hz: float = 0.0
     """Most frames forwarded per second (0 = all)."""
     top_k: int = 5

@@ -8,10 +8,11 @@ import pytest
 from rosbags.typesys import Stores, get_typestore
 
 from mem3d.errors import InvalidInputError
+from mem3d.nav import traversability as nav
 from mem3d.types import CameraIntrinsics
 from ros_bridge.convert.camera import UnsupportedDistortionError, camera_info_to_intrinsics, intrinsics_to_camera_info
 from ros_bridge.convert.clouds import array_to_cloud, cloud_to_array, cloud_xyz, unpack_rgb
-from ros_bridge.convert.grids import Grid2D, grid_to_message, message_to_grid
+from ros_bridge.convert.grids import Grid2D, grid_to_message, message_to_grid, occupancy_to_grid
 from ros_bridge.convert.images import (
     UnsupportedEncodingError,
     array_to_image,
@@ -178,6 +179,16 @@ def test_occupancy_grid_round_trip():
     np.testing.assert_allclose(back.T_world_origin, grid.T_world_origin)
     with pytest.raises(InvalidInputError):
         Grid2D(np.zeros((2, 2), np.int16), 0.05, np.eye(4))
+
+
+def test_the_memorys_traversability_window_becomes_a_ros_grid_in_place():
+    codes = np.array([[nav.UNKNOWN, nav.FREE, nav.INFLATED], [nav.OCCUPIED, nav.FREE, nav.UNKNOWN]], np.int8)
+    window = nav.OccupancyGrid(codes=codes, last_seen=np.zeros(codes.shape), col0=-4, row0=10, cell_m=0.05,
+                               seq=7, stamp=1.0)
+    grid = occupancy_to_grid(window)
+    np.testing.assert_array_equal(grid.cells, [[-1, 0, 99], [100, 0, -1]])
+    assert grid.resolution == pytest.approx(0.05)
+    np.testing.assert_allclose(grid.T_world_origin[:3, 3], [-0.2, 0.5, 0.0])
 
 
 def test_isaac_label_tables():
