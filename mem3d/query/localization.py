@@ -77,9 +77,11 @@ class LocalizeConfig:
     """Cosine the query's head noun needs with that centroid (when the query has a separate head)."""
     sure_threshold: float = 0.78
     """A centroid matching the whole query at least this well needs no head-noun check."""
-    margin_reach: float = 0.15
+    margin_reach: float = 0.0
     """How far under ``threshold`` the voxels of the query's clear favourite centroid may match (0 = no
-    margin rule)."""
+    margin rule, the default). 0.15 lifts paraphrase recall on fully explored maps (docs/perception.md)
+    but, while the target is not yet in memory, lets a related object stand in for it ("sofa" found
+    at another seat): planners then stop at the wrong thing instead of exploring."""
     margin: float = 0.1
     """By how much the favourite centroid must beat every other centroid for ``margin_reach``."""
 

@@ -10,14 +10,14 @@ from mem3d.errors import InvalidInputError
 from mem3d.source import OpenedSource, SourceSpec, available_sources, open_source, register_source
 
 
-def test_the_core_and_the_simulator_plugin_register_their_schemes():
-    assert available_sources() == {"tcp": "tcp://HOST:PORT", "ipc": "ipc://PATH", "sim": "sim[:SEED|DIR]",
-                                   "replay": "replay:DIR"}
+def test_the_core_and_the_edge_plugins_register_their_schemes():
+    assert available_sources() == {"tcp": "tcp://HOST:PORT", "ipc": "ipc://PATH", "bag": "bag:PATH",
+                                   "sim": "sim[:SEED|DIR]", "replay": "replay:DIR"}
 
 
 def test_an_unknown_scheme_names_the_known_ones():
     with pytest.raises(InvalidInputError, match=r"unknown source 'webcam:0'; known sources: tcp://HOST:PORT, "
-                                                r"ipc://PATH, sim\[:SEED\|DIR\], replay:DIR"):
+                                                r"ipc://PATH, bag:PATH, sim\[:SEED\|DIR\], replay:DIR"):
         open_source("webcam:0")
 
 
