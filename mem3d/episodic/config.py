@@ -59,8 +59,9 @@ class InstanceConfig:
     """Thin clusters this long are skipped as surface patches (their feature is not marked structure)."""
     gone_fraction: float = 0.5
     """An instance whose voxels were carved down to this fraction of the most it had is gone."""
-    free_margin_m: float = 0.15
-    """A new cluster "appeared" when an earlier keyframe saw this far beyond where it stands now."""
+    free_margin_m: float = 0.05
+    """A new cluster "appeared" when an earlier keyframe saw this far (plus 2% of the depth) beyond
+    where it stands now (the carving margin)."""
     sighting_gap_s: float = 5.0
     """Sightings of one instance closer in time than this are one interval."""
     max_keys: int = 4096

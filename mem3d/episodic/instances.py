@@ -49,12 +49,12 @@ def frame_segments(frame: FeatureFrame, voxel_size: float, config: InstanceConfi
     if structure.size:
         keep = ((features @ structure.T).max(axis=1) < config.same_object_cosine)[rows]
         keys, rows = keys[keep], rows[keep]
+    if keys.size == 0:
+        return [], []
     order = np.lexsort((keys, rows))
     keys, rows = keys[order], rows[order]
     first = np.r_[True, (keys[1:] != keys[:-1]) | (rows[1:] != rows[:-1])]
     keys, rows = keys[first], rows[first]
-    if keys.size == 0:
-        return [], []
     labels = _clusters_per_row(keys, rows)
     by_label = np.argsort(labels, kind="stable")
     keys, rows, labels = keys[by_label], rows[by_label], labels[by_label]  # keys stay sorted in a cluster

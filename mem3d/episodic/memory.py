@@ -26,8 +26,10 @@ from mem3d.types import FeatureFrame, MapUpdate
 KEYFRAME_TEST_PLACES_M = 6.0
 """Keyframes of places within this distance (horizontal, metres) of a new cluster decide whether it
 appeared (they saw free space there) or was only discovered."""
-KEYFRAME_TEST_COUNT = 24
-"""At most this many of those keyframes (the newest) are asked."""
+KEYFRAME_TEST_COUNT = 48
+"""At most this many of those keyframes (those taken nearest to the cluster) are asked."""
+FREE_FRACTION = 0.3
+"""The fraction of a new cluster's voxels a keyframe must have seen as free space."""
 
 
 @dataclass
@@ -271,15 +273,17 @@ class EpisodicMemory:
             self.log = [e for e in self.log if e is not event]
 
     def _saw_free_before(self, segment: Segment) -> bool:
+        """Whether a keyframe saw free space where most of the cluster's voxels stand now (asking the
+        ``KEYFRAME_TEST_COUNT`` keyframes taken nearest to it, of places within ``KEYFRAME_TEST_PLACES_M``)."""
         config = self.config.instances
-        centre = segment.centroid[:2]
-        near = [p.id for p in self.places.places if np.linalg.norm(p.center[:2] - centre) <= KEYFRAME_TEST_PLACES_M]
-        ids = sorted((k for p in near for k in self.places.places[p].keyframes), reverse=True)[:KEYFRAME_TEST_COUNT]
+        centre = segment.centroid
+        near = [p for p in self.places.places if np.linalg.norm(p.center[:2] - centre[:2]) <= KEYFRAME_TEST_PLACES_M]
+        candidates = [self.keyframes[k] for p in near for k in p.keyframes]
+        candidates.sort(key=lambda k: float(np.linalg.norm(k.T_world_camera[:3, 3] - centre)))
         points = voxel_keys.centers(segment.keys, self.voxel_size)
-        margin = max(0.05, config.free_margin_m - 0.1)
-        for k in ids:
-            free = self.keyframes[k].sees_free(points, margin)
-            if free.sum() >= max(config.min_voxels, points.shape[0] // 2):
+        needed = max(config.min_voxels, int(np.ceil(FREE_FRACTION * points.shape[0])))
+        for keyframe in candidates[:KEYFRAME_TEST_COUNT]:
+            if int(keyframe.sees_free(points, config.free_margin_m).sum()) >= needed:
                 return True
         return False
 

@@ -47,7 +47,7 @@ class PlaceGraph:
         self.edges: dict[tuple[int, int], float] = {}
         """(a, b) with a < b -> shortest travelled path length between the centres, metres."""
         self.current = NO_PLACE
-        self._last_position: np.ndarray | None = None
+        self.last_position: np.ndarray | None = None
         """The previous observation's camera position."""
         self._centers = np.empty((0, 2))
 
@@ -60,14 +60,14 @@ class PlaceGraph:
         nearest, distance = self.nearest(position)
         if nearest == NO_PLACE or distance > self.config.radius_m:
             nearest = self._found(position, stamp)
-        step = 0.0 if self._last_position is None else float(np.linalg.norm(position - self._last_position))
-        proven = self._last_position is not None and step <= self.config.max_step_m
+        step = 0.0 if self.last_position is None else float(np.linalg.norm(position - self.last_position))
+        proven = self.last_position is not None and step <= self.config.max_step_m
         if proven and nearest != self.current and self.current != NO_PLACE:
             a, b = self.places[self.current], self.places[nearest]
-            length = (float(np.linalg.norm(self._last_position - a.center)) + step
+            length = (float(np.linalg.norm(self.last_position - a.center)) + step
                       + float(np.linalg.norm(position - b.center)))
             self._link(self.current, nearest, length)
-        self.current, self._last_position = nearest, position
+        self.current, self.last_position = nearest, position
         place = self.places[nearest]
         place.lo, place.hi = np.minimum(place.lo, position), np.maximum(place.hi, position)
         place.last_visited = float(stamp)
@@ -113,6 +113,12 @@ class PlaceGraph:
         while path[-1] != a:
             path.append(int(predecessors[path[-1]]))
         return Route(found=True, places=tuple(reversed(path)), length_m=float(distance[b]))
+
+    def restore(self, places: list[Place], edges: dict[tuple[int, int], float], current: int,
+                last_position: np.ndarray | None) -> None:
+        """Take over saved places and edges (``mem3d.episodic.state``)."""
+        self.places, self.edges, self.current, self.last_position = places, edges, current, last_position
+        self._centers = np.array([p.center[:2] for p in places], dtype=np.float64).reshape(-1, 2)
 
     def _found(self, position: np.ndarray, stamp: float) -> int:
         place = Place(len(self.places), position.copy(), position.copy(), position.copy(), float(stamp))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from mem3d.comms.auth import CurveServerConfig
 from mem3d.comms.endpoints import DEFAULT_REQUESTS, ServiceEndpoints
+from mem3d.episodic.config import EpisodicConfig
 from mem3d.voxel_map import MapConfig
 
 
@@ -29,6 +30,8 @@ class ServiceConfig:
     curve: CurveServerConfig | None = None
     encoder_options: dict = field(default_factory=dict)
     """Options of ``encoder`` (its config dataclass's fields)."""
+    episodic: EpisodicConfig = field(default_factory=EpisodicConfig)
+    """For a new store's episodic memory (a stored one keeps its own: ``mem3d.io.episodic_store``)."""
 
     @property
     def endpoints(self) -> ServiceEndpoints:
