@@ -21,7 +21,7 @@ from mem3d.errors import InvalidInputError
 from mem3d.integrate.depth import downsample_min
 from mem3d.types import CameraIntrinsics, FeatureFrame
 
-TEST_DEPTH_BINNING = 2
+TEST_DEPTH_BINNING = 1
 """The depth kept in memory is min-pooled by this factor (nearer surfaces win: never a false "free")."""
 
 

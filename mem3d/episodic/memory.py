@@ -10,7 +10,7 @@ of one recorded frame (``seq``).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -188,7 +188,9 @@ class EpisodicMemory:
     def _sighted(self, inst: Instance, work: _FrameWork) -> None:
         stamp, place = float(work.frame.stamp), work.place
         inst.seen_from[place] = stamp
-        inst.place = self._place_of(inst)
+        previous, inst.place = inst.place, self._place_of(inst)
+        if previous != inst.place:
+            self._refine_last_event(inst)
         self.places.places[place].instances[inst.id] = stamp
         if not inst.intervals or stamp - inst.intervals[-1][1] > self.config.instances.sighting_gap_s:
             inst.intervals.append([stamp, stamp, float(inst.place)])
@@ -200,6 +202,16 @@ class EpisodicMemory:
         inst.n_sightings += 1
         work.seen.add(inst.id)
         self._own(inst)
+
+    def _refine_last_event(self, inst: Instance) -> None:
+        """A closer view placed the instance better: its latest event, if it belongs to the current
+        sighting interval, takes the better place (a first glimpse through a door is not where it is)."""
+        if not inst.events or not inst.intervals or inst.events[-1].stamp < inst.intervals[-1][0]:
+            return
+        old = inst.events[-1]
+        new = replace(old, place=inst.place, position=_vec(inst.position))
+        inst.events[-1] = new
+        self.log[max(i for i, e in enumerate(self.log) if e is old)] = new
 
     def _place_of(self, inst: Instance) -> int:
         """Of the places it was seen from, the nearest to it (a view implies a line of sight)."""
