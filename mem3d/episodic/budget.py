@@ -1,9 +1,12 @@
 """The memory budget: which keyframes and voxels to drop when the memory grows beyond its caps.
 
 Policy, in this order:
-1. **Redundant keyframes first.** A keyframe that is some instance's latest evidence is never dropped.
+1. **Redundant keyframes first.** Every instance keeps at least one keyframe that shows it: a small
+   set of keyframes that together show every instance (chosen greedily, newest first) is never
+   dropped, and an instance whose latest keyframe goes points to the newest kept one that shows it.
    Among the others, the oldest keyframe of the place that holds the most keyframes goes first: its
-   view is the one the memory can best spare.
+   view is the one the memory can best spare. (A cap below the size of that set is exceeded by
+   as little as it takes: evidence wins.)
 2. **Then stale voxels far from every place.** Each voxel's score is its staleness (seconds since it
    was last observed) times (1 + its horizontal distance to the nearest place / the place radius):
    what the robot has not looked at for long, away from where it goes, is the least likely to be
@@ -21,10 +24,22 @@ from collections.abc import Iterable
 import numpy as np
 
 
+def evidence_cover(shows: dict[int, set[int]]) -> set[int]:
+    """Keyframes that together show every instance: ``shows`` is keyframe id -> the instances it shows;
+    greedily the keyframe showing most instances still unshown, the newest on ties."""
+    unshown = set().union(*shows.values()) if shows else set()
+    chosen: set[int] = set()
+    while unshown:
+        best = max(shows, key=lambda k: (len(shows[k] & unshown), k))
+        chosen.add(best)
+        unshown -= shows[best]
+    return chosen
+
+
 def keyframes_to_evict(places: dict[int, list[int]], protected: set[int], n_over: int) -> list[int]:
     """``n_over`` keyframe ids to drop (fewer if only protected ones are left).
 
-    ``places``: place -> its keyframe ids, oldest first; ``protected``: the instances' latest keyframes."""
+    ``places``: place -> its keyframe ids, oldest first; ``protected``: the ones to keep (``evidence_cover``)."""
     pools = {p: [k for k in ids if k not in protected] for p, ids in places.items()}
     sizes = {p: len(ids) for p, ids in places.items()}
     chosen: list[int] = []

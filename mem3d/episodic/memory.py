@@ -341,10 +341,15 @@ class EpisodicMemory:
     def _enforce_budget(self, voxel_map, frame: FeatureFrame, work: _FrameWork) -> np.ndarray:
         caps = self.config.budget
         if caps.max_keyframes is not None and len(self.keyframes) > caps.max_keyframes:
-            protected = {inst.keyframe for inst in self.instances.values()}
+            shows = {k.id: k.instances & self.instances.keys() for k in self.keyframes.values()}
             by_place = {p.id: list(p.keyframes) for p in self.places.places}
-            for k in budget.keyframes_to_evict(by_place, protected, len(self.keyframes) - caps.max_keyframes):
+            dropped = budget.keyframes_to_evict(by_place, budget.evidence_cover(shows),
+                                                len(self.keyframes) - caps.max_keyframes)
+            for k in dropped:
                 self._drop_keyframe(k)
+            for inst in self.instances.values():
+                if inst.keyframe in dropped:
+                    inst.keyframe = max(k for k, ids in shows.items() if inst.id in ids and k in self.keyframes)
         none = np.empty(0, dtype=np.int64)
         if caps.max_voxels is None or voxel_map is None or len(voxel_map) <= caps.max_voxels:
             return none
