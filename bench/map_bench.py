@@ -29,6 +29,7 @@ from bench.aisle import (
     rearrange,
 )
 from bench.rebuild_baseline import RebuildMap
+from mem3d.threads import blas_threads
 from mem3d.types import FeatureFrame
 from mem3d.voxel_map import MapConfig, VoxelMap
 
@@ -53,10 +54,17 @@ class MapBenchConfig:
     query_noise: float = 0.3
     baseline_frames: int = 3
     seed: int = 0
+    blas_threads: int | None = 1
+    """BLAS threads for the run (``mem3d.threads``); None = the library's default, one per core."""
 
 
 def run(config: MapBenchConfig, show_progress: bool = True) -> dict:
     """Run the benchmark and return its figures as a JSON-ready dict."""
+    with blas_threads(config.blas_threads):
+        return _run(config, show_progress)
+
+
+def _run(config: MapBenchConfig, show_progress: bool) -> dict:
     aisle = AisleSpec(length=max(60.0, config.target_voxels / 1000.0 + 60.0))  # ~1,350 voxels/m
     walker = AisleWalker(aisle, config.feature_dim, config.n_points, config.width, config.height, config.hfov_deg,
                          config.palette_variants, config.feature_noise, config.seed)

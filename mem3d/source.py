@@ -29,12 +29,21 @@ class ActionKind(str, Enum):
     LOOK_UP = "look_up"
     LOOK_DOWN = "look_down"
     GO_TO = "go_to"
+    """Teleport to a reachable target (tours and demos); never in evaluation."""
+    MOVE_TO = "move_to"
+    """Turn to face (x, y), drive the straight segment there and turn to the target heading; stops where
+    the simulator's geometry blocks the segment, as ``MOVE_FORWARD`` does (honest motion)."""
     STOP = "stop"
+
+
+TARGETED = (ActionKind.GO_TO, ActionKind.MOVE_TO)
+"""Action kinds that need a ``target`` (x, y, yaw)."""
 
 
 @dataclass(frozen=True)
 class Action:
-    """An action; ``GO_TO`` needs ``target`` = (x, y, yaw): world metres and radians about +z."""
+    """An action; ``GO_TO`` and ``MOVE_TO`` need ``target`` = (x, y, yaw): world metres and radians
+    about +z (the heading to end with)."""
 
     kind: ActionKind
     target: tuple[float, float, float] | None = None
@@ -42,12 +51,14 @@ class Action:
     def __post_init__(self) -> None:
         if not isinstance(self.kind, ActionKind):
             raise InvalidInputError(f"unknown action kind {self.kind!r}")
-        if (self.kind is ActionKind.GO_TO) != (self.target is not None):
-            raise InvalidInputError("GO_TO needs a target (x, y, yaw); other actions take none")
+        name = self.kind.name
+        if (self.kind in TARGETED) != (self.target is not None):
+            raise InvalidInputError(f"{name} " + ("needs a target (x, y, yaw)" if self.kind in TARGETED
+                                                  else "takes no target") + "; only GO_TO and MOVE_TO take one")
         if self.target is not None:  # three real numbers; non-finite ones are unreachable, not malformed
             items = list(self.target) if isinstance(self.target, (tuple, list, np.ndarray)) else []
             if len(items) != 3 or not all(isinstance(v, Real) and not isinstance(v, bool) for v in items):
-                raise InvalidInputError(f"GO_TO needs a target of three numbers (x, y, yaw), got {self.target!r}")
+                raise InvalidInputError(f"{name} needs a target of three numbers (x, y, yaw), got {self.target!r}")
             object.__setattr__(self, "target", tuple(float(v) for v in items))
 
 
@@ -57,6 +68,8 @@ class ActionResult:
 
     success: bool
     message: str = ""
+    travelled_m: float = 0.0
+    """Distance the agent's base actually moved, metres (a teleporting ``GO_TO`` reports its geodesic)."""
 
 
 @runtime_checkable

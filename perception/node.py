@@ -28,6 +28,7 @@ from mem3d.errors import EndOfStreamError, Mem3dError
 from mem3d.source import Action, Source
 from mem3d.types import FeatureFrame, Observation
 from perception.config import FrameConfig
+from perception.degradation import DegradationConfig, degrade
 from perception.encoders.base import FeatureEncoder
 from perception.frames import build_feature_frame, build_feature_frames
 
@@ -72,9 +73,12 @@ class PerceptionNode:
     """Encodes observations and delivers them to a memory service."""
 
     def __init__(self, encoder: FeatureEncoder, client: MemoryClient, frame_config: FrameConfig | None = None,
-                 delivery: DeliveryConfig | None = None, name: str = "perception") -> None:
+                 delivery: DeliveryConfig | None = None, name: str = "perception",
+                 degradation: DegradationConfig | None = None) -> None:
         self.encoder, self.client = encoder, client
         self.frame_config = frame_config or FrameConfig()
+        self.degradation = degradation or DegradationConfig()
+        """Errors added to each observation before encoding (evaluations of degraded perception)."""
         self.delivery = delivery or DeliveryConfig()
         self.source_id = f"{name}/{uuid.uuid4().hex[:12]}"
         """Names this run for the service's duplicate check (a new run starts its own sequence)."""
@@ -93,7 +97,7 @@ class PerceptionNode:
         if len(self._in_flight) >= self.delivery.max_in_flight:
             self.stats.skipped += 1
             return False
-        self._send(build_feature_frame(obs, self.encoder, self.frame_config))
+        self._send(build_feature_frame(degrade(obs, self.degradation), self.encoder, self.frame_config))
         return True
 
     def process_batch(self, observations: list[Observation]) -> None:
@@ -102,6 +106,7 @@ class PerceptionNode:
         self.stats.observed += len(observations)
         while self._in_flight and len(self._in_flight) + len(observations) > self.delivery.max_in_flight:
             self._collect_acks(wait=True)
+        observations = [degrade(obs, self.degradation) for obs in observations]
         for frame in build_feature_frames(observations, self.encoder, self.frame_config):
             self._send(frame)
 

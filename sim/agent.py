@@ -1,4 +1,5 @@
-"""The agent: a pose on the floor, discrete actions, a continuous go-to, collisions with the nav grid.
+"""The agent: a pose on the floor, discrete actions, straight-segment moves, a teleporting go-to, collisions
+with the nav grid.
 
 State frame: world z up, metres; ``yaw`` is the heading about +z in radians (0 faces +x), ``tilt`` the
 camera pitch in radians (positive looks up). The camera follows the OpenCV optical convention.
@@ -48,7 +49,9 @@ class Agent:
     """Applies actions to an ``AgentState`` against a ``NavGrid``.
 
     Behaviour into obstacles: a forward step moves as far as the straight line stays navigable and reports
-    ``success=False`` if it stopped short (no sliding along walls). ``GO_TO`` checks that a navigable,
+    ``success=False`` if it stopped short (no sliding along walls). ``MOVE_TO`` turns to face its target,
+    drives the straight segment the same way and, when it arrives, turns to the target heading; blocked,
+    it stops facing along the segment. ``GO_TO`` checks that a navigable,
     reachable target exists, then teleports there (the result reports the geodesic length); it fails,
     without moving, otherwise.
     """
@@ -69,13 +72,17 @@ class Agent:
         kind = action.kind
         if kind is ActionKind.MOVE_FORWARD:
             heading = np.array([np.cos(state.yaw), np.sin(state.yaw)])
-            target = state.xy + self.config.forward_step_m * heading
-            reached = grid.farthest_free(state.xy, target)
-            moved = float(np.linalg.norm(reached - state.xy))
-            new = replace(state, x=float(reached[0]), y=float(reached[1]))
-            if moved < self.config.forward_step_m - 1e-9:
-                return new, ActionResult(False, f"blocked by an obstacle after {moved:.3f} m"), moved
-            return new, ActionResult(True), moved
+            return self._drive(state, state.xy + self.config.forward_step_m * heading, state.yaw, grid)
+        if kind is ActionKind.MOVE_TO:
+            x, y, yaw = action.target  # type: ignore[misc]
+            if not np.isfinite(action.target).all():
+                return state, ActionResult(False, f"move_to target must be finite, got {action.target}"), 0.0
+            offset = np.array([x, y]) - state.xy
+            length = float(np.hypot(*offset))  # no overflow for far targets
+            if length > (reach := float(np.hypot(*grid.shape)) * grid.cell):  # beyond the grid: blocked anyway
+                offset, length = offset * (reach / length), reach
+            facing = float(np.arctan2(offset[1], offset[0])) if length > 1e-9 else state.yaw
+            return self._drive(replace(state, yaw=wrap_angle(facing)), state.xy + offset, yaw, grid)
         if kind in (ActionKind.TURN_LEFT, ActionKind.TURN_RIGHT):
             sign = 1.0 if kind is ActionKind.TURN_LEFT else -1.0
             return replace(state, yaw=wrap_angle(state.yaw + sign * np.deg2rad(self.config.turn_deg))), \
@@ -91,6 +98,17 @@ class Agent:
             return self._go_to(state, action.target, grid)
         return state, ActionResult(True, "stopped"), 0.0
 
+    def _drive(self, state: AgentState, target: np.ndarray, final_yaw: float,
+               grid: NavGrid) -> tuple[AgentState, ActionResult, float]:
+        """Move along the straight line to ``target`` as far as it stays navigable (facing ``state.yaw``);
+        on arrival turn to ``final_yaw``."""
+        reached = grid.farthest_free(state.xy, target)
+        moved = float(np.linalg.norm(reached - state.xy))
+        new = replace(state, x=float(reached[0]), y=float(reached[1]))
+        if moved < float(np.linalg.norm(target - state.xy)) - 1e-9:
+            return new, ActionResult(False, f"blocked by an obstacle after {moved:.3f} m", moved), moved
+        return replace(new, yaw=wrap_angle(final_yaw)), ActionResult(True, travelled_m=moved), moved
+
     def _go_to(self, state: AgentState, target: tuple[float, float, float],
                grid: NavGrid) -> tuple[AgentState, ActionResult, float]:
         x, y, yaw = target
@@ -102,4 +120,4 @@ class Agent:
         if not path.reachable:
             return state, ActionResult(False, f"go_to target ({x:.4g}, {y:.4g}) is unreachable"), 0.0
         return replace(state, x=x, y=y, yaw=wrap_angle(yaw)), \
-            ActionResult(True, f"travelled {path.length_m:.2f} m"), path.length_m
+            ActionResult(True, f"travelled {path.length_m:.2f} m", path.length_m), path.length_m

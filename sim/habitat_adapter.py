@@ -9,7 +9,9 @@ about our +z. Camera axes: OpenCV = OpenGL with y and z flipped.
 habitat_sim is imported only when a ``HabitatSource`` is built; the conversions below are pure numpy.
 Written against habitat-sim 0.3.3 (the ``aihabitat-nightly`` conda builds for Python 3.10 / 3.11, see
 docs/sim.md): ``Simulator.step`` returns the observations with a ``"collided"`` entry, agent rotations
-are set as (x, y, z, w) coefficient arrays, and ``ActuationSpec.constraint`` bounds looking up and down.
+are set as (x, y, z, w) coefficient arrays, ``ActuationSpec.constraint`` bounds looking up and down, and
+``Simulator.step_filter(start, end)`` moves a point along the navmesh as the agent's own steps do (with
+``allow_sliding = False``: ``PathFinder.try_step_no_sliding``), which is what ``MOVE_TO`` drives with.
 """
 
 from __future__ import annotations
@@ -184,8 +186,9 @@ class HabitatSource:
     its ``*.scene_dataset_config.json`` (needed for HM3D semantics). Camera, depth imperfections and
     action sizes come from ``SimConfig`` (explicit ``fx`` must describe square pixels and a centred
     principal point). Actions behave as in the embedded simulator: a forward step that collides reports
-    ``success=False`` (no sliding), looking past ``max_tilt_deg`` stops there with ``success=False``, and
-    ``GO_TO`` teleports to a navigable, reachable target.
+    ``success=False`` (no sliding), looking past ``max_tilt_deg`` stops there with ``success=False``,
+    ``MOVE_TO`` turns towards its target and drives the straight segment through Habitat's step filter
+    (stopping where the navmesh blocks it), and ``GO_TO`` teleports to a navigable, reachable target.
     """
 
     def __init__(self, scene: str, scene_dataset: str | None = None, config: SimConfig | None = None,
@@ -289,24 +292,58 @@ class HabitatSource:
             return self._step(action.kind)
         if action.kind is ActionKind.GO_TO:
             return self._go_to(*action.target)
+        if action.kind is ActionKind.MOVE_TO:
+            return self._move_to(*action.target)
         return ActionResult(True, "stopped")
+
+    def _position(self) -> np.ndarray:
+        """The agent's position in Habitat's frame."""
+        return np.asarray(self._agent.get_state().position, dtype=np.float64)
 
     def _step(self, kind: ActionKind) -> ActionResult:
         """One discrete habitat_sim action; ``step`` returns the new observations and ``"collided"``."""
-        tilt_before = camera_tilt(self._T_world_camera())
+        tilt_before, before = camera_tilt(self._T_world_camera()), self._position()
         self._latest = self._sim.step(_DISCRETE[kind])
+        moved = float(np.linalg.norm((self._position() - before)[[0, 2]]))
         if kind is ActionKind.MOVE_FORWARD and bool(self._latest.get("collided", False)):
-            return ActionResult(False, "blocked by an obstacle (collided with the scene)")
+            return ActionResult(False, "blocked by an obstacle (collided with the scene)", moved)
         if kind in (ActionKind.LOOK_UP, ActionKind.LOOK_DOWN):
             turned = abs(camera_tilt(self._T_world_camera()) - tilt_before)
             if turned < np.deg2rad(self.config.agent.look_deg) - 1e-4:
                 return ActionResult(False, "camera tilt limit reached")
-        return ActionResult(True)
+        return ActionResult(True, travelled_m=moved)
+
+    def _move_to(self, x: float, y: float, yaw: float) -> ActionResult:
+        """Face (x, y), move along the navmesh towards it with ``step_filter`` (in steps of at most
+        ``forward_step_m``), then face ``yaw`` if there. Distance: the base's horizontal motion, metres."""
+        if not np.isfinite((x, y, yaw)).all():
+            return ActionResult(False, f"move_to target must be finite, got {(x, y, yaw)}")
+        start = self._position()
+        target = world_point_to_habitat(np.array([x, y, 0.0]))
+        target[1] = start[1]  # keep the agent on its floor
+        offset = habitat_point_to_world(target - start)[:2]
+        wanted = float(np.linalg.norm(offset))
+        facing = float(np.arctan2(offset[1], offset[0])) if wanted > 1e-9 else yaw
+        # Steps of at most ``forward_step_m``: without sliding, Habitat may refuse a whole blocked step.
+        reached = start
+        for t in np.linspace(0.0, 1.0, max(1, int(np.ceil(wanted / self.config.agent.forward_step_m))) + 1)[1:]:
+            wanted_here = start + t * (target - start)
+            step = np.array(self._sim.step_filter(reached, wanted_here), dtype=np.float64)  # a magnum Vector3
+            blocked = np.linalg.norm((step - wanted_here)[[0, 2]]) > 1e-3
+            reached = step
+            if blocked:
+                break
+        moved = float(np.linalg.norm((reached - start)[[0, 2]]))
+        if moved < wanted - 1e-3:
+            self._set_agent(reached, facing)
+            return ActionResult(False, f"blocked by an obstacle after {moved:.3f} m", moved)
+        self._set_agent(reached, yaw)
+        return ActionResult(True, travelled_m=moved)
 
     def _go_to(self, x: float, y: float, yaw: float) -> ActionResult:
         if not np.isfinite((x, y, yaw)).all():
             return ActionResult(False, f"go_to target must be finite, got {(x, y, yaw)}")
-        start = np.asarray(self._agent.get_state().position, dtype=np.float64)
+        start = self._position()
         target = world_point_to_habitat(np.array([x, y, 0.0]))
         target[1] = start[1]  # keep the agent on its floor
         if not self._sim.pathfinder.is_navigable(target):
@@ -316,7 +353,7 @@ class HabitatSource:
         if not self._sim.pathfinder.find_path(path):
             return ActionResult(False, f"go_to target ({x:.4g}, {y:.4g}) is unreachable")
         self._set_agent(target, yaw)
-        return ActionResult(True, f"travelled {path.geodesic_distance:.2f} m")
+        return ActionResult(True, f"travelled {path.geodesic_distance:.2f} m", float(path.geodesic_distance))
 
     def _require_started(self, what: str) -> None:
         if getattr(self, "_sim", None) is None:

@@ -58,6 +58,7 @@ def service_config(args: argparse.Namespace):
         map=load_yaml_config(MapConfig, args.map_config) if args.map_config else None,
         encoder=args.encoder, encoder_options=_encoder_options(args),
         checkpoint_every_frames=args.checkpoint_every_frames, checkpoint_every_s=args.checkpoint_every_s,
+        text_cache_size=args.text_cache_size,
         curve=CurveServerConfig(args.server_key, args.clients) if args.curve else None)
 
 
@@ -65,7 +66,6 @@ def run(args: argparse.Namespace) -> int:
     from mem3d.io.lock import lock_holder
     from mem3d.service.factory import load_text_encoder
     from mem3d.service.server import MemoryService
-    from mem3d.service.text_cache import TextEmbeddingCache
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -80,8 +80,6 @@ def run(args: argparse.Namespace) -> int:
     if holder is not None:  # refuse at once, before a text model takes seconds to load
         raise StoreError(f"store {config.store} is in use by pid {holder}")
     encoder = load_text_encoder(config)
-    if encoder is not None and args.text_cache_size:
-        encoder = TextEmbeddingCache(encoder, args.text_cache_size)
     service = MemoryService(config, encoder)
     service.serve_forever(  # the ready line, for launchers and scripts (mem3d.apps.service_process)
         on_ready=lambda: print(json.dumps({"ready": True, **service.endpoints}), flush=True))

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from mem3d.protocol.codec import WireMessage
+from mem3d.protocol.codec import Intrinsics, WireMessage
 from mem3d.protocol.topics import MAP_UPDATE_TOPIC, OBSERVATION_TOPIC
 from mem3d.protocol.wire import ErrorCode
 from mem3d.types import MapUpdate
@@ -80,7 +80,7 @@ class ObservationAnnouncement(Announcement):
     """Seconds."""
     obs_id: int
     """Increasing per source."""
-    intrinsics: tuple[float, float, float, float, int, int]
+    intrinsics: Intrinsics
     """fx, fy, cx, cy (pixels), width, height."""
     labels: tuple[tuple[int, str], ...] = ()
     """(semantic id, label text) pairs."""

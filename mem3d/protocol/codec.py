@@ -33,6 +33,9 @@ Encoder = Callable[[Any], Any]
 """Python value -> plain msgpack value."""
 M = TypeVar("M", bound="WireMessage")
 
+Intrinsics = tuple[float, float, float, float, int, int]
+"""Camera intrinsics on the wire: fx, fy, cx, cy (pixels), width, height."""
+
 
 class _FieldError(Exception):
     """A field that does not fit its declared type (turned into a ``ProtocolError`` by ``from_message``)."""

@@ -6,11 +6,10 @@ import numpy as np
 
 from mem3d.errors import InvalidInputError
 from mem3d.protocol.announcements import ObservationAnnouncement
+from mem3d.protocol.codec import Intrinsics
 from mem3d.protocol.requests import IngestRequest, LocalizeRequest
 from mem3d.protocol.wire import ErrorCode, Message, ProtocolError
 from mem3d.types import CameraIntrinsics, FeatureFrame, Observation
-
-Intrinsics = tuple[float, float, float, float, int, int]
 
 
 def _intrinsics_fields(k: CameraIntrinsics) -> Intrinsics:

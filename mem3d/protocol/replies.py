@@ -48,6 +48,10 @@ class StatsReply(Reply):
     """Whether ``localize`` accepts ``text`` (the service has a text encoder)."""
     seq: int = 0
     """Log sequence number of the newest frame ``n_voxels`` reflects (0 = none yet)."""
+    text_cache_hits: int = 0
+    """Query texts answered from the service's embedding cache since it started."""
+    text_cache_misses: int = 0
+    """Query texts the encoder had to embed (0 with no cache or no encoder)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 
 from mem3d.errors import InvalidInputError
-from mem3d.protocol.codec import WireMessage
+from mem3d.protocol.codec import Intrinsics, WireMessage
 from mem3d.protocol.replies import IngestAck, LocalizeReply, Pong, Reply, SaveReply, ShutdownAck, StatsReply
 from mem3d.protocol.wire import ErrorCode
 
@@ -87,7 +87,7 @@ class IngestRequest(Request):
     """Capture time, seconds."""
     feature_model: str = ""
     """Must equal the memory's model when the memory names one."""
-    intrinsics: tuple[float, float, float, float, int, int] | None = None
+    intrinsics: Intrinsics | None = None
     """fx, fy, cx, cy (pixels), width, height of ``depth``; required with it."""
     points: np.ndarray
     """(N, 3) float32 world points, metres."""

@@ -35,13 +35,20 @@ class ChangePublisher:
             elif event[:1] == b"\x00":
                 self._subscribers = max(0, self._subscribers - 1)
 
-    def publish(self, update: MapUpdate) -> None:
-        """Announce one applied update; dropped when nobody listens or a subscriber's queue is full."""
+    def announcement(self, update: MapUpdate) -> list[bytes] | None:
+        """The message frames announcing ``update``; None while nobody listens. Touches no socket, so
+        the ingest worker prepares it, off the thread that answers queries."""
         if not self._subscribers:
-            return
+            return None
         summary = summarize_update(update, self.voxel_size)
+        return [summary.TOPIC] + encode(summary.to_message())
+
+    def send(self, frames: list[bytes] | None) -> None:
+        """Publish an ``announcement``; dropped when there is none or a subscriber's queue is full."""
+        if frames is None:
+            return
         try:
-            self.socket.send_multipart([summary.TOPIC] + encode(summary.to_message()), zmq.NOBLOCK)
+            self.socket.send_multipart(frames, zmq.NOBLOCK)
         except zmq.Again:
             pass
 

@@ -7,16 +7,19 @@ import logging
 from mem3d.encoder import TextEncoder, create_encoder
 from mem3d.service.config import ServiceConfig
 from mem3d.service.server import MemoryService
+from mem3d.service.text_cache import TextEmbeddingCache
 
 log = logging.getLogger("mem3d.service")
 
 
 def load_text_encoder(config: ServiceConfig) -> TextEncoder | None:
-    """The text encoder ``config`` names, from the core registry (torch loads only now); None if none."""
+    """The text encoder ``config`` names, from the core registry (torch loads only now), behind a
+    cache of ``config.text_cache_size`` texts; None if it names none."""
     if config.encoder is None:
         return None
     log.info("loading text encoder %s", config.encoder)
-    return create_encoder(config.encoder, **config.encoder_options)
+    encoder = create_encoder(config.encoder, **config.encoder_options)
+    return TextEmbeddingCache(encoder, config.text_cache_size) if config.text_cache_size else encoder
 
 
 def create_service(config: ServiceConfig) -> MemoryService:

@@ -96,7 +96,8 @@ class RequestHandlers:
             voxel_size=config.voxel_size, map_bytes=self.memory.map.nbytes(), log_seq=self.memory.seq,
             frames_ingested=self.control.frames_ingested, frames_since_checkpoint=self.memory.frames_since_checkpoint,
             last_checkpoint=self.memory.last_checkpoint, uptime_s=time.time() - self._started,
-            text_queries=self.encoder is not None, seq=replica.seq)
+            text_queries=self.encoder is not None, seq=replica.seq,
+            text_cache_hits=getattr(self.encoder, "hits", 0), text_cache_misses=getattr(self.encoder, "misses", 0))
 
     def localize(self, request: LocalizeRequest) -> LocalizeReply:
         if (request.text is None) == (request.embedding is None):

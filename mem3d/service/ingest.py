@@ -6,7 +6,8 @@ them, refuses the bad ones, logs the rest with one fsync (group commit) and appl
 time, in log order. For each applied frame it hands back the map's changes (copies of the rows the
 frame wrote); the loop applies them to its replica between two queries and only then acknowledges
 the frame and announces it on the change feed, so an acknowledged frame is in every later answer and
-no answer ever sees half of a frame. The worker also writes the checkpoints (its snapshot copy runs
+no answer ever sees half of a frame. The worker also prepares each frame's change-feed message (the
+loop only sends it) and writes the checkpoints (its snapshot copy runs
 between two frames, not between queries) and serves save requests in order with the frames.
 Results wake the loop through a pipe it polls (``wake_fd``).
 """
@@ -17,6 +18,7 @@ import logging
 import os
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mem3d.protocol.announcements import update_counts
@@ -62,6 +64,8 @@ class Applied:
     changes: MapChanges
     """What the frame changed in the map: the replica applies it before the reply goes out."""
     seq: int
+    announcement: list[bytes] | None = None
+    """The change feed's message for ``update`` (None while nobody subscribes)."""
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,9 @@ _STOP = object()
 class IngestWorker:
     """The thread that owns every change to the memory: logging, applying, checkpoints."""
 
-    def __init__(self, memory: DurableMemory, checkpoints: CheckpointPolicy) -> None:
-        self.memory, self.checkpoints = memory, checkpoints
+    def __init__(self, memory: DurableMemory, checkpoints: CheckpointPolicy,
+                 announce: Callable[[MapUpdate], list[bytes] | None] = lambda update: None) -> None:
+        self.memory, self.checkpoints, self._announce = memory, checkpoints, announce
         self.applied_seq = memory.seq
         """Log sequence number of the newest frame applied to the map."""
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
@@ -222,8 +227,10 @@ class IngestWorker:
             log.exception("internal error while applying ingest %d", entry.seq)
             reply = ErrorReply(code=ErrorCode.INTERNAL, message=f"internal error: {error}")
         self.applied_seq = entry.seq
+        announcement = self._announce(update) if update is not None else None
         # Taken even after a failure: whatever the frame wrote, the replica must match the map.
-        self._post(Applied(envelope, request_id, reply, update, self.memory.map.take_changes(), entry.seq))
+        self._post(Applied(envelope, request_id, reply, update, self.memory.map.take_changes(), entry.seq,
+                           announcement))
 
     def _maybe_checkpoint(self) -> None:
         if self.checkpoints.due(self.memory.frames_since_checkpoint) and not self.memory.saving:
@@ -250,7 +257,7 @@ class IngestPipeline:
         memory.map.track_changes()
         self.replica = MapReplica(memory.map.contents(), memory.seq)
         """What queries read: the map as of the newest acknowledged frame."""
-        self.worker = IngestWorker(memory, checkpoints)
+        self.worker = IngestWorker(memory, checkpoints, feed.announcement)
         self.frames_applied = 0
         self._in_flight = 0
         self._stopped = False
@@ -282,7 +289,7 @@ class IngestPipeline:
                 self._send(result.envelope, result.request_id, result.reply)
                 if result.update is not None:
                     self.frames_applied += 1
-                    self.feed.publish(result.update)
+                    self.feed.send(result.announcement)
             elif isinstance(result, Answer):
                 self._send(result.envelope, result.request_id, result.reply)
             elif isinstance(result, Saved):

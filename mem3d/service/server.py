@@ -36,6 +36,7 @@ from mem3d.service.durable import DurableMemory
 from mem3d.service.handlers import RequestHandlers
 from mem3d.service.ingest import IngestPipeline
 from mem3d.service.routing import Router
+from mem3d.threads import blas_threads
 from mem3d.voxel_map import MapConfig
 
 __all__ = ["MemoryService", "ServiceConfig"]
@@ -115,6 +116,11 @@ class MemoryService:
                 signal.signal(sig, handler)
 
     def run(self) -> None:
+        """Serve until shut down, with ``config.blas_threads`` BLAS threads (``mem3d.threads``)."""
+        with blas_threads(self.config.blas_threads):
+            self._serve()
+
+    def _serve(self) -> None:
         ingest, changes = self._sockets["ingest"], self._sockets["changes"]
         poller = zmq.Poller()
         for socket in self._sockets.values():

@@ -202,6 +202,10 @@ class FakeHabitatSimulator:
             agent.pitch = float(np.clip(wanted, -limit, limit))
         return {**self.get_sensor_observations(), "collided": collided}
 
+    def step_filter(self, start, end) -> np.ndarray:
+        """As habitat_sim's, without sliding: the end point, or the start when the step crosses the wall."""
+        return np.array(start if end[2] < self.pathfinder.wall_z else end, dtype=float)
+
     def get_sensor_observations(self) -> dict:
         self.renders += 1
         h, w = self.config.camera.height, self.config.camera.width
@@ -242,6 +246,20 @@ def test_a_forward_step_into_a_wall_reports_habitats_collided_flag():
     obs = source.observe()  # the observations the step returned: no second render
     assert simulator.renders == renders and obs.T_world_camera[0, 3] == pytest.approx(0.6)
     assert source.act(Action(ActionKind.TURN_LEFT)).success
+
+
+def test_habitat_move_to_stops_at_the_wall_through_the_step_filter():
+    source, simulator = fake_source()
+    source.reset(0)
+    result = source.act(Action(ActionKind.MOVE_TO, (0.5, 0.0, 1.0)))  # our +x = Habitat -z, wall at x = 0.6
+    assert result.success and result.travelled_m == pytest.approx(0.5)
+    assert source.observe().T_world_camera[0, 3] == pytest.approx(0.5)
+    assert simulator.agent.yaw == pytest.approx(1.0)
+    blocked = source.act(Action(ActionKind.MOVE_TO, (3.0, 0.0, 1.0)))
+    assert not blocked.success and "blocked" in blocked.message and blocked.travelled_m < 0.1 + 1e-9
+    assert simulator.agent.yaw == pytest.approx(0.0)  # facing along the segment
+    assert source.observe().T_world_camera[0, 3] <= 0.6 + 1e-9
+    assert source.act(Action(ActionKind.MOVE_FORWARD)).travelled_m == pytest.approx(0.1)  # up to the wall
 
 
 def test_looking_past_the_tilt_limit_fails_like_the_embedded_agent():

@@ -1,7 +1,10 @@
 """docs/protocol.md lists exactly the fields of each message dataclass, so the two cannot drift."""
 
 import dataclasses
+import enum
 import re
+import types
+import typing
 from pathlib import Path
 
 import pytest
@@ -39,10 +42,35 @@ def test_the_document_lists_each_field_and_array_as_the_dataclass_declares_it(cl
     table = documented().get(name)
     assert table is not None, f"docs/protocol.md has no section for {name!r}"
     assert set(table) == {f.name for f in dataclasses.fields(cls)}, f"the fields of {name!r} differ"
+    hints = typing.get_type_hints(cls)
     for spec in schema(cls):
         type_text = table[spec.name]
         assert type_text.startswith("array") == spec.is_array, f"{name}.{spec.name}: array or header field?"
         assert ("optional" in type_text) == (not spec.required), f"{name}.{spec.name}: optional or required?"
+        if not spec.is_array:
+            expected = documented_type(hints[spec.name])
+            assert type_text.split(", optional")[0].startswith(expected), \
+                f"{name}.{spec.name}: documented as {type_text!r}, declared {expected!r}"
+
+
+def documented_type(hint) -> str:
+    """How docs/protocol.md writes a header field's declared type: ``int``, ``[float, float, float]``,
+    ``list of `Candidate` maps``, ``list of [int, str]``, ```Sighting` map`` (None in a union only makes it optional)."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    if typing.get_origin(hint) is tuple:
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = args[0]
+            if dataclasses.is_dataclass(item):
+                return f"list of `{item.__name__}` maps"
+            return f"list of {documented_type(item)}"
+        return "[" + ", ".join(documented_type(arg) for arg in args) + "]"
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return "str"
+    if dataclasses.is_dataclass(hint):
+        return f"`{hint.__name__}` map"
+    return hint.__name__
 
 
 def test_every_documented_message_exists():

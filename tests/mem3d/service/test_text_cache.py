@@ -1,11 +1,18 @@
 """The text embedding cache: exact-text keys, least recently used dropped first, and a service behind it
 that embeds a repeated query only once (over real sockets)."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
 from mem3d.client import ServiceError
+from mem3d.encoder import EncoderEntry, register_encoder
 from mem3d.errors import InvalidInputError
+from mem3d.service.config import ServiceConfig
+from mem3d.service.factory import load_text_encoder
 from mem3d.service.text_cache import TextEmbeddingCache
 from mem3d.voxel_map import MapConfig
 from tests.helpers.synthetic_room import BOOK, DIM, MUG, ConceptEncoder, client_of, frame_of
@@ -64,6 +71,34 @@ def test_a_service_behind_the_cache_embeds_a_repeated_query_once(start_service, 
         with pytest.raises(ServiceError, match="blank"):
             client.localize(text="   ")  # refused before the cache or the encoder see it
         assert encoder.embedded == ["mug", "book", "floor", "mug"]
+        stats = client.stats()
+        assert (stats.text_cache_hits, stats.text_cache_misses) == (5, 4)
+
+
+@dataclass(frozen=True)
+class RegisteredConceptsConfig:
+    seed: int = 0
+
+
+class RegisteredConcepts(ConceptEncoder):
+    """The synthetic room's encoder, built by name through the core registry."""
+
+    @classmethod
+    def from_options(cls, seed: int = 0) -> RegisteredConcepts:
+        return cls(np.random.default_rng(seed).standard_normal((4, DIM)).astype(np.float32))
+
+
+@pytest.mark.parametrize("size", [0, 3])
+def test_the_service_factory_puts_the_configured_cache_in_front_of_the_encoder(tmp_path, size):
+    register_encoder("test-concepts", EncoderEntry(f"{__name__}:RegisteredConcepts", RegisteredConceptsConfig,
+                                                    "the synthetic room's concepts, for tests"))
+    encoder = load_text_encoder(ServiceConfig(str(tmp_path / "store"), encoder="test-concepts",
+                                              text_cache_size=size))
+    assert isinstance(encoder, TextEmbeddingCache) == (size > 0)
+    if size:
+        assert encoder.size == size and isinstance(encoder.encoder, RegisteredConcepts)
+    with pytest.raises(InvalidInputError, match="text_cache_size"):
+        ServiceConfig(str(tmp_path / "store"), text_cache_size=-1)
 
 
 def test_mem3d_serve_refuses_a_negative_cache_size(tmp_path, capsys):
