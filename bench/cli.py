@@ -32,6 +32,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "perception": Benchmark("bench.perception_bench", "PerceptionBenchConfig",
                             "observation -> feature frame for the label and open_clip encoders"),
     "sim": Benchmark("bench.sim_bench", "SimBenchConfig", "embedded simulator: frame rate and depth accuracy"),
+    "episodic": Benchmark("bench.episodic_bench", "EpisodicBenchConfig",
+                          "episodic memory: cost per frame on top of the map update, query latency"),
 }
 
 

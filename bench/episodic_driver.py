@@ -1,11 +1,9 @@
 """The scripted agent of the episodic evaluation: it walks (no teleport) between room centres of the
 embedded simulator and looks around in each, yielding an observation every ``step_m`` or so.
 
-Motion is honest: every step is an action the simulator checks against its geometry. The route is
-planned on the simulator's nav grid, as a scripted tour's would be; the memory never sees it. Until
-``mem3d.source`` has a straight-segment move (issue 12), ``advance`` turns in ``turn_deg`` steps and
-moves forward in ``forward_step_m`` steps (choosing among the reachable headings with the nav grid,
-as a planner would); once it has, only ``advance`` changes.
+Motion is honest: every step is a straight ``MOVE_TO`` segment that the simulator checks against its
+geometry (no teleport). The route is planned on the simulator's nav grid, as a scripted tour's would
+be; the memory never sees it.
 """
 
 from __future__ import annotations
@@ -19,36 +17,17 @@ from mem3d.types import Observation
 
 
 def advance(source, waypoint: np.ndarray) -> bool:
-    """Walk from the agent's position towards ``waypoint`` (world xy, metres) with checked actions;
-    False when the geometry stopped the agent.
-
-    Discrete actions reach only headings in ``turn_deg`` steps: of those, the one whose straight
-    run of forward steps ends nearest the waypoint over free floor is taken."""
-    agent = source.config.agent
-    here, yaw = source.state.xy, source.state.yaw
-    n_forward = max(1, int(round(float(np.linalg.norm(waypoint - here)) / agent.forward_step_m)))
-    best = None
-    for k in range(-int(180 // agent.turn_deg), int(180 // agent.turn_deg) + 1):
-        heading = yaw + np.radians(k * agent.turn_deg)
-        end = here + n_forward * agent.forward_step_m * np.array([np.cos(heading), np.sin(heading)])
-        if source.navigation.grid.segment_free(here, end):
-            miss = float(np.linalg.norm(end - waypoint)) + 1e-3 * abs(k)
-            if best is None or miss < best[0]:
-                best = (miss, k)
-    if best is None:
-        return False
-    kind = ActionKind.TURN_LEFT if best[1] > 0 else ActionKind.TURN_RIGHT
-    for _ in range(abs(best[1])):
-        source.act(Action(kind))
-    for _ in range(n_forward):
-        if not source.act(Action(ActionKind.MOVE_FORWARD)).success:
-            return False
-    return True
+    """Drive the straight segment from the agent's position to ``waypoint`` (world xy, metres) with one
+    ``MOVE_TO``, which the simulator stops where its geometry blocks the segment; False when it did."""
+    delta = waypoint - source.state.xy
+    heading = float(np.arctan2(delta[1], delta[0]))
+    return source.act(Action(ActionKind.MOVE_TO, (float(waypoint[0]), float(waypoint[1]), heading))).success
 
 
 def walk_to(source, goal: np.ndarray, step_m: float = 0.75) -> Iterator[Observation]:
     """Walk to ``goal`` (xy) along the geodesic, re-planned from where the agent stands at each step;
-    an observation after each step."""
+    an observation after each step. A segment the geometry blocks at once (the agent stands at an
+    obstacle's edge) is tried shorter; the walk ends when even short ones go nowhere."""
     stuck = 0
     while stuck < 3:
         here = source.state.xy
@@ -57,10 +36,25 @@ def walk_to(source, goal: np.ndarray, step_m: float = 0.75) -> Iterator[Observat
         path = source.navigation.geodesic_path(here, goal)
         if not path.reachable or len(path.points) < 2:
             return
-        waypoint = _along(path.points, step_m)
-        advance(source, waypoint)
+        if not advance(source, _along(path.points, step_m)) and np.linalg.norm(source.state.xy - here) < 0.01:
+            _step_clear(source, goal)
         yield source.observe()
-        stuck = stuck + 1 if np.linalg.norm(source.state.xy - here) < 1e-3 else 0
+        stuck = stuck + 1 if np.linalg.norm(source.state.xy - here) < 0.01 else 0
+
+
+def _step_clear(source, goal: np.ndarray, hop_m: float = 0.15) -> None:
+    """At an obstacle's edge, where the planned segment is blocked at once: a short hop in the free
+    direction (checked on the nav grid first, then by the simulator) that best shortens the way."""
+    here, grid = source.state.xy, source.navigation.grid
+    best = None
+    for angle in np.radians(np.arange(0.0, 360.0, 15.0)):
+        end = here + hop_m * np.array([np.cos(angle), np.sin(angle)])
+        if grid.segment_free(here, end):
+            left = source.navigation.geodesic_distance(end, goal)
+            if best is None or left < best[0]:
+                best = (left, end)
+    if best is not None:
+        advance(source, best[1])
 
 
 def look_around(source, views: int = 12) -> Iterator[Observation]:

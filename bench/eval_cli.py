@@ -13,6 +13,8 @@ import argparse
 from bench.cli import Benchmark, add_registry_arguments, run_from_registry
 
 EVALUATIONS: dict[str, Benchmark] = {
+    "episodic": Benchmark("bench.eval_episodic", "EpisodicEvalConfig",
+                          "episodic memory: where / when / changes / routes over rearranged apartments"),
 }
 
 

@@ -102,7 +102,7 @@ def what_was_at(memory: EpisodicMemory, stamp: float, place: int | None = None,
             memory.places.require(place)
         found = []
         for inst in memory.instances.values():
-            state = _state_at(inst, stamp)
+            state = state_at(inst, stamp)
             if state is None or state.kind is EventKind.DISAPPEARED:
                 continue
             position = np.array(state.position)
@@ -118,7 +118,7 @@ def what_was_at(memory: EpisodicMemory, stamp: float, place: int | None = None,
         return tuple(found)
 
 
-def _state_at(inst: Instance, stamp: float) -> Event | None:
+def state_at(inst: Instance, stamp: float) -> Event | None:
     """The instance's last event at or before ``stamp`` (None: not known then)."""
     state = None
     for event in inst.events:

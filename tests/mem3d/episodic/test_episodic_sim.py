@@ -77,10 +77,11 @@ def test_history_when_seen_and_what_was_at_follow_the_move(episode, label_encode
     change = next(c for c in episode.changes if c.kind == "moved")
     query = label_encoder.encode_text([change.label])[0]
     instance, events = queries.history(memory, query)
-    assert [e.kind for e in events][-1] is EventKind.MOVED and events[0].kind is EventKind.SEEN
+    moves = [e for e in events if e.kind is EventKind.MOVED]
+    assert moves and events[0].kind is EventKind.SEEN and events[0].stamp < episode.changed_at < moves[0].stamp
     _, intervals = queries.when_seen(memory, query)
     assert intervals[0].start < episode.changed_at < intervals[-1].start
-    move = events[-1]
+    move = moves[-1]
     before = queries.what_was_at(memory, episode.changed_at, place=move.from_place)
     after = queries.what_was_at(memory, move.stamp + 1.0, place=move.from_place)
     assert instance in {s.instance for s in before} and instance not in {s.instance for s in after}
