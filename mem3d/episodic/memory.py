@@ -189,8 +189,6 @@ class EpisodicMemory:
         stamp, place = float(work.frame.stamp), work.place
         inst.seen_from[place] = stamp
         previous, inst.place = inst.place, self._place_of(inst)
-        if previous != inst.place:
-            self._refine_last_event(inst)
         self.places.places[place].instances[inst.id] = stamp
         if not inst.intervals or stamp - inst.intervals[-1][1] > self.config.instances.sighting_gap_s:
             inst.intervals.append([stamp, stamp, float(inst.place)])
@@ -198,6 +196,8 @@ class EpisodicMemory:
                 work.events.append(_Pending(EventKind.SEEN, inst))
         else:
             inst.intervals[-1][1] = stamp
+            if previous != inst.place:
+                self._refine_last_event(inst)
         inst.last_seen, inst.last_obs_id = stamp, int(work.frame.obs_id)
         inst.n_sightings += 1
         work.seen.add(inst.id)
