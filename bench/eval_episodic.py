@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mem3d.episodic import queries
-from mem3d.episodic.config import EpisodicConfig
+from mem3d.episodic.config import BudgetConfig, EpisodicConfig
 from mem3d.episodic.memory import EpisodicMemory
 from mem3d.episodic.results import EventKind
 from mem3d.voxel_map import MapConfig, VoxelMap
@@ -52,6 +52,9 @@ class EpisodicEvalConfig:
     min_visible_px: int = 30
     route_pairs: int = 20
     """Place pairs asked per episode."""
+    max_voxels: int | None = None
+    max_keyframes: int | None = None
+    """The memory budget (``mem3d.episodic.budget``); None = unbounded."""
     seed: int = 0
 
 
@@ -80,9 +83,11 @@ def run(config: EpisodicEvalConfig, show_progress: bool = True) -> dict:
     encoder = create_encoder("label-minilm")
     totals: dict[str, list] = {name: [] for name in ("position", "correct", "time", "binary", "route")}
     changes = [0, 0, 0, 0]  # matched predictions, predictions, matched truths, truths
+    sizes = []
     for scene in config.scenes:
         episode = _episode(scene, config, encoder, show_progress)
         _score(episode, encoder, config, totals, changes)
+        sizes.append((len(episode.voxel_map), len(episode.memory.keyframes)))
     n = 2 * len(totals["correct"]) + len(totals["binary"]) + len(totals["route"]) + changes[3]
     return {
         "perception": "label-minilm" + (" degraded" if config.degraded else ""),
@@ -96,6 +101,8 @@ def run(config: EpisodicEvalConfig, show_progress: bool = True) -> dict:
         "n_position": len(totals["correct"]), "n_position_answered": len(totals["position"]),
         "n_binary": len(totals["binary"]), "n_change_truths": changes[3],
         "n_route": len(totals["route"]),
+        "n_voxels": [v for v, _ in sizes], "n_keyframes": [k for _, k in sizes],
+        "max_voxels": config.max_voxels, "max_keyframes": config.max_keyframes,
     }
 
 
@@ -111,7 +118,8 @@ def _episode(scene: int, config: EpisodicEvalConfig, encoder, show_progress: boo
                                                                                  height=config.height)))
     info = encoder.info
     voxel_map = VoxelMap(MapConfig(feature_dim=info.feature_dim, feature_model=info.model_id))
-    memory = EpisodicMemory(EpisodicConfig(), voxel_map.voxel_size, info.match_threshold)
+    budget = BudgetConfig(max_voxels=config.max_voxels, max_keyframes=config.max_keyframes)
+    memory = EpisodicMemory(EpisodicConfig(budget=budget), voxel_map.voxel_size, info.match_threshold)
     episode = _Run(source, memory, voxel_map)
     frame_config = FrameConfig(n_samples=config.n_samples, seed=config.seed)
 
