@@ -18,13 +18,16 @@ def _cv2():
     return cv2
 
 
+def _encode(extension: str, image: np.ndarray, params: list[int]) -> bytes:
+    ok, data = _cv2().imencode(extension, image, params)
+    if not ok:
+        raise StoreError(f"opencv could not encode a keyframe image as {extension}")
+    return data.tobytes()
+
+
 def encode_rgb(rgb: np.ndarray, quality: int = 90) -> bytes:
     """(H, W, 3) uint8 RGB -> JPEG bytes."""
-    cv2 = _cv2()
-    ok, data = cv2.imencode(".jpg", np.ascontiguousarray(rgb[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    if not ok:
-        raise StoreError("opencv could not encode a keyframe as JPEG")
-    return data.tobytes()
+    return _encode(".jpg", np.ascontiguousarray(rgb[..., ::-1]), [_cv2().IMWRITE_JPEG_QUALITY, int(quality)])
 
 
 def decode_rgb(data: bytes) -> np.ndarray:
@@ -38,13 +41,9 @@ def decode_rgb(data: bytes) -> np.ndarray:
 
 def encode_depth(depth: np.ndarray) -> bytes:
     """(H, W) float32 metres (0 = none) -> 16-bit PNG bytes in millimetres."""
-    cv2 = _cv2()
     mm = np.rint(np.nan_to_num(depth, nan=0.0, posinf=0.0) * 1000.0)
     mm[(mm < 0) | (mm > MAX_DEPTH_MM)] = 0
-    ok, data = cv2.imencode(".png", mm.astype(np.uint16))
-    if not ok:
-        raise StoreError("opencv could not encode a keyframe's depth as PNG")
-    return data.tobytes()
+    return _encode(".png", mm.astype(np.uint16), [])
 
 
 def decode_depth(data: bytes) -> np.ndarray:

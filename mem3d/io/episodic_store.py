@@ -31,12 +31,14 @@ from mem3d.episodic.keyframes import KeyframeImages
 from mem3d.episodic.memory import EpisodicMemory
 from mem3d.episodic.state import from_state, to_state
 from mem3d.errors import StoreError
-from mem3d.io.durable_files import fsync_dir
+from mem3d.io.durable_files import atomic_write_bytes, fsync_dir
 
 log = logging.getLogger("mem3d.io")
 EPISODIC = "episodic"
 KEYFRAMES = "keyframes"
 STATE_PREFIX = "state-"
+MARKER = "FORMAT"
+"""Written once the store has an episodic memory: without it (and without states) a store predates it."""
 MAGIC = b"mem3d-episodic-state\n"
 
 
@@ -72,13 +74,7 @@ def save_state(store: Path, checkpoint: str, data: bytes) -> None:
     """Write the episodic state of ``checkpoint`` durably (fsynced, atomic rename)."""
     target = state_path(store, checkpoint)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.tmp")
-    with open(staging, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(staging, target)
-    fsync_dir(target.parent)
+    atomic_write_bytes(target, data)
 
 
 def load_state(store: Path, checkpoint: str | None, sink: KeyframeFiles, initial: str, voxel_size: float,
@@ -92,7 +88,8 @@ def load_state(store: Path, checkpoint: str | None, sink: KeyframeFiles, initial
         return EpisodicMemory(config, voxel_size, match_threshold, sink)
     path = state_path(store, checkpoint)
     if not path.exists():
-        if not (store / EPISODIC).exists():
+        folder = store / EPISODIC
+        if not (folder / MARKER).exists() and not any(folder.glob(f"{STATE_PREFIX}*.bin")):
             log.warning("%s has no episodic memory yet (written before it existed): starting an empty one; "
                         "it holds what comes after checkpoint %s", store, checkpoint)
             return EpisodicMemory(config, voxel_size, match_threshold, sink)
@@ -106,6 +103,18 @@ def load_state(store: Path, checkpoint: str | None, sink: KeyframeFiles, initial
     if config is not None and config != memory.config:
         log.warning("%s: the episodic memory keeps the settings it was recorded with, not the ones given", store)
     return memory
+
+
+def episodic_problem(store: Path, checkpoint: str | None, initial: str, voxel_size: float) -> str | None:
+    """What is wrong with the episodic memory of ``checkpoint`` (its state, its keyframe files), or None:
+    the check ``mem3d store check`` runs, the same that opening the store makes."""
+    files = KeyframeFiles(store, writable=False)
+    try:
+        memory = load_state(store, checkpoint, files, initial, voxel_size, 0.5)
+        files.check(list(memory.keyframes))
+    except StoreError as error:
+        return f"episodic memory: {error}"
+    return None
 
 
 def prune_states(store: Path, checkpoints: list[str]) -> None:
@@ -124,12 +133,17 @@ class KeyframeFiles:
     def __init__(self, store: Path, writable: bool = True) -> None:
         self.folder = Path(store) / EPISODIC / KEYFRAMES
         self.writable = writable
-        if writable:
-            self.folder.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._unsynced: list[Path] = []
         self._dropped: set[int] = set()
         self._in_memory: dict[int, KeyframeImages] = {}
+
+    def mark(self) -> None:
+        """Record that this store has an episodic memory (``MARKER``), and make the keyframe folder."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        marker = self.folder.parent / MARKER
+        if not marker.exists():
+            atomic_write_bytes(marker, b"1\n")
 
     def paths(self, keyframe_id: int) -> tuple[Path, Path]:
         stem = self.folder / f"kf-{keyframe_id:06d}"

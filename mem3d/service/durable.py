@@ -146,6 +146,7 @@ class DurableMemory:
         self.sources: OrderedDict[str, int] = OrderedDict(base.sources)
         self.keyframe_files = KeyframeFiles(self.store)
         self.episodic = open_episodic(self.store, base.name, self.keyframe_files, self.map, episodic_config)
+        self.keyframe_files.mark()
         self._kept_keyframes = {base.name: set(self.episodic.keyframes)}
         """Checkpoint -> the keyframes its episodic state refers to (their files must stay)."""
         self.seq, self.replayed = replay(self.map, self.sources, report, self.episodic)

@@ -1,20 +1,18 @@
 """The episodic memory in a store: saved with each checkpoint, rebuilt by log replay after a crash or a
 SIGKILL exactly as it was, and a damaged episodic part refuses to open (never an empty memory)."""
 
-import threading
-import time
-
 import numpy as np
 import pytest
 
-from mem3d.client import ServiceTimeoutError
 from mem3d.episodic.memory import EpisodicMemory
 from mem3d.episodic.state import to_state
 from mem3d.errors import StoreError
 from mem3d.io.episodic_store import EPISODIC, KEYFRAMES, state_path
+from mem3d.io.repair import repair_store
+from mem3d.io.verify import Verdict, inspect_store
 from mem3d.service.durable import DurableMemory, open_store_readonly
 from mem3d.voxel_map import VoxelMap
-from tests.helpers.synthetic_room import serve_process
+from tests.helpers.synthetic_room import ingest_then_kill, serve_process
 from tests.mem3d.service.stores import CONFIG, crash, ingest_of, make_frames
 
 
@@ -84,6 +82,11 @@ def test_a_damaged_episodic_part_refuses_to_open(tmp_path, frames, damage):
         with pytest.raises(StoreError, match="episodic|keyframe"):
             open_it()
     assert sorted((p.name, p.stat().st_size) for p in store.rglob("*") if p.is_file()) == before
+    assert inspect_store(store).verdict is Verdict.DAMAGED  # `mem3d store check` says the same
+    assert repair_store(store, accept_loss=True).changed  # the episodic part is set aside, the map kept
+    memory = DurableMemory(store, CONFIG)
+    assert memory.seq == len(frames) and memory.replayed == len(frames) - 8
+    memory.close()
 
 
 @pytest.mark.slow
@@ -91,26 +94,7 @@ def test_the_episodic_memory_survives_sigkill_during_ingest(tmp_path, scene, con
     frames = make_frames(scene, concepts, camera, 24)
     store = tmp_path / "store"
     service = serve_process(store, "--checkpoint-every-frames", "6")
-    acked: list[int] = []
-
-    def stream():
-        with service.client() as client:
-            for frame in frames:
-                try:
-                    acked.append(client.ingest(frame, "camera").obs_id)
-                except ServiceTimeoutError:
-                    return
-
-    sender = threading.Thread(target=stream)
-    sender.start()
-    deadline = time.monotonic() + 120
-    while len(acked) < 14:  # past two checkpoints
-        if not sender.is_alive() or time.monotonic() > deadline:
-            service.kill()
-            raise AssertionError(f"the stream stopped after {len(acked)} acknowledged frames")
-        time.sleep(0.005)
-    service.kill()
-    sender.join()
+    acked = ingest_then_kill(service, frames, 14)  # past two checkpoints
     assert 14 <= len(acked) < len(frames)
     service = serve_process(store)
     try:
