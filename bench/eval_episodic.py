@@ -17,6 +17,10 @@ perception (``label-minilm``), or from the same perception degraded (``perceptio
   agent saw before (disappeared) or after (appeared) the change count;
 - route: between random pairs of places; valid when every edge of the answer joins places whose
   centres the simulator's nav grid connects within the edge's length + 0.5 m.
+
+``map_localize_success`` asks the voxel map alone (``VoxelMap.localize``, top candidate within 0.5 m
+of where the object was last seen): with a memory budget it shows what the voxels still know, beside
+what the episodic memory answers.
 """
 
 from __future__ import annotations
@@ -81,7 +85,7 @@ def run(config: EpisodicEvalConfig, show_progress: bool = True) -> dict:
     from mem3d.encoder import create_encoder
 
     encoder = create_encoder("label-minilm")
-    totals: dict[str, list] = {name: [] for name in ("position", "correct", "time", "binary", "route")}
+    totals: dict[str, list] = {name: [] for name in ("position", "correct", "time", "binary", "route", "localize")}
     changes = [0, 0, 0, 0]  # matched predictions, predictions, matched truths, truths
     sizes = []
     for scene in config.scenes:
@@ -94,6 +98,7 @@ def run(config: EpisodicEvalConfig, show_progress: bool = True) -> dict:
         "scenes": list(config.scenes), "rearrangements": config.rearrangements,
         "position_error_m_median": _q(totals["position"], 50), "position_error_m_p90": _q(totals["position"], 90),
         "where_last_seen_accuracy": _mean(totals["correct"]), "time_error_s_median": _q(totals["time"], 50),
+        "map_localize_success": _mean(totals["localize"]),
         "binary_accuracy": _mean(totals["binary"]),
         "change_precision": changes[0] / changes[1] if changes[1] else float("nan"),
         "change_recall": changes[2] / changes[3] if changes[3] else float("nan"),
@@ -190,6 +195,9 @@ def _score(episode: _Run, encoder, config: EpisodicEvalConfig, totals: dict, cha
     for obj in episode.objects.values():  # position and time: labels one object carries
         if counts[obj.label] != 1:
             continue
+        found = episode.voxel_map.localize(embeddings[obj.label], top_k=1)  # the voxel map alone, for the budget
+        totals["localize"].append(found.found and bool(np.linalg.norm(np.array(found.candidates[0].centroid)
+                                                                      - obj.last_centre) <= MATCH_M))
         sighting = queries.where_last_seen(memory, embeddings[obj.label])
         if sighting is None:  # not found: wrong, and no error to add to the medians
             totals["correct"].append(False)

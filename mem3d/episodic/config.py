@@ -50,11 +50,12 @@ class InstanceConfig:
     """A cluster joins an instance whose box, grown by this margin, holds the cluster's centroid."""
     max_extent_m: float = 3.0
     """Clusters wider than this (horizontally) are structure (floor, walls), not objects."""
-    max_height_m: float = 2.0
-    """... or taller than this."""
+    max_height_m: float = 2.3
+    """... or taller than this (a wardrobe is 2 m, walls 2.5 m)."""
     surface_thickness_m: float = 0.11
-    """Clusters this thin along an axis and ``structure_extent_m`` long are floors, walls, ceilings."""
-    structure_extent_m: float = 1.5
+    """Clusters this thin along one axis and ``structure_extent_m`` long along both others are floors,
+    walls, ceilings."""
+    structure_extent_m: float = 1.8
     surface_extent_m: float = 0.8
     """Thin clusters this long are skipped as surface patches (their feature is not marked structure)."""
     gone_fraction: float = 0.5

@@ -94,10 +94,11 @@ def _clusters_per_row(keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 def is_structure(size: np.ndarray, config: InstanceConfig) -> bool:
     """A cluster of this (3,) size (metres) is a floor, wall or ceiling: too large for an object, or a
-    large thin surface."""
+    thin surface large in both its other directions (a bed's top is not: it is narrower)."""
     if max(size[0], size[1]) > config.max_extent_m or size[2] > config.max_height_m:
         return True
-    return bool(size.min() <= config.surface_thickness_m and size.max() >= config.structure_extent_m)
+    thin, middle, _ = np.sort(size)
+    return bool(thin <= config.surface_thickness_m and middle >= config.structure_extent_m)
 
 
 def _is_surface_patch(size: np.ndarray, config: InstanceConfig) -> bool:
