@@ -9,6 +9,7 @@ depth (for the free-space test of ``instances``).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -17,10 +18,11 @@ import numpy as np
 from mem3d.episodic.config import KeyframeConfig
 from mem3d.episodic.images import encode_depth, encode_rgb
 from mem3d.episodic.results import KeyframeRef
-from mem3d.errors import InvalidInputError
+from mem3d.errors import InvalidInputError, NotAvailableError
 from mem3d.integrate.depth import downsample_min
 from mem3d.types import CameraIntrinsics, FeatureFrame
 
+log = logging.getLogger("mem3d.episodic")
 TEST_DEPTH_BINNING = 1
 """The depth kept in memory is min-pooled by this factor (nearer surfaces win: never a false "free")."""
 
@@ -112,12 +114,24 @@ def is_novel(keyframes: list[Keyframe], T_world_camera: np.ndarray, n_added: int
     return moved >= config.min_translation_m or np.degrees(np.arccos(cos)) >= config.min_rotation_deg
 
 
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        log.warning("%s: keyframes are kept without images", message)
+
+
 def make_keyframe(keyframe_id: int, frame: FeatureFrame, place: int, config: KeyframeConfig
                   ) -> tuple[Keyframe, KeyframeImages]:
     """The keyframe of a frame that carries a carving depth, and its encoded images."""
-    depth = frame.depth
-    rgb = getattr(frame, "rgb", None)
-    images = KeyframeImages(encode_rgb(rgb, config.jpeg_quality) if rgb is not None else b"", encode_depth(depth))
+    depth, rgb = frame.depth, frame.rgb
+    try:
+        images = KeyframeImages(encode_rgb(rgb, config.jpeg_quality) if rgb is not None else b"", encode_depth(depth))
+    except NotAvailableError as error:  # a core-only install: the keyframe is kept without its images
+        _warn_once(str(error))
+        images = KeyframeImages(b"", b"")
     small = downsample_min(depth, TEST_DEPTH_BINNING).astype(np.float16)
     keyframe = Keyframe(keyframe_id, int(frame.obs_id), float(frame.stamp), place,
                         np.array(frame.T_world_camera, dtype=np.float64), frame.intrinsics, small)

@@ -36,7 +36,10 @@ def documented() -> dict[str, dict[str, str]]:
     return sections
 
 
-@pytest.mark.parametrize("cls", message_classes() + [Candidate, Cluster] + EPISODIC_NESTED, ids=lambda cls: cls.__name__)
+NESTED = [Candidate, Cluster] + EPISODIC_NESTED
+
+
+@pytest.mark.parametrize("cls", message_classes() + NESTED, ids=lambda cls: cls.__name__)
 def test_the_document_lists_each_field_and_array_as_the_dataclass_declares_it(cls):
     name = getattr(cls, "TYPE", cls.__name__)
     table = documented().get(name)
