@@ -37,6 +37,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "nav": Benchmark("bench.nav_bench", "NavBenchConfig",
                      "navigation: occupancy update per frame, A* across an apartment, frontier update"),
     "query": Benchmark("bench.query_bench", "QueryBenchConfig", "offline mem3d query: cold start, further queries"),
+    "episodic": Benchmark("bench.episodic_bench", "EpisodicBenchConfig",
+                          "episodic memory: cost per frame on top of the map update, query latency"),
 }
 
 

@@ -19,6 +19,8 @@ EVALUATIONS: dict[str, Benchmark] = {
                      "multi-goal navigation from memory: SR, SPL, no-memory baseline"),
     "queries": Benchmark("bench.eval_queries", "QueryEvalConfig",
                          "query precision and recall: paraphrases, small objects, attribute and compound queries"),
+    "episodic": Benchmark("bench.eval_episodic", "EpisodicEvalConfig",
+                          "episodic memory: where / when / changes / routes over rearranged apartments"),
 }
 
 

@@ -29,7 +29,7 @@ from mem3d.comms.endpoints import DEFAULT_REQUESTS
 from mem3d.comms.sockets import CLIENT, connect
 from mem3d.errors import Mem3dError
 from mem3d.nav.traversability import OccupancyGrid
-from mem3d.protocol import messages
+from mem3d.protocol import episodic, messages
 from mem3d.protocol.announcements import MapUpdateAnnouncement
 from mem3d.protocol.replies import (
     ErrorReply,
@@ -172,6 +172,48 @@ class MemoryClient:
                                                since_seq=since_seq), idempotent=True)
         return reply.to_grid()
 
+    # --- the episodic memory (mem3d.episodic.queries; every reply carries the seq it reflects) ---------
+
+    def where_last_seen(self, text: str | None = None, embedding: np.ndarray | None = None,
+                        threshold: float | None = None) -> episodic.WhereLastSeenReply:
+        """Where the object was last seen: position, place, stamp and keyframe (``sighting``)."""
+        return self._request(episodic.WhereLastSeenRequest(**_concept(text, embedding, threshold)), idempotent=True)
+
+    def history(self, text: str | None = None, embedding: np.ndarray | None = None,
+                threshold: float | None = None) -> episodic.HistoryReply:
+        """The matched instance's events, oldest first."""
+        return self._request(episodic.HistoryRequest(**_concept(text, embedding, threshold)), idempotent=True)
+
+    def when_seen(self, text: str | None = None, embedding: np.ndarray | None = None,
+                  threshold: float | None = None) -> episodic.WhenSeenReply:
+        """The time intervals in which the matched instance was seen."""
+        return self._request(episodic.WhenSeenRequest(**_concept(text, embedding, threshold)), idempotent=True)
+
+    def changes_since(self, stamp: float, place: int | None = None) -> episodic.ChangesReply:
+        """appeared / moved / disappeared events after ``stamp`` (seconds), at ``place`` if given."""
+        return self._request(episodic.ChangesSinceRequest(stamp=float(stamp), place=place), idempotent=True)
+
+    def what_was_at(self, stamp: float, place: int | None = None,
+                    region: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None,
+                    ) -> episodic.WhatWasAtReply:
+        """The instances present at ``stamp`` in a place or a box (min corner, max corner; metres)."""
+        lo, hi = (None, None) if region is None else (tuple(map(float, region[0])), tuple(map(float, region[1])))
+        return self._request(episodic.WhatWasAtRequest(stamp=float(stamp), place=place, region_min=lo, region_max=hi),
+                             idempotent=True)
+
+    def route(self, from_place: int, to_place: int) -> episodic.RouteReply:
+        """The shortest travelled route between two places."""
+        return self._request(episodic.RouteRequest(from_place=int(from_place), to_place=int(to_place)),
+                             idempotent=True)
+
+    def places(self) -> episodic.PlacesReply:
+        """Every place and travelled edge."""
+        return self._request(episodic.PlacesRequest(), idempotent=True)
+
+    def keyframe_image(self, keyframe: int) -> episodic.KeyframeImageReply:
+        """A keyframe's JPEG and 16-bit PNG bytes (``mem3d.episodic.images`` decodes them)."""
+        return self._request(episodic.KeyframeImageRequest(keyframe=int(keyframe)), idempotent=True)
+
     def save(self) -> SaveReply:
         """Write a checkpoint now (``checkpoint`` is its name)."""
         return self._request(SaveRequest(), idempotent=False)
@@ -287,6 +329,13 @@ class ChangeFeed:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _concept(text: str | None, embedding: np.ndarray | None, threshold: float | None) -> dict:
+    if (text is None) == (embedding is None):
+        raise ValueError("give exactly one of text or embedding")
+    return {"text": text, "embedding": None if embedding is None else np.asarray(embedding, dtype=np.float32),
+            "threshold": None if threshold is None else float(threshold)}
 
 
 def _decode(frames: list[bytes], endpoint: str) -> Message:

@@ -144,6 +144,9 @@ class FeatureFrame:
     """Intrinsics of ``depth`` (required when ``depth`` is given)."""
     feature_model: str = ""
     """Name of the encoder that made the features, checked against the map's."""
+    rgb: np.ndarray | None = None
+    """Optional (h, w, 3) uint8 RGB image of the shape of ``depth`` (same intrinsics): the picture the
+    episodic memory keeps when it makes this frame a keyframe (``mem3d.episodic.keyframes``)."""
 
     @property
     def n_points(self) -> int:
@@ -188,6 +191,10 @@ class FeatureFrame:
             require_finite("depth", self.depth)
             if (self.depth < 0).any():
                 raise InvalidInputError("depth must be >= 0 metres (0 = no measurement), found negative values")
+        if self.rgb is not None:
+            if self.depth is None:
+                raise InvalidInputError("a keyframe image (rgb) needs the depth image it goes with")
+            require_array("rgb", self.rgb, shape=(*self.depth.shape, 3), dtypes=(np.uint8,))
         return self
 
 

@@ -251,6 +251,11 @@ class VoxelMap:
         voxel_map.codebook.restore(contents.codebook)
         return voxel_map
 
+    def evict(self, slots: np.ndarray) -> np.ndarray:
+        """Drop the voxels at ``slots`` (unique indices into the rows of ``contents``) for a budget kept
+        outside the map (``mem3d.episodic.budget``); their keys."""
+        return self.grid.remove(np.asarray(slots, dtype=np.int64))
+
     def voxel_centers(self, keys: np.ndarray) -> np.ndarray:
         """(N, 3) centres of voxels given by key, world metres."""
         return voxel_keys.centers(keys, self.voxel_size)

@@ -40,6 +40,9 @@ class FrameConfig:
     """Sampling seed; mixed with ``obs_id`` so each frame samples other pixels, reproducibly."""
     feature_dtype: str = "float32"
     """dtype of the feature palette sent on: "float32" or "float16"."""
+    keyframe_rgb: bool = True
+    """Send the RGB image at the carving depth's resolution with each frame, for the episodic
+    memory's keyframes (``FeatureFrame.rgb``)."""
 
     def __post_init__(self) -> None:
         _require(self.n_samples >= 1, f"n_samples must be >= 1, got {self.n_samples}")

@@ -44,11 +44,20 @@ def frame_from_dense(obs: Observation, dense: DenseFeatures, config: FrameConfig
         palette = dense.palette[used].astype(config.feature_dtype)
     with maybe_stage(timer, "carve_depth"):
         carve = downsample_min(depth, config.carve_downsample)
+        picture = binned_rgb(obs.rgb, config.carve_downsample) if config.keyframe_rgb else None
     return FeatureFrame(points=points, colors=colors, features=palette, feature_index=remap[rows],
                         T_world_camera=np.asarray(obs.T_world_camera, dtype=np.float64),
                         stamp=float(obs.stamp), obs_id=int(obs.obs_id), depth=carve,
                         intrinsics=obs.intrinsics.binned(config.carve_downsample),
-                        feature_model=feature_model)
+                        feature_model=feature_model, rgb=picture)
+
+
+def binned_rgb(rgb: np.ndarray, factor: int) -> np.ndarray:
+    """(H, W, 3) uint8 -> the mean of each ``factor`` x ``factor`` block (partial blocks dropped, as
+    ``downsample_min`` drops them), uint8."""
+    h, w = rgb.shape[0] // factor, rgb.shape[1] // factor
+    blocks = rgb[: h * factor, : w * factor].reshape(h, factor, w, factor, 3)
+    return np.rint(blocks.mean(axis=(1, 3))).astype(np.uint8)
 
 
 def build_feature_frames(observations: Sequence[Observation], encoder: FeatureEncoder,

@@ -29,9 +29,14 @@ def fsync_tree(root: Path) -> None:
 
 def atomic_write_text(target: Path, text: str) -> None:
     """Replace ``target`` with ``text`` so that readers see the old or the new content, never a mix."""
+    atomic_write_bytes(target, text.encode())
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    """Replace ``target`` with ``data`` durably (fsynced, renamed atomically, directory fsynced)."""
     staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(staging, "w") as handle:
-        handle.write(text)
+    with open(staging, "wb") as handle:
+        handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(staging, target)

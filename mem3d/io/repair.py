@@ -25,6 +25,7 @@ from pathlib import Path
 from mem3d.errors import StoreError
 from mem3d.io.checkpoint import CURRENT, list_checkpoints, read_current
 from mem3d.io.durable_files import atomic_write_text, fsync_dir
+from mem3d.io.episodic_store import EPISODIC
 from mem3d.io.lock import StoreLock
 from mem3d.io.verify import (
     ACKED,
@@ -92,6 +93,8 @@ def repair_store(store: str | Path, accept_loss: bool = False) -> RepairResult:
         folder = new_quarantine(store, report.describe())
         if not report.current_ok:
             _fix_checkpoint(store, report, folder)
+        if report.episodic_problem and (store / EPISODIC).exists():  # the episodic memory starts anew
+            _move(store / EPISODIC, folder, EPISODIC)
         _rebuild_log(store, report, folder)
         after = inspect_store(store)
         if after.verdict is not Verdict.OK:

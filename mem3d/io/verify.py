@@ -22,7 +22,8 @@ from enum import Enum
 from pathlib import Path
 
 from mem3d.errors import StoreError
-from mem3d.io.checkpoint import list_checkpoints, load_map_with_attrs, read_current
+from mem3d.io.checkpoint import PREFIX, list_checkpoints, load_map_with_attrs, read_current
+from mem3d.io.episodic_store import episodic_problem
 from mem3d.io.wal_format import ParsedRecord, decode_acked, next_record, parse_record
 from mem3d.protocol.wire import ProtocolError, parse_header
 from mem3d.voxel_map import VoxelMap
@@ -144,6 +145,8 @@ class StoreReport:
     losses: list[Loss] = field(default_factory=list)
     torn: BadBytes | None = None
     warnings: list[str] = field(default_factory=list)
+    episodic_problem: str | None = None
+    """What is wrong with the episodic part (``mem3d.io.episodic_store``); a repair sets it aside."""
 
     @property
     def verdict(self) -> Verdict:
@@ -213,6 +216,11 @@ def inspect_store(store: str | Path) -> StoreReport:
     events = _scan_log(wal)
     report = StoreReport(store, base, current_ok, [], acked, problems, warnings=warnings)
     _analyse(report, events, newest=max(segment_numbers(wal), default=None))
+    if base.voxel_map is not None:
+        initial = f"{PREFIX}{0:06d}"  # the empty checkpoint a new store starts with: no episodic state
+        report.episodic_problem = episodic_problem(store, base.name, initial, base.voxel_map.voxel_size)
+        if report.episodic_problem:
+            report.problems.append(report.episodic_problem)
     return report
 
 

@@ -37,7 +37,8 @@ def frame_to_message(frame: FeatureFrame, source: str, request_id: int = 0) -> M
         points=frame.points, colors=frame.colors, features=frame.features,
         feature_index=index.astype(np.int32, copy=False),
         T_world_camera=np.asarray(frame.T_world_camera, dtype=np.float64),
-        depth=frame.depth if with_depth else None).to_message(request_id)
+        depth=frame.depth if with_depth else None,
+        rgb=frame.rgb if with_depth else None).to_message(request_id)
 
 
 def message_to_frame(message: Message) -> tuple[FeatureFrame, str]:
@@ -49,7 +50,7 @@ def message_to_frame(message: Message) -> tuple[FeatureFrame, str]:
                          feature_index=request.feature_index, T_world_camera=request.T_world_camera,
                          stamp=request.stamp, obs_id=request.obs_id, depth=request.depth,
                          intrinsics=None if request.intrinsics is None else _intrinsics(request.intrinsics),
-                         feature_model=request.feature_model)
+                         feature_model=request.feature_model, rgb=request.rgb)
     return frame, request.source
 
 

@@ -122,4 +122,6 @@ class IngestRequest(Request):
     """(4, 4) float64 rigid camera pose at capture."""
     depth: np.ndarray | None = None
     """(height, width) float32 z-depth for carving, metres, finite, >= 0, 0 = no measurement."""
+    rgb: np.ndarray | None = None
+    """(height, width, 3) uint8 RGB of the same view as ``depth``: kept if the frame becomes a keyframe."""
 

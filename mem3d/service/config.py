@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from mem3d.comms.auth import CurveServerConfig
 from mem3d.comms.endpoints import DEFAULT_REQUESTS, ServiceEndpoints
+from mem3d.episodic.config import EpisodicConfig
 from mem3d.errors import InvalidInputError
 from mem3d.nav.traversability import TraversabilityConfig
 from mem3d.service.text_cache import DEFAULT_SIZE as TEXT_CACHE_SIZE
@@ -32,6 +33,8 @@ class ServiceConfig:
     curve: CurveServerConfig | None = None
     encoder_options: dict = field(default_factory=dict)
     """Options of ``encoder`` (its config dataclass's fields)."""
+    episodic: EpisodicConfig = field(default_factory=EpisodicConfig)
+    """For a new store's episodic memory (a stored one keeps its own: ``mem3d.io.episodic_store``)."""
     text_cache_size: int = TEXT_CACHE_SIZE
     """Query texts whose embeddings ``create_service`` keeps (``mem3d.service.text_cache``); 0 = none."""
     traversability: TraversabilityConfig = field(default_factory=TraversabilityConfig)

@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from mem3d.episodic.config import EpisodicConfig
+from mem3d.episodic.memory import EpisodicMemory
 from mem3d.errors import Mem3dError, SchemaMismatchError, StoreError
-from mem3d.io.checkpoint import CURRENT, PREFIX, read_current, save_map
+from mem3d.io.checkpoint import CURRENT, PREFIX, list_checkpoints, read_current, save_map
+from mem3d.io.episodic_store import KeyframeFiles, encode_state, load_state, prune_states, save_state
 from mem3d.io.lock import StoreLock
 from mem3d.io.repair import cut_torn_tail
 from mem3d.io.verify import WAL, StoreReport, Verdict, inspect_store, read_records
@@ -102,17 +105,19 @@ class IngestOutcome:
 class DurableMemory:
     """Owns one store directory: checkpoints (``mem3d.io.checkpoint``) and the write-ahead log (``wal/``)."""
 
-    def __init__(self, store: str | Path, map_config: MapConfig | None = None) -> None:
+    def __init__(self, store: str | Path, map_config: MapConfig | None = None,
+                 episodic_config: EpisodicConfig | None = None) -> None:
         """Open ``store`` for writing: take its write lock for the life of this object (``StoreError``
         "store DIR is in use by pid N" if another holds it), check it (``StoreError`` naming the damage
         and the lost records if it is damaged; a torn tail is cut with a warning), load the checkpoint
         and replay the log after it. A new store gets an empty checkpoint of ``map_config`` at once,
-        so that readers know its map before the first save."""
+        so that readers know its map before the first save. The episodic memory (``episodic``) is
+        loaded with the checkpoint and follows the same replay (``mem3d.io.episodic_store``)."""
         self.store = Path(store)
         self.store.mkdir(parents=True, exist_ok=True)
         self._lock = StoreLock.acquire(self.store)
         try:
-            self._open(map_config)
+            self._open(map_config, episodic_config)
         except BaseException:
             self._lock.release()
             raise
@@ -120,7 +125,7 @@ class DurableMemory:
         self._unapplied = 0
         self._save_error: Exception | None = None
 
-    def _open(self, map_config: MapConfig | None) -> None:
+    def _open(self, map_config: MapConfig | None, episodic_config: EpisodicConfig | None) -> None:
         report = inspect_store(self.store)
         if report.verdict is Verdict.DAMAGED:
             raise StoreError(f"refusing to open a damaged store (nothing was changed)\n{report.describe()}")
@@ -139,7 +144,12 @@ class DurableMemory:
             if map_config is not None:
                 _require_same_schema(self.map.config, map_config, self.store)
         self.sources: OrderedDict[str, int] = OrderedDict(base.sources)
-        self.seq, self.replayed = replay(self.map, self.sources, report)
+        self.keyframe_files = KeyframeFiles(self.store)
+        self.episodic = open_episodic(self.store, base.name, self.keyframe_files, self.map, episodic_config)
+        self.keyframe_files.mark()
+        self._kept_keyframes = {base.name: set(self.episodic.keyframes)}
+        """Checkpoint -> the keyframes its episodic state refers to (their files must stay)."""
+        self.seq, self.replayed = replay(self.map, self.sources, report, self.episodic)
         self.frames_since_checkpoint = self.replayed
         self.wal = WriteAheadLog(self.store / WAL, acked=self.seq)
         self.last_checkpoint: str | None = base.name if base.name != initial_checkpoint_name() else None
@@ -196,7 +206,8 @@ class DurableMemory:
     def apply(self, entry: Logged) -> IngestOutcome:
         """Apply one logged ingest to the map (in log order)."""
         try:
-            update = self._apply(entry.item.frame, entry.item.source)
+            update = apply_frame(self.map, self.sources, entry.item.frame, entry.item.source, self.episodic,
+                                 entry.seq)
         finally:
             self._unapplied -= 1
             self.frames_since_checkpoint += 1
@@ -208,9 +219,6 @@ class DurableMemory:
         for entry in logged:
             outcomes[entry.index] = self.apply(entry)
         return outcomes  # type: ignore[return-value]
-
-    def _apply(self, frame: FeatureFrame, source: str) -> MapUpdate:
-        return apply_frame(self.map, self.sources, frame, source)
 
     @property
     def saving(self) -> bool:
@@ -240,13 +248,19 @@ class DurableMemory:
         if self._saver is not None:
             self._saver.join()
         snapshot = self.map.begin_snapshot()
+        episodic_state, keyframes = encode_state(self.episodic), set(self.episodic.keyframes)
         attrs = {"wal_seq": self.seq, "sources": dict(self.sources)}
         first_uncovered_segment = self.wal.rotate()  # what is logged from now on is not in this checkpoint
         self.frames_since_checkpoint = 0
 
         def write(contents: MapContents) -> None:
             try:
-                self.last_checkpoint = save_map(contents, self.store, extra_attrs=attrs)
+                number = _next_checkpoint_number(self.store)
+                name = f"{PREFIX}{number:06d}"
+                self.keyframe_files.sync()  # the state refers to them
+                save_state(self.store, name, episodic_state)  # before the checkpoint that CURRENT will name
+                self.last_checkpoint = save_map(contents, self.store, extra_attrs=attrs, number=number)
+                self._forget_old_episodic(name, keyframes)
                 self.wal.drop_before(first_uncovered_segment)
             except Exception as error:  # disk full, permissions: keep the log, report
                 self._save_error = error
@@ -258,6 +272,15 @@ class DurableMemory:
             self._saver.start()
 
         return IncrementalStep(snapshot, start_writing)
+
+    def _forget_old_episodic(self, checkpoint: str, keyframes: set[int]) -> None:
+        """After a checkpoint: delete the episodic states of checkpoints that are gone, and the files of
+        dropped keyframes that no kept state refers to."""
+        kept = list_checkpoints(self.store)
+        prune_states(self.store, kept)
+        self._kept_keyframes[checkpoint] = keyframes
+        self._kept_keyframes = {name: ids for name, ids in self._kept_keyframes.items() if name in kept}
+        self.keyframe_files.collect(set().union(*self._kept_keyframes.values()))
 
     def close(self, checkpoint: bool = True) -> None:
         """Finish any checkpoint in progress, optionally write a final one, close the log, release the
@@ -272,9 +295,13 @@ class DurableMemory:
             self._lock.release()
 
 
-def apply_frame(voxel_map: VoxelMap, sources: OrderedDict[str, int], frame: FeatureFrame, source: str) -> MapUpdate:
-    """Apply one ingest: the map update, and the newest obs_id of its source (for deduplication)."""
+def apply_frame(voxel_map: VoxelMap, sources: OrderedDict[str, int], frame: FeatureFrame, source: str,
+                episodic: EpisodicMemory | None = None, seq: int = 0) -> MapUpdate:
+    """Apply one ingest: the map update, the episodic record of it (which may evict voxels for its
+    budget: they are in the returned update), and the newest obs_id of its source (for deduplication)."""
     update = voxel_map.update(frame)
+    if episodic is not None:
+        update = episodic.record(frame, update, voxel_map, seq)
     sources[source] = frame.obs_id
     sources.move_to_end(source)
     while len(sources) > MAX_TRACKED_SOURCES:
@@ -282,7 +309,8 @@ def apply_frame(voxel_map: VoxelMap, sources: OrderedDict[str, int], frame: Feat
     return update
 
 
-def replay(voxel_map: VoxelMap, sources: OrderedDict[str, int], report: StoreReport) -> tuple[int, int]:
+def replay(voxel_map: VoxelMap, sources: OrderedDict[str, int], report: StoreReport,
+           episodic: EpisodicMemory | None = None) -> tuple[int, int]:
     """Apply the log records ``report`` found after its checkpoint, as the live path would have;
     (newest seq, ingests replayed). A record that fails to apply is skipped with a logged error, so a
     store can always be reopened."""
@@ -295,7 +323,7 @@ def replay(voxel_map: VoxelMap, sources: OrderedDict[str, int], report: StoreRep
         replayed += 1
         try:
             frame, source = message_to_frame(decode(upgrade(frames)))
-            apply_frame(voxel_map, sources, frame, source)
+            apply_frame(voxel_map, sources, frame, source, episodic, ref.seq)
         except Mem3dError as error:  # a record the live path would have refused
             log.warning("skipping log record %d: %s", ref.seq, error)
         except Exception:  # a bug must not make the store unusable: keep the record, go on
@@ -317,6 +345,8 @@ class StoreView:
     replayed: int
     """Log records applied after the checkpoint."""
     report: StoreReport
+    episodic: EpisodicMemory
+    """The episodic memory as of the same record (replayed keyframes' images are kept in memory)."""
 
 
 def open_store_readonly(store: str | Path, attempts: int = 5) -> StoreView:
@@ -337,13 +367,28 @@ def open_store_readonly(store: str | Path, attempts: int = 5) -> StoreView:
             if report.base.voxel_map is None:
                 raise StoreError(f"{store} is not a mem3d map store yet (no {CURRENT} file, no checkpoint)")
             voxel_map = report.base.voxel_map
-            seq, replayed = replay(voxel_map, OrderedDict(report.base.sources), report)
-            return StoreView(voxel_map, seq, report.base.name, replayed, report)
+            episodic = open_episodic(store, report.base.name, KeyframeFiles(store, writable=False), voxel_map)
+            seq, replayed = replay(voxel_map, OrderedDict(report.base.sources), report, episodic)
+            return StoreView(voxel_map, seq, report.base.name, replayed, report, episodic)
         except StoreError:
             if attempt == attempts - 1 or read_current(store) == current:
                 raise
             log.info("%s: a checkpoint was written while the store was read; reading it again", store)
     raise AssertionError("unreachable")
+
+
+def open_episodic(store: Path, checkpoint: str | None, files: KeyframeFiles, voxel_map: VoxelMap,
+                  config: EpisodicConfig | None = None) -> EpisodicMemory:
+    """The episodic memory saved with ``checkpoint`` (``StoreError`` if it is missing or damaged)."""
+    memory = load_state(store, checkpoint, files, initial_checkpoint_name(), voxel_map.voxel_size,
+                        voxel_map.config.localize.threshold, config)
+    files.check(list(memory.keyframes))
+    return memory
+
+
+def _next_checkpoint_number(store: Path) -> int:
+    existing = list_checkpoints(store)
+    return int(existing[-1][len(PREFIX):]) + 1 if existing else 1
 
 
 def _require_same_schema(stored: MapConfig, wanted: MapConfig, store: Path) -> None:

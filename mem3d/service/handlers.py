@@ -1,4 +1,5 @@
-"""Answers to the requests endpoint: ping, stats, localize, occupancy, save, shutdown, one typed reply each.
+"""Answers to the requests endpoint: ping, stats, localize, occupancy, save, shutdown and the episodic
+queries (``episodic_handlers``), one typed reply each.
 
 Every request is decoded defensively; a bad one gets an ``ErrorReply`` and changes nothing. Queries
 read the service's replica of the map (``mem3d.service.replica``), which frames being applied never
@@ -43,6 +44,7 @@ from mem3d.protocol.requests import (
 from mem3d.protocol.wire import ErrorCode, ProtocolError, decode
 from mem3d.query.terms import query_terms
 from mem3d.service.durable import DurableMemory
+from mem3d.service.episodic_handlers import EpisodicHandlers
 from mem3d.service.replica import MapReplica
 
 log = logging.getLogger("mem3d.service")
@@ -77,6 +79,7 @@ class RequestHandlers:
             kind.TYPE: (kind, handler) for kind, handler in (
                 (PingRequest, self.ping), (StatsRequest, self.stats), (LocalizeRequest, self.localize),
                 (OccupancyRequest, self.occupancy), (SaveRequest, self.save), (ShutdownRequest, self.shutdown))}
+        self._handlers.update(EpisodicHandlers(memory.episodic, self._embed_with_threshold).table())
 
     def handle(self, frames: list[bytes]) -> tuple[int, Reply]:
         """(request id, reply) for one request's frames; errors become ``ErrorReply``s."""
@@ -138,6 +141,10 @@ class RequestHandlers:
             raise NotAvailableError("this service has no text encoder: send an embedding, or start it with "
                                     "--encoder NAME")
         return self.encoder.encode_text([text])[0]
+
+    def _embed_with_threshold(self, text: str) -> tuple[np.ndarray, float]:
+        embedding = self._embed(text)
+        return embedding, self.encoder.info.match_threshold
 
     def save(self, request: SaveRequest) -> SaveReply:
         checkpoint = self.control.save_now()

@@ -78,3 +78,34 @@ class ConceptEncoder:
     def encode_text(self, texts):
         self.embedded.extend(texts)
         return np.stack([self.concepts[self.NAMES[text.strip().lower()]] for text in texts]).astype(np.float32)
+
+
+def ingest_then_kill(service, frames, kill_after: int, source: str = "camera") -> list[int]:
+    """Stream ``frames`` to a ``serve_process`` service and SIGKILL it once ``kill_after`` are
+    acknowledged; the obs_ids acknowledged before the kill."""
+    import threading
+    import time
+
+    from mem3d.client import ServiceTimeoutError
+
+    acked: list[int] = []
+
+    def stream():
+        with service.client() as client:
+            for frame in frames:
+                try:
+                    acked.append(client.ingest(frame, source).obs_id)
+                except ServiceTimeoutError:
+                    return
+
+    sender = threading.Thread(target=stream)
+    sender.start()
+    deadline = time.monotonic() + 120
+    while len(acked) < kill_after:
+        if not sender.is_alive() or time.monotonic() > deadline:
+            service.kill()
+            raise AssertionError(f"the stream stopped after {len(acked)} acknowledged frames")
+        time.sleep(0.005)
+    service.kill()
+    sender.join()
+    return acked

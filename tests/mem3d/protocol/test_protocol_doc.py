@@ -12,7 +12,7 @@ import pytest
 from mem3d.protocol.announcements import Cluster
 from mem3d.protocol.codec import schema
 from mem3d.types import Candidate
-from tests.mem3d.protocol.catalog import message_classes
+from tests.mem3d.protocol.catalog import EPISODIC_NESTED, message_classes
 
 DOC = Path(__file__).parents[3] / "docs" / "protocol.md"
 HEADING = re.compile(r"^#{3,4} `(?P<name>\w+)`(?P<map> map)?\s*$")
@@ -36,7 +36,10 @@ def documented() -> dict[str, dict[str, str]]:
     return sections
 
 
-@pytest.mark.parametrize("cls", message_classes() + [Candidate, Cluster], ids=lambda cls: cls.__name__)
+NESTED = [Candidate, Cluster] + EPISODIC_NESTED
+
+
+@pytest.mark.parametrize("cls", message_classes() + NESTED, ids=lambda cls: cls.__name__)
 def test_the_document_lists_each_field_and_array_as_the_dataclass_declares_it(cls):
     name = getattr(cls, "TYPE", cls.__name__)
     table = documented().get(name)
@@ -75,5 +78,5 @@ def documented_type(hint) -> str:
 
 
 def test_every_documented_message_exists():
-    types = {cls.TYPE for cls in message_classes()} | {"Candidate", "Cluster"}
+    types = {cls.TYPE for cls in message_classes()} | {"Candidate", "Cluster"} | {c.__name__ for c in EPISODIC_NESTED}
     assert set(documented()) == types

@@ -1,16 +1,12 @@
 """SIGKILL the service in the middle of a stream of ingests: no acknowledged frame is lost."""
 
-import threading
-import time
-
 import numpy as np
 import pytest
 
-from mem3d.client import ServiceTimeoutError
 from mem3d.geometry import look_at
 from mem3d.io.checkpoint import load_map
 from mem3d.voxel_map import MapConfig, VoxelMap
-from tests.helpers.synthetic_room import DIM, MUG, frame_of, serve_process
+from tests.helpers.synthetic_room import DIM, MUG, frame_of, ingest_then_kill, serve_process
 
 
 @pytest.mark.slow
@@ -19,26 +15,7 @@ def test_every_acknowledged_frame_survives_sigkill(tmp_path, scene, concepts, ca
     frames = [frame_of(scene, concepts, camera, i, T_world_camera=poses[i]) for i in range(30)]
     store = tmp_path / "store"
     service = serve_process(store, "--checkpoint-every-frames", "8")
-    acked: list[int] = []
-
-    def stream():
-        with service.client() as client:
-            for frame in frames:
-                try:
-                    acked.append(client.ingest(frame, "camera").obs_id)
-                except ServiceTimeoutError:
-                    return
-
-    sender = threading.Thread(target=stream)
-    sender.start()
-    deadline = time.monotonic() + 120
-    while len(acked) < 17:  # past two checkpoints, in the middle of the stream
-        if not sender.is_alive() or time.monotonic() > deadline:
-            service.kill()
-            raise AssertionError(f"the stream stopped after {len(acked)} acknowledged frames")
-        time.sleep(0.005)
-    service.kill()
-    sender.join()
+    acked = ingest_then_kill(service, frames, 17)  # past two checkpoints, in the middle of the stream
     assert 17 <= len(acked) < len(frames)
 
     service = serve_process(store)
