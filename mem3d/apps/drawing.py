@@ -252,6 +252,31 @@ def _wrap(text: str, width: int) -> list[str]:
     return [*lines, line] if line else lines
 
 
+def keyframe_outline(rgb: np.ndarray, T_world_camera: np.ndarray, intrinsics, bbox_min, bbox_max,
+                     label: str = "") -> np.ndarray:
+    """A copy of a keyframe's (H, W, 3) RGB with the projection of a world box (min, max corners,
+    metres) outlined: the image rectangle around its corners in front of the camera."""
+    import cv2
+
+    from mem3d.geometry import project, transform_points
+
+    lo, hi = np.asarray(bbox_min, dtype=np.float64), np.asarray(bbox_max, dtype=np.float64)
+    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    camera = transform_points(np.linalg.inv(T_world_camera), corners)
+    image = np.ascontiguousarray(rgb).copy()
+    ahead = camera[:, 2] > 0.05
+    if not ahead.any():
+        return image
+    u, v = project(intrinsics, camera[ahead, 0], camera[ahead, 1], camera[ahead, 2])
+    height, width = image.shape[:2]
+    u0, u1 = (int(np.clip(np.floor(u.min()), 0, width - 1)), int(np.clip(np.ceil(u.max()), 0, width - 1)))
+    v0, v1 = (int(np.clip(np.floor(v.min()), 0, height - 1)), int(np.clip(np.ceil(v.max()), 0, height - 1)))
+    cv2.rectangle(image, (u0, v0), (u1, v1), (230, 110, 0), 2)
+    if label:
+        _text(image, label, (u0, max(12, v0 - 4)), 0.45, (230, 110, 0))
+    return image
+
+
 def write_png(path, image: np.ndarray) -> None:
     """Write (H, W, 3) uint8 RGB ``image`` as PNG (parent folders created); ``InvalidInputError`` if it fails."""
     from pathlib import Path

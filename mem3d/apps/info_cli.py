@@ -2,7 +2,7 @@
 
 Size on disk, voxels and the map's memory, the extent of what was mapped, the frames acknowledged
 and their sources, the time span the voxels were seen in, the feature model, the voxel budget in
-use, and (once stores hold episodic memory) places, keyframes and instances.
+use, and the episodic memory's places, keyframes and instances.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class StoreInfo:
     places: int | None
     keyframes: int | None
     instances: int | None
-    """None until stores hold episodic memory (places, keyframes, instances)."""
+    """Counts of the episodic memory (``docs/episodic.md``)."""
 
 
 def disk_bytes(path: Path) -> int:
@@ -84,7 +84,7 @@ def store_info(store: str | Path) -> StoreInfo:
         round(float(columns["last_seen"].max()), 3) if n else None,
         config.feature_model, config.feature_dim, config.max_voxels,
         round(n / config.max_voxels, 4) if config.max_voxels else None,
-        None, None, None)
+        len(view.episodic.places), len(view.episodic.keyframes), len(view.episodic.instances))
 
 
 def _size(count: int) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from mem3d.encoder import TextEncoder
 from mem3d.errors import NotAvailableError, StoreError
 from mem3d.types import Candidate
@@ -60,10 +62,21 @@ class Evidence:
 NO_EVIDENCE = Evidence(None, None)
 
 
-def evidence_for(view, candidate: Candidate) -> Evidence:
-    """The place and keyframe of ``candidate`` in the store's episodic memory.
+EVIDENCE_RADIUS_M = 0.5
+"""An episodic instance within this distance of a candidate's centroid supports it (its keyframe)."""
 
-    Hook: stores hold no episodic memory yet (places, keyframes: issue 11), so this is ``NO_EVIDENCE``
-    and the tools show "-"; once ``StoreView`` carries it, look the candidate's centroid up here."""
-    del view, candidate
-    return NO_EVIDENCE
+
+def evidence_for(view, candidate: Candidate) -> Evidence:
+    """The place and keyframe of ``candidate`` in the store's episodic memory: the place nearest to its
+    centroid, and the keyframe of the nearest instance within ``EVIDENCE_RADIUS_M`` (None: none)."""
+    memory = getattr(view, "episodic", None)
+    if memory is None or not len(memory.places):
+        return NO_EVIDENCE
+    centroid = np.asarray(candidate.centroid, dtype=np.float64)
+    with memory.lock:
+        place_id, _ = memory.places.nearest(centroid)
+        place = memory.places.require(place_id).name if place_id >= 0 else None
+        near = [(float(np.linalg.norm(inst.position - centroid)), inst) for inst in memory.instances.values()]
+        near = [(d, inst) for d, inst in near if d <= EVIDENCE_RADIUS_M and inst.keyframe in memory.keyframes]
+        keyframe = min(near, key=lambda pair: pair[0])[1].keyframe if near else None
+    return Evidence(place, keyframe)

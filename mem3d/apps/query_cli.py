@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -136,10 +137,9 @@ def image_paths(image: str | None, count: int) -> list[Path | None]:
 def run(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         raise InvalidInputError(f"--top-k must be >= 1, got {args.top_k}")
-    if args.keyframe is not None:  # checked first: nothing is loaded or written for a request that cannot work
-        raise NotAvailableError("--keyframe needs keyframes, and stores hold none yet: they come with the "
-                                "episodic memory (places, keyframes, events)")
     images = image_paths(args.image, len(args.texts))
+    if args.keyframe is not None and Path(args.keyframe).suffix.lower() != ".png":
+        raise InvalidInputError(f"--keyframe is written as PNG: give a path ending in .png, got {args.keyframe}")
     started = time.perf_counter()
     view = open_view(args.store)
     config = view.voxel_map.config
@@ -154,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
             from mem3d.apps.drawing import write_png
 
             write_png(image, query_picture(view, text, result, embedding).image)
+    if args.keyframe is not None:
+        write_keyframe(view, answers[0], args.keyframe)
     timing = {"open_s": round(opened - started, 3), "encoder_load_s": round(loaded - opened, 3),
               "queries_s": [a.seconds for a in answers]}
     if args.json:
@@ -167,6 +169,30 @@ def run(args: argparse.Namespace) -> int:
             if path is not None:
                 print(f"picture: {path}")
     return 0
+
+
+def write_keyframe(view, reply: QueryAnswer, path: str) -> None:
+    """The keyframe that supports the best candidate of ``reply``, its box outlined, as a PNG."""
+    from mem3d.apps.drawing import keyframe_outline, write_png
+    from mem3d.episodic.images import decode_rgb
+
+    if not reply.candidates or reply.candidates[0].keyframe is None:
+        raise NotAvailableError(f'no keyframe shows the best candidate for "{reply.text}" (the store keeps '
+                                "keyframes with its episodic memory; a candidate far from every remembered "
+                                "instance has none)")
+    best = reply.candidates[0]
+    memory = view.episodic
+    keyframe = memory.keyframes[best.keyframe]
+    rgb_jpeg = memory.keyframe_images(best.keyframe).rgb_jpeg
+    if not rgb_jpeg:
+        raise NotAvailableError(f"keyframe {best.keyframe} was kept without its image (no opencv when it was made)")
+    rgb = decode_rgb(rgb_jpeg)
+    intrinsics = keyframe.intrinsics
+    if rgb.shape[:2] != (intrinsics.height, intrinsics.width):  # the image may be binned
+        intrinsics = intrinsics.binned(intrinsics.width // rgb.shape[1])
+    write_png(path, keyframe_outline(rgb, keyframe.T_world_camera, intrinsics, best.bbox_min, best.bbox_max,
+                                     f"1: {reply.text}"))
+    print(f"keyframe {best.keyframe}: {path}", file=sys.stderr)
 
 
 def query_picture(view, text: str, result: LocalizeResult, embedding: np.ndarray):

@@ -9,7 +9,6 @@ the ROS environment needs neither torch nor the encoders.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import fields
 
@@ -32,6 +31,7 @@ from mem3d.protocol.messages import observation_to_message
 from mem3d.protocol.topics import END_TOPIC, OBSERVATION_TOPIC
 from mem3d.protocol.wire import encode
 from ros_bridge.convert.clouds import array_to_cloud
+from ros_bridge.convert.events import event_json
 from ros_bridge.convert.grids import Grid2D, occupancy_to_grid
 from ros_bridge.convert.transforms import pose_to_matrix, rigid_matrix, transform_to_matrix
 from ros_bridge.frames import make_observation, stamp_of
@@ -100,6 +100,10 @@ class BridgeNode(Node):
         self._stream = bind(self._zmq, zmq.PUB, c.observations, STREAM_PUBLISHER)
         self.client = MemoryClient(c.memory, timeout=10)
         self._grid_seq = -1
+        self._events_since = 0.0
+        """Stamp (s) of the newest event published: the next fetch asks for the ones after it."""
+        if c.events_period_s > 0:
+            self.create_timer(c.events_period_s, self._publish_events)
         if c.grid_file:
             self.publish_grid(load_grid(c.grid_file))
         elif c.occupancy_period_s > 0:
@@ -232,9 +236,17 @@ class BridgeNode(Node):
             path.poses.append(pose)
         self.path.publish(path)
 
-    def publish_event(self, event: dict) -> None:
-        """One episodic event as JSON on the events topic (hook for the episodic memory's stream)."""
-        self.events.publish(String(data=json.dumps(event)))
+    def _publish_events(self) -> None:
+        """Publish the memory's appeared / moved / disappeared events newer than the last ones sent."""
+        try:
+            reply = self.client.changes_since(self._events_since)
+        except Mem3dError as error:
+            self.counts.problem(f"episodic events not published: {error} (is the memory service at "
+                                f"{self.config.memory} running?)")
+            return
+        for event in reply.events:
+            self.events.publish(String(data=event_json(event)))
+            self._events_since = max(self._events_since, event.stamp)
 
     def _publish_cloud(self) -> None:
         from mem3d.service.durable import open_store_readonly

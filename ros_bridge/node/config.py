@@ -55,6 +55,9 @@ class BridgeConfig:
     occupancy_period_s: float = 2.0
     """How often the memory's traversability grid (its ``occupancy`` request) is fetched and, when a
     newer frame changed it, published on the occupancy topic (0 = never)."""
+    events_period_s: float = 2.0
+    """How often the memory's new episodic events (appeared / moved / disappeared) are fetched and
+    published on the events topic, one JSON object each (0 = never)."""
     grid_file: str = ""
     """An .npz grid (cells, resolution, T_world_origin) published once on the occupancy topic instead
     of the memory's grid (a map made elsewhere); "" = the memory's."""

@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 from rosbags.typesys import Stores, get_typestore
 
+from mem3d.episodic.results import Event, EventKind
 from mem3d.errors import InvalidInputError
 from mem3d.nav import traversability as nav
 from mem3d.types import CameraIntrinsics
 from ros_bridge.convert.camera import UnsupportedDistortionError, camera_info_to_intrinsics, intrinsics_to_camera_info
 from ros_bridge.convert.clouds import array_to_cloud, cloud_to_array, cloud_xyz, unpack_rgb
+from ros_bridge.convert.events import event_json
 from ros_bridge.convert.grids import Grid2D, grid_to_message, message_to_grid, occupancy_to_grid
 from ros_bridge.convert.images import (
     UnsupportedEncodingError,
@@ -189,6 +191,14 @@ def test_the_memorys_traversability_window_becomes_a_ros_grid_in_place():
     np.testing.assert_array_equal(grid.cells, [[-1, 0, 99], [100, 0, -1]])
     assert grid.resolution == pytest.approx(0.05)
     np.testing.assert_allclose(grid.T_world_origin[:3, 3], [-0.2, 0.5, 0.0])
+
+
+def test_an_episodic_event_becomes_one_json_object():
+    moved = Event(kind=EventKind.MOVED, instance=4, stamp=12.5, obs_id=40, place=2, position=(1.0, 2.0, 0.5),
+                  keyframe=7, from_place=1, from_position=(0.0, 0.0, 0.5))
+    assert json.loads(event_json(moved)) == {
+        "kind": "moved", "instance": 4, "stamp": 12.5, "obs_id": 40, "place": 2, "position": [1.0, 2.0, 0.5],
+        "keyframe": 7, "from_place": 1, "from_position": [0.0, 0.0, 0.5]}
 
 
 def test_isaac_label_tables():

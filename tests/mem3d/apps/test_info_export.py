@@ -28,7 +28,8 @@ def test_info_matches_the_store(sim_store, capsys):
     assert info["extent_min"] == pytest.approx(positions.min(0), abs=1e-3)
     assert info["extent_max"] == pytest.approx(positions.max(0), abs=1e-3)
     assert info["feature_model"] == "label-minilm/all-MiniLM-L6-v2" and info["feature_dim"] == 384
-    assert 0 <= info["first_seen"] < info["last_seen"] and info["places"] is None
+    assert 0 <= info["first_seen"] < info["last_seen"]
+    assert info["places"] >= 1 and info["keyframes"] >= 1 and info["instances"] >= 1  # the episodic memory
     assert info["disk_bytes"] == sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
     status, text, _ = run_cli(capsys, "info", store)
     assert f"{info['n_voxels']:,} of 5 cm" in text and "40 acknowledged (10 in the log" in text

@@ -15,7 +15,7 @@ from tests.helpers.cli import assert_one_line_error, run_cli, tree
 pytestmark = pytest.mark.edge
 
 ROW = re.compile(r"^\s+(\d+)\s+([\d.]+)\s+(-?[\d.]+),\s+(-?[\d.]+),\s+(-?[\d.]+)\s+([\d.]+) × ([\d.]+) × ([\d.]+)"
-                 r"\s+(\d+)\s+(\S+)\s+([\d.]+) s\s+obs (\d+)$")
+                 r"\s+(\d+)\s+(place \d+|-)\s+([\d.]+) s\s+(?:obs|keyframe) (\d+)$")
 
 
 def test_the_table_and_the_json_give_the_same_answers(sim_store, capsys):
@@ -40,8 +40,9 @@ def test_the_table_and_the_json_give_the_same_answers(sim_store, capsys):
             assert float(row[2]) == pytest.approx(candidate["score"], abs=0.006)
             assert [float(v) for v in row.groups()[2:5]] == pytest.approx(candidate["position"], abs=0.006)
             assert [float(v) for v in row.groups()[5:8]] == pytest.approx(candidate["extent"], abs=0.006)
-            assert int(row[9]) == candidate["n_voxels"] and int(row[12]) == candidate["obs_id"]
-            assert row[10] == "-" and candidate["place"] is None  # no places until stores hold episodic memory
+            assert int(row[9]) == candidate["n_voxels"]
+            assert int(row[12]) == (candidate["obs_id"] if candidate["keyframe"] is None else candidate["keyframe"])
+            assert row[10] == candidate["place"] and candidate["place"].startswith("place ")  # episodic places
             assert float(row[11]) == pytest.approx(candidate["last_seen"], abs=0.06)
 
 
@@ -79,8 +80,26 @@ def test_the_heatmap_peaks_at_the_best_candidate_and_the_png_is_written(sim_stor
     assert (tmp_path / "pictures" / "sofa-2.png").is_file()  # the second query's picture
 
 
+def test_the_supporting_keyframe_is_written_with_the_candidate_outlined(sim_store, tmp_path, capsys):
+    store, source = sim_store
+    out = tmp_path / "bed-keyframe.png"
+    status, text, err = run_cli(capsys, "query", str(store), "bed", "--json", "--keyframe", str(out))
+    assert status == 0 and f"{out}" in err
+    best = json.loads(text)["answers"][0]["candidates"][0]
+    assert best["keyframe"] is not None and best["place"].startswith("place ")
+    written = cv2.imread(str(out))[..., ::-1]
+    outline = np.all(written == (230, 110, 0), axis=-1) | (np.abs(written.astype(int) - (230, 110, 0)).sum(-1) < 60)
+    assert outline.sum() > 40  # the box was drawn
+    view = open_view(store)  # and the keyframe shows the bed: it holds the bed's pixels (ground truth scores)
+    keyframe = view.episodic.keyframes[best["keyframe"]]
+    bed = next(t for t in source.truth.objects() if t.label == "bed")
+    centre = (np.asarray(bed.bbox_min) + np.asarray(bed.bbox_max)) / 2
+    camera = np.linalg.inv(keyframe.T_world_camera) @ np.r_[centre, 1.0]
+    assert camera[2] > 0  # in front of the keyframe's camera
+
+
 @pytest.mark.parametrize("argv, message", [
-    (["--keyframe", "{tmp}/kf.png"], "--keyframe needs keyframes, and stores hold none yet"),
+    (["--keyframe", "{tmp}/kf.jpg"], "--keyframe is written as PNG: give a path ending in .png"),
     (["--image", "{tmp}/map.jpg"], "--image is written as PNG: give a path ending in .png, got map.jpg"),
     (["--top-k", "0"], "--top-k must be >= 1, got 0"),
 ])
