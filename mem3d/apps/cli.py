@@ -33,6 +33,8 @@ COMMANDS: dict[str, Command] = {
     "plan": Command("planners.cli", "planners: find goals in the memory (go to / explore)"),
     "navigate": Command("mem3d.apps.navigate_cli", "planner node: reach goals in turn from memory, exploring"),
     "query": Command("mem3d.apps.query_cli", "where is something? a table, JSON or a top-down picture, offline"),
+    "history": Command("mem3d.apps.history_cli", "the timeline of a remembered object: where and when it was seen"),
+    "changes": Command("mem3d.apps.changes_cli", "what appeared, moved and disappeared since a time, offline"),
     "info": Command("mem3d.apps.info_cli", "what a store holds: size, voxels, extent, frames, time span, model"),
     "export": Command("mem3d.apps.export_cli", "export a store: PLY point cloud (RGB or similarity), Rerun recording"),
     "map": Command("mem3d.apps.map_cli", "inspect and query a saved map offline (JSON)"),

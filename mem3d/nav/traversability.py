@@ -185,9 +185,14 @@ class TraversabilityGrid:
         if h and lo[0] >= self.row0 and lo[1] >= self.col0 and hi[0] <= self.row0 + h and hi[1] <= self.col0 + w:
             return
         if h:
-            lo = np.minimum(lo, (self.row0, self.col0))
-            hi = np.maximum(hi, (self.row0 + h, self.col0 + w))
-        lo, hi = lo - _GROW_MARGIN, hi + _GROW_MARGIN
+            old_lo, old_hi = np.array([self.row0, self.col0]), np.array([self.row0 + h, self.col0 + w])
+            # Grow a side that must grow by half the grid's extent at least: a map that keeps extending
+            # (a long corridor) then copies the grid O(log n) times, not once every few metres.
+            step = np.maximum(_GROW_MARGIN, (old_hi - old_lo) // 2)
+            lo = np.where(lo < old_lo, np.minimum(lo, old_lo - step), old_lo)
+            hi = np.where(hi > old_hi, np.maximum(hi, old_hi + step), old_hi)
+        else:
+            lo, hi = lo - _GROW_MARGIN, hi + _GROW_MARGIN
         shape = tuple(int(v) for v in hi - lo)
         at = (self.row0 - int(lo[0]), self.col0 - int(lo[1]))
         for name, fill in (("floor", 0), ("obstacles", 0), ("inflation", 0), ("last_seen", -np.inf),

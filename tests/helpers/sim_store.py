@@ -30,13 +30,22 @@ def write_sim_store(store: Path, encoder, views: int = 40, checkpoint_after: int
         source.act(action)
         observations.append(source.observe())
     info = encoder.info
-    memory = DurableMemory(store, MapConfig(feature_dim=info.feature_dim, feature_model=info.model_id))
+    frames = (build_feature_frame(obs, encoder, FrameConfig(n_samples=4000)) for obs in observations)
+    write_frames_store(store, frames, MapConfig(feature_dim=info.feature_dim, feature_model=info.model_id),
+                       checkpoint_after)
+    return store, source
+
+
+def write_frames_store(store: Path, frames, map_config: MapConfig, checkpoint_after: int | None = None) -> Path:
+    """A store holding ``frames`` (feature frames, in order) as the service writes them: each logged,
+    applied to the map and the episodic memory; a checkpoint after ``checkpoint_after`` frames (None: at
+    the end), the rest only in the log."""
+    memory = DurableMemory(store, map_config)
     try:
-        for i, obs in enumerate(observations):
-            frame = build_feature_frame(obs, encoder, FrameConfig(n_samples=4000))
+        for i, frame in enumerate(frames):
             memory.ingest([Ingest([bytes(f) for f in encode(frame_to_message(frame, SOURCE))], frame, SOURCE)])
             if checkpoint_after is not None and i + 1 == checkpoint_after:
                 memory.checkpoint(wait=True)
     finally:
         memory.close(checkpoint=checkpoint_after is None)
-    return store, source
+    return store
