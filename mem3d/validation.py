@@ -11,6 +11,12 @@ from mem3d.errors import InvalidInputError
 RIGID_TOLERANCE = 1e-4
 
 
+def require(condition: bool, message: str) -> None:
+    """Raise ``InvalidInputError(message)`` unless ``condition`` (config checks)."""
+    if not condition:
+        raise InvalidInputError(message)
+
+
 def require_array(name: str, value: object, *, ndim: int | None = None,
                   shape: Sequence[int | None] | None = None,
                   dtypes: Sequence[type | np.dtype] | None = None) -> np.ndarray:

@@ -7,15 +7,11 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from mem3d.errors import InvalidInputError
+from mem3d.validation import require
 
 FEATURE_DTYPES = ("float32", "float16")
 OPEN_CLIP_PRECISIONS = ("fp32", "fp16", "bf16", "pure_fp16", "pure_bf16")
 """Precisions ``open_clip.create_model`` accepts for inference."""
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise InvalidInputError(message)
 
 
 @dataclass(frozen=True)
@@ -45,13 +41,13 @@ class FrameConfig:
     memory's keyframes (``FeatureFrame.rgb``)."""
 
     def __post_init__(self) -> None:
-        _require(self.n_samples >= 1, f"n_samples must be >= 1, got {self.n_samples}")
-        _require(np.isfinite(self.min_depth) and np.isfinite(self.max_depth)
+        require(self.n_samples >= 1, f"n_samples must be >= 1, got {self.n_samples}")
+        require(np.isfinite(self.min_depth) and np.isfinite(self.max_depth)
                  and 0.0 < self.min_depth < self.max_depth,
                  f"need 0 < min_depth < max_depth, got {self.min_depth}, {self.max_depth}")
-        _require(self.edge_threshold > 0.0, f"edge_threshold must be > 0, got {self.edge_threshold}")
-        _require(self.carve_downsample >= 1, f"carve_downsample must be >= 1, got {self.carve_downsample}")
-        _require(self.feature_dtype in FEATURE_DTYPES,
+        require(self.edge_threshold > 0.0, f"edge_threshold must be > 0, got {self.edge_threshold}")
+        require(self.carve_downsample >= 1, f"carve_downsample must be >= 1, got {self.carve_downsample}")
+        require(self.feature_dtype in FEATURE_DTYPES,
                  f"feature_dtype must be one of {FEATURE_DTYPES}, got {self.feature_dtype!r}")
 
 
@@ -102,14 +98,14 @@ class OpenClipConfig:
     """torch CPU threads; None leaves torch's default."""
 
     def __post_init__(self) -> None:
-        _require(self.input_long_side >= 16, f"input_long_side must be >= 16, got {self.input_long_side}")
-        _require(self.upsample >= 1, f"upsample must be >= 1, got {self.upsample}")
-        _require(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
-        _require(self.precision in OPEN_CLIP_PRECISIONS,
+        require(self.input_long_side >= 16, f"input_long_side must be >= 16, got {self.input_long_side}")
+        require(self.upsample >= 1, f"upsample must be >= 1, got {self.upsample}")
+        require(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        require(self.precision in OPEN_CLIP_PRECISIONS,
                  f"precision must be one of {OPEN_CLIP_PRECISIONS}, got {self.precision!r}")
-        _require(len(self.text_templates) > 0 and all("{}" in t for t in self.text_templates),
+        require(len(self.text_templates) > 0 and all("{}" in t for t in self.text_templates),
                  f"text_templates must each contain '{{}}', got {self.text_templates!r}")
-        _require(self.pretrained is not None or self.random_weights,
+        require(self.pretrained is not None or self.random_weights,
                  "OpenClipConfig needs weights: a pretrained tag or a checkpoint path "
                  "(random_weights=True is for benchmarks and tests only)")
 

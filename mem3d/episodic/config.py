@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mem3d.errors import InvalidInputError
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise InvalidInputError(message)
+from mem3d.validation import require
 
 
 @dataclass(frozen=True)
@@ -21,7 +16,7 @@ class PlaceConfig:
     a bigger jump (a relocalisation, a restart) proves no traversal."""
 
     def __post_init__(self) -> None:
-        _require(self.radius_m > 0 and self.max_step_m > 0, "place radius and max step must be positive")
+        require(self.radius_m > 0 and self.max_step_m > 0, "place radius and max step must be positive")
 
 
 @dataclass(frozen=True)
@@ -35,9 +30,9 @@ class KeyframeConfig:
     jpeg_quality: int = 90
 
     def __post_init__(self) -> None:
-        _require(self.min_translation_m > 0 and self.min_rotation_deg > 0, "keyframe novelty thresholds must be > 0")
-        _require(0 < self.new_coverage_fraction <= 1, "new_coverage_fraction must be in (0, 1]")
-        _require(1 <= self.jpeg_quality <= 100, "jpeg_quality must be in [1, 100]")
+        require(self.min_translation_m > 0 and self.min_rotation_deg > 0, "keyframe novelty thresholds must be > 0")
+        require(0 < self.new_coverage_fraction <= 1, "new_coverage_fraction must be in (0, 1]")
+        require(1 <= self.jpeg_quality <= 100, "jpeg_quality must be in [1, 100]")
 
 
 @dataclass(frozen=True)
@@ -69,9 +64,9 @@ class InstanceConfig:
     """Voxel keys an instance remembers at most (the newest sighting's are kept)."""
 
     def __post_init__(self) -> None:
-        _require(-1 <= self.same_object_cosine <= 1, "same_object_cosine must be in [-1, 1]")
-        _require(self.min_voxels >= 1 and self.max_keys >= self.min_voxels, "min_voxels / max_keys out of range")
-        _require(0 < self.gone_fraction < 1, "gone_fraction must be in (0, 1)")
+        require(-1 <= self.same_object_cosine <= 1, "same_object_cosine must be in [-1, 1]")
+        require(self.min_voxels >= 1 and self.max_keys >= self.min_voxels, "min_voxels / max_keys out of range")
+        require(0 < self.gone_fraction < 1, "gone_fraction must be in (0, 1)")
 
 
 @dataclass(frozen=True)
@@ -84,9 +79,9 @@ class BudgetConfig:
     """Voxel eviction brings the map down to this fraction of ``max_voxels``."""
 
     def __post_init__(self) -> None:
-        _require(self.max_voxels is None or self.max_voxels >= 1, "max_voxels must be positive or None")
-        _require(self.max_keyframes is None or self.max_keyframes >= 1, "max_keyframes must be positive or None")
-        _require(0 < self.low_water <= 1, "low_water must be in (0, 1]")
+        require(self.max_voxels is None or self.max_voxels >= 1, "max_voxels must be positive or None")
+        require(self.max_keyframes is None or self.max_keyframes >= 1, "max_keyframes must be positive or None")
+        require(0 < self.low_water <= 1, "low_water must be in (0, 1]")
 
 
 @dataclass(frozen=True)
