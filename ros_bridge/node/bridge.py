@@ -1,6 +1,6 @@
 """The mem3d bridge node: camera topics -> observations -> (ZeroMQ) perception -> memory service;
-queries on a String topic -> MarkerArray + PoseStamped; the map as PointCloud2; the occupancy grid
-(transient local); a save service; diagnostics. Needs rclpy (``make ros-env``); see docs/ros.md.
+queries on a String topic -> MarkerArray + PoseStamped; goals on a String topic -> a planned
+nav_msgs/Path; the map as PointCloud2; the occupancy grid (transient local); a save service; diagnostics. Needs rclpy (``make ros-env``); see docs/ros.md.
 
 Observations leave on a ZeroMQ stream (topic ``obs``), exactly like ``mem3d sim serve`` frames, and
 ``mem3d perceive --source tcp://... --live`` turns them into feature frames for the memory service:
@@ -38,7 +38,8 @@ from ros_bridge.frames import make_observation, stamp_of
 from ros_bridge.labels import parse_label_table
 from ros_bridge.node.config import FIELDS, BridgeConfig
 from ros_bridge.node.diagnostics import BridgeCounts
-from ros_bridge.node.ros_messages import candidate_markers, cloud_msg, goal_pose, grid_msg
+from ros_bridge.node.ros_messages import candidate_markers, cloud_msg, goal_pose, grid_msg, path_msg
+from ros_bridge.plan import plan_to_candidate
 from ros_bridge.sync import ApproximateSync
 from ros_bridge.tf_buffer import TransformBuffer, TransformError
 
@@ -71,6 +72,8 @@ class BridgeNode(Node):
         self._info = None
         self._labels: dict[int, str] = {}
         self._obs_id = 0
+        self._T_world_camera: np.ndarray | None = None
+        """Pose of the newest frame forwarded: where a planned path starts."""
         self._last_sent = 0.0
         for topic in [c.color_topic, *others]:
             self.create_subscription(Image, topic, lambda msg, t=topic: self._image(t, msg), sensor)
@@ -89,6 +92,7 @@ class BridgeNode(Node):
         else:
             self._tf = self._tf_listener()
         self.create_subscription(String, c.query_topic, self._query, QoSProfile(depth=10))
+        self.create_subscription(String, c.plan_goal_topic, self._plan, QoSProfile(depth=10))
         self.markers = self.create_publisher(MarkerArray, c.markers_topic, 10)
         self.goal = self.create_publisher(PoseStamped, c.goal_topic, 10)
         self.cloud = self.create_publisher(PointCloud2, c.cloud_topic, LATCHED)
@@ -188,6 +192,7 @@ class BridgeNode(Node):
             return
         self._stream.send_multipart([OBSERVATION_TOPIC] + encode(observation_to_message(obs)), copy=False)
         self._obs_id += 1
+        self._T_world_camera = T_world_camera
         self._last_sent = time.monotonic()
         self.counts.forwarded += 1
 
@@ -225,16 +230,31 @@ class BridgeNode(Node):
             self._grid_seq = occupancy.seq
             self.publish_grid(occupancy_to_grid(occupancy))
 
-    def publish_path(self, points_world: np.ndarray) -> None:
-        """Publish a planned path of (N, 3) world points as nav_msgs/Path (hook for the planners)."""
-        header = self._header()
-        path = Path(header=header)
-        for x, y, z in np.asarray(points_world, dtype=np.float64):
-            pose = PoseStamped(header=header)
-            pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = float(x), float(y), float(z)
-            pose.pose.orientation.w = 1.0
-            path.poses.append(pose)
-        self.path.publish(path)
+    def _plan(self, msg: String) -> None:
+        """Localize the goal, plan from the newest frame's pose on the memory's grid, publish the path
+        (an empty one, and a warning saying why, when there is none)."""
+        text = msg.data.strip()
+        if self._T_world_camera is None:
+            self.get_logger().warning(f"no path to {text!r}: no camera frame forwarded yet, so the robot's "
+                                      "pose is unknown")
+            return
+        try:
+            result = self.client.localize(text=text, top_k=1)
+            occupancy = self.client.occupancy() if result.found else None
+        except Mem3dError as error:
+            self.get_logger().warning(f"no path to {text!r}: {error} (is the memory service at "
+                                      f"{self.config.memory} running with a text encoder?)")
+            return
+        if occupancy is None:
+            self.path.publish(path_msg(np.zeros((0, 2)), self.config.path_z, self._header()))
+            self.get_logger().warning(f"no path to {text!r}: the memory has not seen it")
+            return
+        planned = plan_to_candidate(occupancy, self._T_world_camera[:2, 3], result.candidates[0])
+        self.path.publish(path_msg(planned.points_xy, self.config.path_z, self._header()))
+        if planned.found:
+            self.get_logger().info(f"path to {text!r}: {len(planned.points_xy)} poses, cost {planned.cost:.2f}")
+        else:
+            self.get_logger().warning(f"no path to {text!r}: {planned.reason}")
 
     def _publish_events(self) -> None:
         """Publish the memory's appeared / moved / disappeared events newer than the last ones sent."""

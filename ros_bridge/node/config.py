@@ -43,7 +43,13 @@ class BridgeConfig:
     goal_topic: str = "~/query/pose"
     cloud_topic: str = "~/map/cloud"
     occupancy_topic: str = "~/map/occupancy"
+    plan_goal_topic: str = "~/plan/goal"
+    """std_msgs/String: an object to go to ("the red mug"); it is localized in memory and a path from the
+    camera's last pose to a standoff from it is published on ``path_topic``."""
     path_topic: str = "~/plan/path"
+    """nav_msgs/Path in ``world_frame`` (transient local; empty when no path was found)."""
+    path_z: float = 0.0
+    """Height (m, world) of the path's poses: the floor."""
     events_topic: str = "~/events"
     observations: str = DEFAULT_OBSERVATIONS
     """ZeroMQ endpoint the node publishes observations on (the perception node reads it)."""

@@ -2,7 +2,8 @@
 process publishes simulator frames as ROS 2 messages, the bridge (its own process, ``.venv-ros``)
 forwards them to perception and the memory service (this process, real ZeroMQ sockets), a query on
 the query topic comes back as a marker at the right object, and a subscriber that starts late gets
-the transient-local occupancy grid and the map cloud; the save service writes a checkpoint."""
+the transient-local occupancy grid and the map cloud; the save service writes a checkpoint; a goal on
+the plan topic comes back as a nav_msgs/Path from the robot to the object, clear of obstacles."""
 
 import json
 import os
@@ -88,6 +89,7 @@ def test_the_bridge_builds_memory_from_ros_topics_and_answers_on_topics(tmp_path
             bridge.send_signal(signal.SIGINT)
             bridge.wait(timeout=30)
         perceiving.join(timeout=60)
+        occupancy = client.occupancy()  # the grid as of the last frame (the path was planned on it or an older one)
     result = json.loads((tmp_path / "out.json").read_text())
     assert result["marker"] is not None, "".join(output)[-2000:]
     assert distance_to(target, result["marker"]) < NEAR_M
@@ -101,3 +103,25 @@ def test_the_bridge_builds_memory_from_ros_topics_and_answers_on_topics(tmp_path
     assert values.size == grid["width"] * grid["height"]
     assert (values == 0).sum() > 100 and (values == 100).sum() > 10  # floor seen free, furniture occupied
     assert set(np.unique(values).tolist()) <= {-1, 0, 99, 100}
+    path = result["path"]  # the planner's path, from the robot's pose to a standoff from the object
+    assert path is not None, "".join(output)[-2000:]
+    points = np.array(path["points"])
+    assert path["frame"] == "map" and len(points) >= 2
+    assert np.hypot(*(points[0, :2] - np.array(result["robot"][:2]))) < 0.05
+    lo, hi = target.bbox_min[:2], target.bbox_max[:2]
+    assert np.hypot(*np.maximum(np.maximum(lo - points[-1, :2], points[-1, :2] - hi), 0.0)) < 1.0
+    assert_clear(occupancy, points[1:, :2], from_xy=points[0, :2])
+
+
+def assert_clear(occupancy, waypoints, from_xy) -> None:
+    """No point of the legs between the waypoints (sampled every quarter cell) lies on an occupied cell
+    (the first leg leaves the robot's own cell, which may be inflated)."""
+    from mem3d.nav.traversability import OCCUPIED
+
+    legs = np.vstack([from_xy, waypoints])
+    for a, b in zip(legs[:-1], legs[1:]):
+        for p in np.linspace(a, b, max(2, int(np.hypot(*(b - a)) / occupancy.cell_m * 4) + 1)):
+            row, col = int(np.floor(p[1] / occupancy.cell_m)) - occupancy.row0, \
+                int(np.floor(p[0] / occupancy.cell_m)) - occupancy.col0
+            inside = 0 <= row < occupancy.shape[0] and 0 <= col < occupancy.shape[1]
+            assert not inside or occupancy.codes[row, col] != OCCUPIED, f"the path crosses an obstacle at {p}"
