@@ -1,6 +1,7 @@
 """The mem3d bridge node: camera topics -> observations -> (ZeroMQ) perception -> memory service;
 queries on a String topic -> MarkerArray + PoseStamped; goals on a String topic -> a planned
-nav_msgs/Path; the map as PointCloud2; the occupancy grid (transient local); a save service; diagnostics. Needs rclpy (``make ros-env``); see docs/ros.md.
+nav_msgs/Path; the map as PointCloud2; the occupancy grid (transient local); a save service;
+diagnostics. Needs rclpy (``make ros-env``); see docs/ros.md.
 
 Observations leave on a ZeroMQ stream (topic ``obs``), exactly like ``mem3d sim serve`` frames, and
 ``mem3d perceive --source tcp://... --live`` turns them into feature frames for the memory service:
@@ -80,12 +81,15 @@ class BridgeNode(Node):
         self.create_subscription(CameraInfo, c.camera_info_topic, self._camera_info, sensor)
         if c.semantic_labels_topic:
             self.create_subscription(String, c.semantic_labels_topic, self._label_table, QoSProfile(depth=10))
-        self._poses = TransformBuffer(c.pose_extrapolation_s)
+        self._poses = TransformBuffer(c.pose_extrapolation_s, c.tf_cache_s)
+        """Poses from the pose topic, or /tf and /tf_static read with tf2_msgs (no tf2_ros)."""
         self._latest_pose = float("-inf")
         self._waiting: list = []
-        """Synchronised sets newer than the newest pose, until it arrives (pose topics only)."""
+        """Synchronised sets newer than the newest pose, until it arrives (own pose buffer only)."""
         self._T_body_camera = rigid_matrix(c.camera_offset[:3], c.camera_offset[3:])
         self._tf = None
+        self.pose_source = "pose topic"
+        """How frames get their pose: "pose topic", "tf2_ros", "tf2_msgs" or "none"."""
         if c.pose_topic:
             kind = Odometry if c.pose_type == "Odometry" else PoseStamped
             self.create_subscription(kind, c.pose_topic, self._pose, QoSProfile(depth=50))
@@ -120,16 +124,40 @@ class BridgeNode(Node):
 
     # ---------------------------------------------------------------- input
     def _tf_listener(self):
+        """tf2_ros's buffer where installed; else /tf and /tf_static into the bridge's own buffer (None)."""
         try:
             from tf2_ros import Buffer, TransformListener
         except ImportError:
-            self.get_logger().error("tf2_ros is not installed in this environment (the PyPI wheels have no "
-                                    "tf2_msgs): set the pose_topic parameter to a PoseStamped / Odometry topic, "
-                                    "or run the bridge in a system ROS 2 install")
+            pass
+        else:
+            self.pose_source = "tf2_ros"
+            buffer = Buffer()
+            self._listener = TransformListener(buffer, self)
+            return buffer
+        try:
+            from tf2_msgs.msg import TFMessage
+        except ImportError:
+            self.pose_source = "none"
+            self.get_logger().error("neither tf2_ros nor tf2_msgs is installed in this environment: run `make "
+                                    "ros-env` (it builds tf2_msgs), set the pose_topic parameter to a PoseStamped / "
+                                    "Odometry topic, or run the bridge in a system ROS 2 install")
             return None
-        buffer = Buffer()
-        self._listener = TransformListener(buffer, self)
-        return buffer
+        self.pose_source = "tf2_msgs"
+        static = QoSProfile(depth=100, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                            reliability=ReliabilityPolicy.RELIABLE)
+        self.create_subscription(TFMessage, "/tf", lambda msg: self._transforms(msg, False), QoSProfile(depth=100))
+        self.create_subscription(TFMessage, "/tf_static", lambda msg: self._transforms(msg, True), static)
+        return None
+
+    def _transforms(self, msg, static: bool) -> None:
+        """A TFMessage into the pose buffer; frames that waited for a newer transform go on."""
+        for transform in msg.transforms:
+            stamp = stamp_of(transform)
+            self._poses.add(transform.header.frame_id, transform.child_frame_id,
+                            transform_to_matrix(transform.transform), stamp, static)
+            if not static:
+                self._latest_pose = max(self._latest_pose, stamp)
+        self._release_waiting()
 
     def _camera_info(self, msg: CameraInfo) -> None:
         self.counts.received[self.config.camera_info_topic] += 1
@@ -146,6 +174,9 @@ class BridgeNode(Node):
         stamp = stamp_of(msg)
         self._poses.add(self.config.world_frame, "body", pose_to_matrix(pose), stamp)
         self._latest_pose = max(self._latest_pose, stamp)
+        self._release_waiting()
+
+    def _release_waiting(self) -> None:
         waiting, self._waiting = self._waiting, []
         for synced in waiting:  # frames that arrived before the pose of their time
             self._forward(synced)
@@ -161,8 +192,13 @@ class BridgeNode(Node):
         camera = c.camera_frame or color.header.frame_id
         if c.pose_topic:
             return self._poses.lookup(c.world_frame, "body", stamp) @ self._T_body_camera
+        if self.pose_source == "tf2_msgs":
+            try:
+                return self._poses.lookup(c.world_frame, camera, stamp)
+            except TransformError as error:
+                raise TransformError(f"{error}: is the TF tree published on /tf and /tf_static?") from None
         if self._tf is None:
-            raise TransformError("no pose source: set pose_topic (tf2_ros is not installed)")
+            raise TransformError("no pose source: set pose_topic (neither tf2_ros nor tf2_msgs is installed)")
         try:
             transform = self._tf.lookup_transform(c.world_frame, camera, color.header.stamp)
         except Exception as error:  # tf2 raises several lookup exceptions
@@ -176,7 +212,8 @@ class BridgeNode(Node):
         semantic, labels = synced.items.get(c.semantic_topic, (None, {}))
         if c.max_rate_hz > 0 and time.monotonic() - self._last_sent < 1.0 / c.max_rate_hz:
             return
-        if c.pose_topic and synced.stamp > self._latest_pose and len(self._waiting) < MAX_WAITING:
+        own_buffer = self.pose_source in ("pose topic", "tf2_msgs")
+        if own_buffer and synced.stamp > self._latest_pose and len(self._waiting) < MAX_WAITING:
             self._waiting.append(synced)
             return
         try:

@@ -1,7 +1,17 @@
-"""Simulator frames for the bridge tests (ground truth only scores the answers)."""
+"""Simulator frames for the bridge tests (ground truth only scores the answers), and the ROS 2
+environment the graph tests run the bridge in."""
+
+import os
+import random
+import socket
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ROS_PYTHON = Path(os.environ.get("MEM3D_ROS_PYTHON", ROOT / ".venv-ros" / "bin" / "python"))
 
 NEAR_M = 0.5
 """A candidate is right when its centroid is this close to the target's box."""
@@ -33,3 +43,26 @@ def distance_to(target, point) -> float:
     """Metres from ``point`` to the target's bounding box (0 inside)."""
     point = np.asarray(point)
     return float(np.linalg.norm(np.maximum(np.maximum(target.bbox_min - point, point - target.bbox_max), 0.0)))
+
+
+@pytest.fixture(scope="package")
+def ros_python() -> Path:
+    if not ROS_PYTHON.exists():
+        pytest.skip(f"the ROS 2 environment {ROS_PYTHON} is not built: run `make ros-env` (ROS 2 from PyPI "
+                    "wheels; `make test` builds it first)")
+    done = subprocess.run([str(ROS_PYTHON), "-c", "import rclpy, visualization_msgs, nav_msgs, std_srvs"],
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode:
+        pytest.skip(f"ROS 2 could not be installed in {ROS_PYTHON}: {done.stderr.strip()[-300:]}")
+    return ROS_PYTHON
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def ros_env() -> dict:
+    return {**os.environ, "ROS_DOMAIN_ID": str(random.randint(1, 100)), "ROS_LOCALHOST_ONLY": "1",
+            "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}

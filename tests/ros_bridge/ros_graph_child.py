@@ -1,7 +1,8 @@
 """Runs in the ROS 2 environment (``.venv-ros``), started by test_ros_graph.py: publishes simulator
 frames as real ROS 2 messages (images, camera_info, Isaac-style segmentation, PoseStamped), asks the
 bridge a query on its String topic until markers come back, then subscribes late to the occupancy
-grid, and asks for a planned path to the same object. Writes what it received as JSON. Usage: ros_graph_child.py FRAMES.npz QUERY OUT.json"""
+grid, and asks for a planned path to the same object. Writes what it received as JSON.
+Usage: ros_graph_child.py FRAMES.npz QUERY OUT.json"""
 
 import json
 import sys

@@ -35,7 +35,8 @@ def test_the_path_goes_round_the_wall_to_a_standoff_from_the_object():
     assert planned.found and planned.reason == ""
     points = planned.points_xy
     np.testing.assert_allclose(points[0], start)
-    gap = np.maximum(np.maximum(np.array(OBJECT.bbox_min[:2]) - points[-1], points[-1] - np.array(OBJECT.bbox_max[:2])), 0)
+    lo, hi = np.array(OBJECT.bbox_min[:2]), np.array(OBJECT.bbox_max[:2])
+    gap = np.maximum(np.maximum(lo - points[-1], points[-1] - hi), 0)
     assert 0.3 <= np.hypot(*gap) <= 0.9
     legs = np.concatenate([np.linspace(a, b, 40) for a, b in zip(points[:-1], points[1:])])
     assert not (cells_of(grid, legs) == OCCUPIED).any()

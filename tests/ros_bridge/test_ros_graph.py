@@ -6,45 +6,16 @@ the transient-local occupancy grid and the map cloud; the save service writes a 
 the plan topic comes back as a nav_msgs/Path from the robot to the object, clear of obstacles."""
 
 import json
-import os
-import random
 import signal
-import socket
 import subprocess
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.ros_bridge.conftest import NEAR_M, distance_to
+from tests.ros_bridge.conftest import NEAR_M, ROOT, distance_to, free_port, ros_env
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-ROS_PYTHON = Path(os.environ.get("MEM3D_ROS_PYTHON", ROOT / ".venv-ros" / "bin" / "python"))
-
-
-@pytest.fixture(scope="module")
-def ros_python() -> Path:
-    if not ROS_PYTHON.exists():
-        pytest.skip(f"the ROS 2 environment {ROS_PYTHON} is not built: run `make ros-env` (ROS 2 from PyPI "
-                    "wheels; `make test` builds it first)")
-    done = subprocess.run([str(ROS_PYTHON), "-c", "import rclpy, visualization_msgs, nav_msgs, std_srvs"],
-                          capture_output=True, text=True, timeout=120)
-    if done.returncode:
-        pytest.skip(f"ROS 2 could not be installed in {ROS_PYTHON}: {done.stderr.strip()[-300:]}")
-    return ROS_PYTHON
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def ros_env() -> dict:
-    return {**os.environ, "ROS_DOMAIN_ID": str(random.randint(1, 100)), "ROS_LOCALHOST_ONLY": "1",
-            "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
 
 
 def test_the_bridge_builds_memory_from_ros_topics_and_answers_on_topics(tmp_path, toured, label_encoder,
