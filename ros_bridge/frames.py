@@ -24,17 +24,26 @@ LOOKUP_LIMIT = 1 << 20
 """Label ids below this are kept or zeroed through one lookup table (larger ones: ``np.isin``)."""
 
 
+RANGE_CHECK_LIMIT = 4096
+"""Id ranges up to this long are checked against the label table without touching the pixels again."""
+
+
 def labelled_ids(ids: np.ndarray, labels: Mapping[int, str]) -> np.ndarray:
-    """A new (H, W) int32 array: ``ids`` where ``labels`` names the id, else 0 (unlabelled)."""
+    """(H, W) int32: ``ids`` where ``labels`` names the id, else 0 (unlabelled). When every id in the
+    image's range is labelled (the usual case) that is ``ids`` itself, not a copy."""
     keys = np.fromiter(labels, np.int64, len(labels))
     if not keys.size:
         return np.zeros(ids.shape, np.int32)
+    ids = ids.astype(np.int32, copy=False)
+    low, high = (int(ids.min()), int(ids.max())) if ids.size else (0, 0)
+    if high - low < RANGE_CHECK_LIMIT and set(range(low, high + 1)) - {0} <= labels.keys():
+        return ids
     high = int(keys.max())
     if keys.min() < 0 or high >= LOOKUP_LIMIT:
         return np.where(np.isin(ids, keys), ids, 0).astype(np.int32)
     table = np.zeros(high + 2, np.int32)  # id -> itself when labelled; the last entry (0) takes all others
     table[keys] = keys
-    return table[np.minimum(ids.astype(np.int32, copy=False).view(np.uint32), high + 1)]
+    return table[np.minimum(ids.view(np.uint32), high + 1)]
 
 
 def make_observation(color, depth, info, T_world_camera: np.ndarray, obs_id: int, semantic=None,
