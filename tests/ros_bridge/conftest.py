@@ -3,8 +3,10 @@ environment the graph tests run the bridge in."""
 
 import os
 import random
+import signal
 import socket
 import subprocess
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -66,3 +68,28 @@ def free_port() -> int:
 def ros_env() -> dict:
     return {**os.environ, "ROS_DOMAIN_ID": str(random.randint(1, 100)), "ROS_LOCALHOST_ONLY": "1",
             "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+
+
+def start_bridge(ros_python: Path, params: dict, env: dict) -> tuple[subprocess.Popen, list[str]]:
+    """The bridge node in its own process of ``ros_python`` with these ROS parameters; its output,
+    collected as it comes (a list that grows)."""
+    command = [str(ros_python), "-m", "ros_bridge", "--ros-args"]
+    for name, value in params.items():
+        command += ["-p", f"{name}:={value}"]
+    bridge = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(bridge.stdout), daemon=True).start()
+    return bridge, output
+
+
+def run_child(ros_python: Path, argv: list[str], env: dict, bridge: subprocess.Popen, output: list[str],
+              timeout: float) -> None:
+    """Run ``tests/ros_bridge/<argv[0]>`` in ``ros_python`` beside the bridge; it must succeed. Then stop
+    the bridge (SIGINT: it ends the observation stream)."""
+    try:
+        child = subprocess.run([str(ros_python), str(ROOT / "tests" / "ros_bridge" / argv[0]), *argv[1:]], env=env,
+                               capture_output=True, text=True, timeout=timeout)
+        assert child.returncode == 0, child.stderr[-2000:] + "".join(output)[-2000:]
+    finally:
+        bridge.send_signal(signal.SIGINT)
+        bridge.wait(timeout=30)

@@ -6,14 +6,12 @@ the transient-local occupancy grid and the map cloud; the save service writes a 
 the plan topic comes back as a nav_msgs/Path from the robot to the object, clear of obstacles."""
 
 import json
-import signal
-import subprocess
 import threading
 
 import numpy as np
 import pytest
 
-from tests.ros_bridge.conftest import NEAR_M, ROOT, distance_to, free_port, ros_env
+from tests.ros_bridge.conftest import NEAR_M, distance_to, free_port, ros_env, run_child, start_bridge
 
 pytestmark = pytest.mark.slow
 
@@ -41,24 +39,13 @@ def test_the_bridge_builds_memory_from_ros_topics_and_answers_on_topics(tmp_path
               "semantic_labels_topic": "/semantic_labels", "observations": stream,
               "memory": service.endpoints["requests"], "occupancy_period_s": 1.0,
               "diagnostics_period_s": 2.0, "store": str(tmp_path / "store"), "cloud_period_s": 1.0}
-    command = [str(ros_python), "-m", "ros_bridge", "--ros-args"]
-    for name, value in params.items():
-        command += ["-p", f"{name}:={value}"]
-    bridge = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output: list[str] = []
-    threading.Thread(target=lambda: output.extend(bridge.stdout), daemon=True).start()
+    bridge, output = start_bridge(ros_python, params, env)
     with MemoryClient.of_service(service.endpoints, timeout=60) as client:
         node = PerceptionNode(label_encoder, client, FrameConfig(n_samples=4000), name="ros")
         perceiving = threading.Thread(target=lambda: node.run(RemoteSource(stream, timeout=120)), daemon=True)
         perceiving.start()
-        try:
-            child = subprocess.run([str(ros_python), str(ROOT / "tests/ros_bridge/ros_graph_child.py"),
-                                    str(tmp_path / "frames.npz"), target.label, str(tmp_path / "out.json")],
-                                   env=env, capture_output=True, text=True, timeout=240)
-            assert child.returncode == 0, child.stderr[-2000:] + "".join(output)[-2000:]
-        finally:
-            bridge.send_signal(signal.SIGINT)
-            bridge.wait(timeout=30)
+        run_child(ros_python, ["ros_graph_child.py", str(tmp_path / "frames.npz"), target.label,
+                               str(tmp_path / "out.json")], env, bridge, output, timeout=240)
         perceiving.join(timeout=60)
         occupancy = client.occupancy()  # the grid as of the last frame (the path was planned on it or an older one)
     result = json.loads((tmp_path / "out.json").read_text())

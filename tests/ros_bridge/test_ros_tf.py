@@ -2,7 +2,6 @@
 real ROS 2 graph on localhost: the transforms are chained (map -> odom -> base_link -> camera) and
 interpolated to each image's stamp, and each forwarded observation carries that pose."""
 
-import signal
 import subprocess
 import threading
 
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 
 from mem3d.errors import EndOfStreamError, Mem3dError
-from tests.ros_bridge.conftest import ROOT, free_port, ros_env
+from tests.ros_bridge.conftest import free_port, ros_env, run_child, start_bridge
 from tests.ros_bridge.tf_tree import T_BASE_CAMERA, T_MAP_ODOM, frame_stamps, odom_base
 
 pytestmark = pytest.mark.slow
@@ -27,12 +26,7 @@ def test_the_bridge_poses_frames_from_the_tf_tree(ros_python):
     stream, env = f"tcp://127.0.0.1:{free_port()}", ros_env()
     params = {"observations": stream, "memory": f"tcp://127.0.0.1:{free_port()}", "occupancy_period_s": 0.0,
               "events_period_s": 0.0, "world_frame": "map", "sync_slop_s": 0.01, "diagnostics_period_s": 1.0}
-    command = [str(ros_python), "-m", "ros_bridge", "--ros-args"]
-    for name, value in params.items():
-        command += ["-p", f"{name}:={value}"]
-    bridge = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output: list[str] = []
-    threading.Thread(target=lambda: output.extend(bridge.stdout), daemon=True).start()
+    bridge, output = start_bridge(ros_python, params, env)
     source, received = RemoteSource(stream, timeout=90), []
 
     def collect() -> None:
@@ -44,13 +38,7 @@ def test_the_bridge_poses_frames_from_the_tf_tree(ros_python):
 
     reading = threading.Thread(target=collect, daemon=True)
     reading.start()
-    try:
-        child = subprocess.run([str(ros_python), str(ROOT / "tests/ros_bridge/ros_tf_child.py"), str(FRAMES)],
-                               env=env, capture_output=True, text=True, timeout=180)
-        assert child.returncode == 0, child.stderr[-2000:] + "".join(output)[-2000:]
-    finally:
-        bridge.send_signal(signal.SIGINT)
-        bridge.wait(timeout=30)
+    run_child(ros_python, ["ros_tf_child.py", str(FRAMES)], env, bridge, output, timeout=180)
     reading.join(timeout=30)
     source.close()
     log = "".join(output)
