@@ -36,7 +36,8 @@ $(VENV)/.ready: pyproject.toml Makefile
 	touch $@
 
 # ROS 2 (kilted) from PyPI wheels, in its own environment: one of its packages installs a .pth that
-# re-executes every Python process of the environment with another LD_LIBRARY_PATH.
+# re-executes every Python process of the environment with another LD_LIBRARY_PATH. The wheels have
+# no tf2_msgs: it is generated and compiled into the environment with the wheels' rosidl (a few seconds).
 ROS_VENV ?= .venv-ros
 ROS_PACKAGES ?= ros-rclpy[fastrtps] ros-sensor-msgs ros-std-msgs ros-std-srvs ros-geometry-msgs ros-nav-msgs \
 	ros-visualization-msgs
@@ -48,6 +49,8 @@ $(ROS_VENV)/.ready: pyproject.toml Makefile
 	$(ROS_VENV)/bin/pip install --quiet --upgrade pip
 	$(ROS_VENV)/bin/pip install --quiet $(foreach p,$(ROS_PACKAGES),'$(p)')
 	$(ROS_VENV)/bin/pip install --quiet -e '.[ros]'
+	$(ROS_VENV)/bin/python ros_bridge/interfaces/build_tf2_msgs.py \
+	  || echo "tf2_msgs was not built (it needs gcc and g++): the bridge takes poses from a pose topic only"
 	touch $@
 
 clean:

@@ -56,8 +56,18 @@ def binned_rgb(rgb: np.ndarray, factor: int) -> np.ndarray:
     """(H, W, 3) uint8 -> the mean of each ``factor`` x ``factor`` block (partial blocks dropped, as
     ``downsample_min`` drops them), uint8."""
     h, w = rgb.shape[0] // factor, rgb.shape[1] // factor
-    blocks = rgb[: h * factor, : w * factor].reshape(h, factor, w, factor, 3)
-    return np.rint(blocks.mean(axis=(1, 3))).astype(np.uint8)
+    # Sums of whole rows, then of columns, as slice additions in uint16 (exact for factor <= 16): numpy's
+    # strided float mean over both block axes at once costs five to ten times as much at 640x480.
+    dtype = np.uint16 if factor <= 16 else np.uint32
+    rows = rgb[: h * factor, : w * factor].reshape(h, factor, w * factor * 3)
+    row_sums = rows[:, 0].astype(dtype)
+    for k in range(1, factor):
+        row_sums += rows[:, k]
+    columns = row_sums.reshape(h, w, factor, 3)
+    sums = columns[:, :, 0].copy()
+    for k in range(1, factor):
+        sums += columns[:, :, k]
+    return np.rint(sums / (factor * factor)).astype(np.uint8)
 
 
 def build_feature_frames(observations: Sequence[Observation], encoder: FeatureEncoder,

@@ -20,6 +20,32 @@ def stamp_of(msg) -> float:
     return float(sec) + float(nanosec) * 1e-9
 
 
+LOOKUP_LIMIT = 1 << 20
+"""Label ids below this are kept or zeroed through one lookup table (larger ones: ``np.isin``)."""
+
+
+RANGE_CHECK_LIMIT = 4096
+"""Id ranges up to this long are checked against the label table without touching the pixels again."""
+
+
+def labelled_ids(ids: np.ndarray, labels: Mapping[int, str]) -> np.ndarray:
+    """(H, W) int32: ``ids`` where ``labels`` names the id, else 0 (unlabelled). When every id in the
+    image's range is labelled (the usual case) that is ``ids`` itself, not a copy."""
+    keys = np.fromiter(labels, np.int64, len(labels))
+    if not keys.size:
+        return np.zeros(ids.shape, np.int32)
+    ids = ids.astype(np.int32, copy=False)
+    low, high = (int(ids.min()), int(ids.max())) if ids.size else (0, 0)
+    if high - low < RANGE_CHECK_LIMIT and set(range(low, high + 1)) - {0} <= labels.keys():
+        return ids
+    high = int(keys.max())
+    if keys.min() < 0 or high >= LOOKUP_LIMIT:
+        return np.where(np.isin(ids, keys), ids, 0).astype(np.int32)
+    table = np.zeros(high + 2, np.int32)  # id -> itself when labelled; the last entry (0) takes all others
+    table[keys] = keys
+    return table[np.minimum(ids.view(np.uint32), high + 1)]
+
+
 def make_observation(color, depth, info, T_world_camera: np.ndarray, obs_id: int, semantic=None,
                      labels: Mapping[int, str] | None = None, ignore_distortion: bool = False) -> Observation:
     """The observation of a colour image, its aligned depth, camera_info and optional segmentation,
@@ -39,7 +65,7 @@ def make_observation(color, depth, info, T_world_camera: np.ndarray, obs_id: int
         ids = decode_ids(semantic)
         if ids.shape != size:
             raise InvalidInputError("the segmentation image must have the colour image's size")
-        ids[~np.isin(ids, np.fromiter(labels, np.int32, len(labels)))] = 0
+        ids = labelled_ids(ids, labels)
     return Observation(rgb=rgb, depth=metres, intrinsics=intrinsics, T_world_camera=np.asarray(T_world_camera),
                        stamp=stamp_of(color), obs_id=obs_id, semantic=ids,
                        labels=labels if ids is not None else {}).validate()

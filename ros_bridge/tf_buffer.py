@@ -32,8 +32,11 @@ class _Edge:
 class TransformBuffer:
     """``T_parent_child`` edges by (parent, child); ``lookup(target, source, stamp) -> T_target_source``."""
 
-    def __init__(self, extrapolation_s: float = 0.05) -> None:
+    def __init__(self, extrapolation_s: float = 0.05, cache_s: float = float("inf")) -> None:
         self.extrapolation_s = extrapolation_s
+        self.cache_s = cache_s
+        """Time-stamped transforms older than this (s) before an edge's newest are dropped (a live
+        stream's buffer stays bounded; tf2 keeps 10 s); static ones are kept."""
         self._edges: dict[tuple[str, str], _Edge] = {}
         self._neighbours: dict[str, set[str]] = {}
 
@@ -57,6 +60,9 @@ class TransformBuffer:
         at = bisect.bisect(edge.stamps, stamp)
         edge.stamps.insert(at, float(stamp))
         edge.transforms.insert(at, np.asarray(T_parent_child, dtype=np.float64))
+        old = bisect.bisect_left(edge.stamps, edge.stamps[-1] - self.cache_s)
+        if old:
+            del edge.stamps[:old], edge.transforms[:old]
 
     def root(self, frame: str) -> str:
         """The frame without a parent above ``frame``."""

@@ -1,6 +1,7 @@
 """The mem3d bridge node: camera topics -> observations -> (ZeroMQ) perception -> memory service;
-queries on a String topic -> MarkerArray + PoseStamped; the map as PointCloud2; the occupancy grid
-(transient local); a save service; diagnostics. Needs rclpy (``make ros-env``); see docs/ros.md.
+queries on a String topic -> MarkerArray + PoseStamped; goals on a String topic -> a planned
+nav_msgs/Path; the map as PointCloud2; the occupancy grid (transient local); a save service;
+diagnostics. Needs rclpy (``make ros-env``); see docs/ros.md.
 
 Observations leave on a ZeroMQ stream (topic ``obs``), exactly like ``mem3d sim serve`` frames, and
 ``mem3d perceive --source tcp://... --live`` turns them into feature frames for the memory service:
@@ -38,7 +39,8 @@ from ros_bridge.frames import make_observation, stamp_of
 from ros_bridge.labels import parse_label_table
 from ros_bridge.node.config import FIELDS, BridgeConfig
 from ros_bridge.node.diagnostics import BridgeCounts
-from ros_bridge.node.ros_messages import candidate_markers, cloud_msg, goal_pose, grid_msg
+from ros_bridge.node.ros_messages import candidate_markers, cloud_msg, goal_pose, grid_msg, path_msg
+from ros_bridge.plan import plan_to_candidate
 from ros_bridge.sync import ApproximateSync
 from ros_bridge.tf_buffer import TransformBuffer, TransformError
 
@@ -71,24 +73,30 @@ class BridgeNode(Node):
         self._info = None
         self._labels: dict[int, str] = {}
         self._obs_id = 0
+        self._T_world_camera: np.ndarray | None = None
+        """Pose of the newest frame forwarded: where a planned path starts."""
         self._last_sent = 0.0
         for topic in [c.color_topic, *others]:
             self.create_subscription(Image, topic, lambda msg, t=topic: self._image(t, msg), sensor)
         self.create_subscription(CameraInfo, c.camera_info_topic, self._camera_info, sensor)
         if c.semantic_labels_topic:
             self.create_subscription(String, c.semantic_labels_topic, self._label_table, QoSProfile(depth=10))
-        self._poses = TransformBuffer(c.pose_extrapolation_s)
+        self._poses = TransformBuffer(c.pose_extrapolation_s, c.tf_cache_s)
+        """Poses from the pose topic, or /tf and /tf_static read with tf2_msgs (no tf2_ros)."""
         self._latest_pose = float("-inf")
         self._waiting: list = []
-        """Synchronised sets newer than the newest pose, until it arrives (pose topics only)."""
+        """Synchronised sets newer than the newest pose, until it arrives (own pose buffer only)."""
         self._T_body_camera = rigid_matrix(c.camera_offset[:3], c.camera_offset[3:])
         self._tf = None
+        self.pose_source = "pose topic"
+        """How frames get their pose: "pose topic", "tf2_ros", "tf2_msgs" or "none"."""
         if c.pose_topic:
             kind = Odometry if c.pose_type == "Odometry" else PoseStamped
             self.create_subscription(kind, c.pose_topic, self._pose, QoSProfile(depth=50))
         else:
             self._tf = self._tf_listener()
         self.create_subscription(String, c.query_topic, self._query, QoSProfile(depth=10))
+        self.create_subscription(String, c.plan_goal_topic, self._plan, QoSProfile(depth=10))
         self.markers = self.create_publisher(MarkerArray, c.markers_topic, 10)
         self.goal = self.create_publisher(PoseStamped, c.goal_topic, 10)
         self.cloud = self.create_publisher(PointCloud2, c.cloud_topic, LATCHED)
@@ -116,16 +124,40 @@ class BridgeNode(Node):
 
     # ---------------------------------------------------------------- input
     def _tf_listener(self):
+        """tf2_ros's buffer where installed; else /tf and /tf_static into the bridge's own buffer (None)."""
         try:
             from tf2_ros import Buffer, TransformListener
         except ImportError:
-            self.get_logger().error("tf2_ros is not installed in this environment (the PyPI wheels have no "
-                                    "tf2_msgs): set the pose_topic parameter to a PoseStamped / Odometry topic, "
-                                    "or run the bridge in a system ROS 2 install")
+            pass
+        else:
+            self.pose_source = "tf2_ros"
+            buffer = Buffer()
+            self._listener = TransformListener(buffer, self)
+            return buffer
+        try:
+            from tf2_msgs.msg import TFMessage
+        except ImportError:
+            self.pose_source = "none"
+            self.get_logger().error("neither tf2_ros nor tf2_msgs is installed in this environment: run `make "
+                                    "ros-env` (it builds tf2_msgs), set the pose_topic parameter to a PoseStamped / "
+                                    "Odometry topic, or run the bridge in a system ROS 2 install")
             return None
-        buffer = Buffer()
-        self._listener = TransformListener(buffer, self)
-        return buffer
+        self.pose_source = "tf2_msgs"
+        static = QoSProfile(depth=100, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                            reliability=ReliabilityPolicy.RELIABLE)
+        self.create_subscription(TFMessage, "/tf", lambda msg: self._transforms(msg, False), QoSProfile(depth=100))
+        self.create_subscription(TFMessage, "/tf_static", lambda msg: self._transforms(msg, True), static)
+        return None
+
+    def _transforms(self, msg, static: bool) -> None:
+        """A TFMessage into the pose buffer; frames that waited for a newer transform go on."""
+        for transform in msg.transforms:
+            stamp = stamp_of(transform)
+            self._poses.add(transform.header.frame_id, transform.child_frame_id,
+                            transform_to_matrix(transform.transform), stamp, static)
+            if not static:
+                self._latest_pose = max(self._latest_pose, stamp)
+        self._release_waiting()
 
     def _camera_info(self, msg: CameraInfo) -> None:
         self.counts.received[self.config.camera_info_topic] += 1
@@ -142,6 +174,9 @@ class BridgeNode(Node):
         stamp = stamp_of(msg)
         self._poses.add(self.config.world_frame, "body", pose_to_matrix(pose), stamp)
         self._latest_pose = max(self._latest_pose, stamp)
+        self._release_waiting()
+
+    def _release_waiting(self) -> None:
         waiting, self._waiting = self._waiting, []
         for synced in waiting:  # frames that arrived before the pose of their time
             self._forward(synced)
@@ -157,8 +192,13 @@ class BridgeNode(Node):
         camera = c.camera_frame or color.header.frame_id
         if c.pose_topic:
             return self._poses.lookup(c.world_frame, "body", stamp) @ self._T_body_camera
+        if self.pose_source == "tf2_msgs":
+            try:
+                return self._poses.lookup(c.world_frame, camera, stamp)
+            except TransformError as error:
+                raise TransformError(f"{error}: is the TF tree published on /tf and /tf_static?") from None
         if self._tf is None:
-            raise TransformError("no pose source: set pose_topic (tf2_ros is not installed)")
+            raise TransformError("no pose source: set pose_topic (neither tf2_ros nor tf2_msgs is installed)")
         try:
             transform = self._tf.lookup_transform(c.world_frame, camera, color.header.stamp)
         except Exception as error:  # tf2 raises several lookup exceptions
@@ -172,7 +212,8 @@ class BridgeNode(Node):
         semantic, labels = synced.items.get(c.semantic_topic, (None, {}))
         if c.max_rate_hz > 0 and time.monotonic() - self._last_sent < 1.0 / c.max_rate_hz:
             return
-        if c.pose_topic and synced.stamp > self._latest_pose and len(self._waiting) < MAX_WAITING:
+        own_buffer = self.pose_source in ("pose topic", "tf2_msgs")
+        if own_buffer and synced.stamp > self._latest_pose and len(self._waiting) < MAX_WAITING:
             self._waiting.append(synced)
             return
         try:
@@ -188,6 +229,7 @@ class BridgeNode(Node):
             return
         self._stream.send_multipart([OBSERVATION_TOPIC] + encode(observation_to_message(obs)), copy=False)
         self._obs_id += 1
+        self._T_world_camera = T_world_camera
         self._last_sent = time.monotonic()
         self.counts.forwarded += 1
 
@@ -225,16 +267,31 @@ class BridgeNode(Node):
             self._grid_seq = occupancy.seq
             self.publish_grid(occupancy_to_grid(occupancy))
 
-    def publish_path(self, points_world: np.ndarray) -> None:
-        """Publish a planned path of (N, 3) world points as nav_msgs/Path (hook for the planners)."""
-        header = self._header()
-        path = Path(header=header)
-        for x, y, z in np.asarray(points_world, dtype=np.float64):
-            pose = PoseStamped(header=header)
-            pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = float(x), float(y), float(z)
-            pose.pose.orientation.w = 1.0
-            path.poses.append(pose)
-        self.path.publish(path)
+    def _plan(self, msg: String) -> None:
+        """Localize the goal, plan from the newest frame's pose on the memory's grid, publish the path
+        (an empty one, and a warning saying why, when there is none)."""
+        text = msg.data.strip()
+        if self._T_world_camera is None:
+            self.get_logger().warning(f"no path to {text!r}: no camera frame forwarded yet, so the robot's "
+                                      "pose is unknown")
+            return
+        try:
+            result = self.client.localize(text=text, top_k=1)
+            occupancy = self.client.occupancy() if result.found else None
+        except Mem3dError as error:
+            self.get_logger().warning(f"no path to {text!r}: {error} (is the memory service at "
+                                      f"{self.config.memory} running with a text encoder?)")
+            return
+        if occupancy is None:
+            self.path.publish(path_msg(np.zeros((0, 2)), self.config.path_z, self._header()))
+            self.get_logger().warning(f"no path to {text!r}: the memory has not seen it")
+            return
+        planned = plan_to_candidate(occupancy, self._T_world_camera[:2, 3], result.candidates[0])
+        self.path.publish(path_msg(planned.points_xy, self.config.path_z, self._header()))
+        if planned.found:
+            self.get_logger().info(f"path to {text!r}: {len(planned.points_xy)} poses, cost {planned.cost:.2f}")
+        else:
+            self.get_logger().warning(f"no path to {text!r}: {planned.reason}")
 
     def _publish_events(self) -> None:
         """Publish the memory's appeared / moved / disappeared events newer than the last ones sent."""

@@ -23,7 +23,9 @@ class BridgeConfig:
     semantic_labels_topic: str = ""
     """Its JSON label table (std_msgs/String, e.g. /semantic_labels)."""
     pose_topic: str = ""
-    """PoseStamped / Odometry with the pose of ``pose_frame``; "" = TF (needs tf2_ros)."""
+    """PoseStamped / Odometry with the pose of the body (``camera_offset`` away from the camera); "" = TF:
+    tf2_ros where installed (a system ROS 2), else /tf and /tf_static read with tf2_msgs (``make ros-env``
+    builds it) into the bridge's own interpolating buffer."""
     pose_type: str = "PoseStamped"
     """"PoseStamped" or "Odometry"."""
     world_frame: str = DEFAULT_FRAMES.world
@@ -35,6 +37,8 @@ class BridgeConfig:
     sync_slop_s: float = 0.05
     sync_queue_size: int = 30
     pose_extrapolation_s: float = 0.1
+    tf_cache_s: float = 10.0
+    """Seconds of time-stamped poses / transforms kept (as tf2's buffer)."""
     ignore_distortion: bool = False
     sensor_qos: str = "sensor_data"
     """"sensor_data" (best effort, depth 5, what drivers publish) or "reliable"."""
@@ -43,7 +47,13 @@ class BridgeConfig:
     goal_topic: str = "~/query/pose"
     cloud_topic: str = "~/map/cloud"
     occupancy_topic: str = "~/map/occupancy"
+    plan_goal_topic: str = "~/plan/goal"
+    """std_msgs/String: an object to go to ("the red mug"); it is localized in memory and a path from the
+    camera's last pose to a standoff from it is published on ``path_topic``."""
     path_topic: str = "~/plan/path"
+    """nav_msgs/Path in ``world_frame`` (transient local; empty when no path was found)."""
+    path_z: float = 0.0
+    """Height (m, world) of the path's poses: the floor."""
     events_topic: str = "~/events"
     observations: str = DEFAULT_OBSERVATIONS
     """ZeroMQ endpoint the node publishes observations on (the perception node reads it)."""

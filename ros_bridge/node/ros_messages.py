@@ -6,7 +6,7 @@ import array
 
 import numpy as np
 from geometry_msgs.msg import Point, Pose, PoseStamped, Quaternion
-from nav_msgs.msg import OccupancyGrid
+from nav_msgs.msg import OccupancyGrid, Path
 from sensor_msgs.msg import PointCloud2, PointField
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
@@ -68,3 +68,19 @@ def goal_pose(candidate: Candidate, header: Header) -> PoseStamped:
                               z=float(candidate.centroid[2]))
     msg.pose.orientation.w = 1.0
     return msg
+
+
+def path_msg(points_xy: np.ndarray, z: float, header: Header) -> Path:
+    """A ``nav_msgs/Path`` through (K, 2) world xy points at height ``z`` (m), each pose facing along
+    the leg it starts (the last one keeps the heading of the leg before it)."""
+    points = np.asarray(points_xy, np.float64).reshape(-1, 2)
+    legs = np.diff(points, axis=0)
+    yaws = np.arctan2(legs[:, 1], legs[:, 0]) if len(legs) else np.zeros(0)
+    yaws = np.append(yaws, yaws[-1] if len(yaws) else 0.0)
+    path = Path(header=header)
+    for (x, y), yaw in zip(points, yaws):
+        pose = PoseStamped(header=header)
+        pose.pose.position = Point(x=float(x), y=float(y), z=float(z))
+        pose.pose.orientation = Quaternion(z=float(np.sin(yaw / 2)), w=float(np.cos(yaw / 2)))
+        path.poses.append(pose)
+    return path

@@ -106,3 +106,12 @@ def test_a_view_without_features_still_carves(room_views, label_encoder):
     unlabelled.validate(label_encoder.feature_dim)
     blind = build_feature_frame(replace(obs, depth=np.zeros_like(obs.depth)), label_encoder)
     assert blind.n_points == 0 and not blind.depth.any()
+
+@pytest.mark.parametrize("factor", [1, 2, 3, 4, 8])
+def test_the_keyframe_picture_is_the_rounded_block_mean(factor):
+    from perception.frames import binned_rgb
+
+    rgb = np.random.default_rng(factor).integers(0, 256, (50, 70, 3), dtype=np.uint8)
+    h, w = 50 // factor, 70 // factor
+    blocks = rgb[:h * factor, :w * factor].astype(np.float64).reshape(h, factor, w, factor, 3)
+    np.testing.assert_array_equal(binned_rgb(rgb, factor), np.rint(blocks.mean(axis=(1, 3))).astype(np.uint8))

@@ -1,7 +1,8 @@
 """Runs in the ROS 2 environment (``.venv-ros``), started by test_ros_graph.py: publishes simulator
 frames as real ROS 2 messages (images, camera_info, Isaac-style segmentation, PoseStamped), asks the
 bridge a query on its String topic until markers come back, then subscribes late to the occupancy
-grid. Writes what it received as JSON. Usage: ros_graph_child.py FRAMES.npz QUERY OUT.json"""
+grid, and asks for a planned path to the same object. Writes what it received as JSON.
+Usage: ros_graph_child.py FRAMES.npz QUERY OUT.json"""
 
 import json
 import sys
@@ -10,7 +11,7 @@ import time
 import numpy as np
 import rclpy
 from geometry_msgs.msg import PoseStamped
-from nav_msgs.msg import OccupancyGrid
+from nav_msgs.msg import OccupancyGrid, Path
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header, String
@@ -97,8 +98,22 @@ def main(frames_path, query, out_path):
         future = save.call_async(Trigger.Request())
         rclpy.spin_until_future_complete(node, future, timeout_sec=30)
         saved = None if future.result() is None else [future.result().success, future.result().message]
+    paths = []
+    node.create_subscription(Path, "/mem3d_bridge/plan/path", paths.append, late)
+    goal_pub = node.create_publisher(String, "/mem3d_bridge/plan/goal", 10)
+    deadline, next_goal = time.monotonic() + 60, 0.0
+    while not any(p.poses for p in paths) and time.monotonic() < deadline:
+        if time.monotonic() > next_goal and goal_pub.get_subscription_count():
+            goal_pub.publish(String(data=query))
+            next_goal = time.monotonic() + 3.0
+        rclpy.spin_once(node, timeout_sec=0.1)
+    path = next((p for p in paths if p.poses), None)
     with open(out_path, "w") as file:
-        json.dump({"marker": found, "answers": len(answers), "saved": saved,
+        json.dump({"path": None if path is None else {
+                       "frame": path.header.frame_id,
+                       "points": [[q.pose.position.x, q.pose.position.y, q.pose.position.z] for q in path.poses]},
+                   "robot": data["poses"][-1][:3, 3].tolist(),
+                   "marker": found, "answers": len(answers), "saved": saved,
                    "cloud_points": clouds[0].width if clouds else None,
                    "cloud_fields": [f.name for f in clouds[0].fields] if clouds else None,
                    "grid": None if grid is None else {"width": grid.info.width, "height": grid.info.height,

@@ -208,3 +208,18 @@ def test_isaac_label_tables():
     assert parse_label_table(label_table({3: "sofa", 4: "red mug"})) == {3: "sofa", 4: "red mug"}
     with pytest.raises(InvalidInputError, match="JSON"):
         parse_label_table("{not json")
+
+
+def test_segment_ids_without_a_class_become_unlabelled():
+    from ros_bridge.frames import labelled_ids
+
+    ids = np.array([[0, 1, 2], [3, 7, 2]], np.int32)
+    dense = np.array([[0, 1, 2], [3, 4, 2]], np.int32)
+    assert labelled_ids(dense, {1: "a", 2: "b", 3: "c", 4: "d"}) is dense  # all labelled: no copy
+    np.testing.assert_array_equal(labelled_ids(ids, {1: "a", 2: "b", 3: "c", 7: "d"}), ids)
+    np.testing.assert_array_equal(labelled_ids(ids, {1: "a", 7: "d"}), [[0, 1, 0], [0, 7, 0]])
+    np.testing.assert_array_equal(labelled_ids(ids, {}), np.zeros((2, 3)))
+    odd = np.array([[-4, 5, 2_000_000]], np.int32)
+    np.testing.assert_array_equal(labelled_ids(odd, {5: "a"}), [[0, 5, 0]])
+    np.testing.assert_array_equal(labelled_ids(odd, {2_000_000: "far", -4: "negative"}), [[-4, 0, 2_000_000]])
+    assert labelled_ids(odd, {5: "a"}).dtype == np.int32

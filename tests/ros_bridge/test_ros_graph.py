@@ -2,48 +2,18 @@
 process publishes simulator frames as ROS 2 messages, the bridge (its own process, ``.venv-ros``)
 forwards them to perception and the memory service (this process, real ZeroMQ sockets), a query on
 the query topic comes back as a marker at the right object, and a subscriber that starts late gets
-the transient-local occupancy grid and the map cloud; the save service writes a checkpoint."""
+the transient-local occupancy grid and the map cloud; the save service writes a checkpoint; a goal on
+the plan topic comes back as a nav_msgs/Path from the robot to the object, clear of obstacles."""
 
 import json
-import os
-import random
-import signal
-import socket
-import subprocess
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.ros_bridge.conftest import NEAR_M, distance_to
+from tests.ros_bridge.conftest import NEAR_M, distance_to, free_port, ros_env, run_child, start_bridge
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-ROS_PYTHON = Path(os.environ.get("MEM3D_ROS_PYTHON", ROOT / ".venv-ros" / "bin" / "python"))
-
-
-@pytest.fixture(scope="module")
-def ros_python() -> Path:
-    if not ROS_PYTHON.exists():
-        pytest.skip(f"the ROS 2 environment {ROS_PYTHON} is not built: run `make ros-env` (ROS 2 from PyPI "
-                    "wheels; `make test` builds it first)")
-    done = subprocess.run([str(ROS_PYTHON), "-c", "import rclpy, visualization_msgs, nav_msgs, std_srvs"],
-                          capture_output=True, text=True, timeout=120)
-    if done.returncode:
-        pytest.skip(f"ROS 2 could not be installed in {ROS_PYTHON}: {done.stderr.strip()[-300:]}")
-    return ROS_PYTHON
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def ros_env() -> dict:
-    return {**os.environ, "ROS_DOMAIN_ID": str(random.randint(1, 100)), "ROS_LOCALHOST_ONLY": "1",
-            "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
 
 
 def test_the_bridge_builds_memory_from_ros_topics_and_answers_on_topics(tmp_path, toured, label_encoder,
@@ -69,25 +39,15 @@ def test_the_bridge_builds_memory_from_ros_topics_and_answers_on_topics(tmp_path
               "semantic_labels_topic": "/semantic_labels", "observations": stream,
               "memory": service.endpoints["requests"], "occupancy_period_s": 1.0,
               "diagnostics_period_s": 2.0, "store": str(tmp_path / "store"), "cloud_period_s": 1.0}
-    command = [str(ros_python), "-m", "ros_bridge", "--ros-args"]
-    for name, value in params.items():
-        command += ["-p", f"{name}:={value}"]
-    bridge = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output: list[str] = []
-    threading.Thread(target=lambda: output.extend(bridge.stdout), daemon=True).start()
+    bridge, output = start_bridge(ros_python, params, env)
     with MemoryClient.of_service(service.endpoints, timeout=60) as client:
         node = PerceptionNode(label_encoder, client, FrameConfig(n_samples=4000), name="ros")
         perceiving = threading.Thread(target=lambda: node.run(RemoteSource(stream, timeout=120)), daemon=True)
         perceiving.start()
-        try:
-            child = subprocess.run([str(ros_python), str(ROOT / "tests/ros_bridge/ros_graph_child.py"),
-                                    str(tmp_path / "frames.npz"), target.label, str(tmp_path / "out.json")],
-                                   env=env, capture_output=True, text=True, timeout=240)
-            assert child.returncode == 0, child.stderr[-2000:] + "".join(output)[-2000:]
-        finally:
-            bridge.send_signal(signal.SIGINT)
-            bridge.wait(timeout=30)
+        run_child(ros_python, ["ros_graph_child.py", str(tmp_path / "frames.npz"), target.label,
+                               str(tmp_path / "out.json")], env, bridge, output, timeout=240)
         perceiving.join(timeout=60)
+        occupancy = client.occupancy()  # the grid as of the last frame (the path was planned on it or an older one)
     result = json.loads((tmp_path / "out.json").read_text())
     assert result["marker"] is not None, "".join(output)[-2000:]
     assert distance_to(target, result["marker"]) < NEAR_M
@@ -101,3 +61,25 @@ def test_the_bridge_builds_memory_from_ros_topics_and_answers_on_topics(tmp_path
     assert values.size == grid["width"] * grid["height"]
     assert (values == 0).sum() > 100 and (values == 100).sum() > 10  # floor seen free, furniture occupied
     assert set(np.unique(values).tolist()) <= {-1, 0, 99, 100}
+    path = result["path"]  # the planner's path, from the robot's pose to a standoff from the object
+    assert path is not None, "".join(output)[-2000:]
+    points = np.array(path["points"])
+    assert path["frame"] == "map" and len(points) >= 2
+    assert np.hypot(*(points[0, :2] - np.array(result["robot"][:2]))) < 0.05
+    lo, hi = target.bbox_min[:2], target.bbox_max[:2]
+    assert np.hypot(*np.maximum(np.maximum(lo - points[-1, :2], points[-1, :2] - hi), 0.0)) < 1.0
+    assert_clear(occupancy, points[1:, :2], from_xy=points[0, :2])
+
+
+def assert_clear(occupancy, waypoints, from_xy) -> None:
+    """No point of the legs between the waypoints (sampled every quarter cell) lies on an occupied cell
+    (the first leg leaves the robot's own cell, which may be inflated)."""
+    from mem3d.nav.traversability import OCCUPIED
+
+    legs = np.vstack([from_xy, waypoints])
+    for a, b in zip(legs[:-1], legs[1:]):
+        for p in np.linspace(a, b, max(2, int(np.hypot(*(b - a)) / occupancy.cell_m * 4) + 1)):
+            row, col = int(np.floor(p[1] / occupancy.cell_m)) - occupancy.row0, \
+                int(np.floor(p[0] / occupancy.cell_m)) - occupancy.col0
+            inside = 0 <= row < occupancy.shape[0] and 0 <= col < occupancy.shape[1]
+            assert not inside or occupancy.codes[row, col] != OCCUPIED, f"the path crosses an obstacle at {p}"

@@ -54,3 +54,13 @@ def test_lookup_failures_say_why():
     tf.add("world", "robot2", np.eye(4), 0.0, static=True)
     with pytest.raises(TransformError, match="unconnected"):
         tf.lookup("map", "robot2", 1.0)
+
+
+def test_a_live_buffer_keeps_only_its_cache_window():
+    tf = TransformBuffer(extrapolation_s=0.0, cache_s=1.0)
+    tf.add("base", "camera", rigid_matrix((0.0, 0.0, 1.0), (0, 0, 0, 1)), 0.0, static=True)
+    for k in range(6):
+        tf.add("map", "base", rigid_matrix((float(k), 0.0, 0.0), (0, 0, 0, 1)), float(k))
+    np.testing.assert_allclose(tf.lookup("map", "camera", 4.5)[:3, 3], [4.5, 0.0, 1.0])
+    with pytest.raises(TransformError, match="known only from 4.000 to 5.000 s"):
+        tf.lookup("map", "camera", 2.5)
