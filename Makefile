@@ -7,7 +7,9 @@ PIP := $(VENV)/bin/pip
 # open_clip needs torchvision; these two builds import together on CPU-only x86_64 machines.
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 # libusb: open3d's shared library links it. python3-venv: Debian's Python has no ensurepip without it.
-APT_PACKAGES ?= libusb-1.0-0 python3-venv
+# gcc, g++ and python3-dev: the ROS 2 environment compiles its tf2_msgs (see ros-env).
+APT_PACKAGES ?= libusb-1.0-0 python3-venv gcc g++ python3-dev
+HAS_PYTHON_HEADERS := import os, sys, sysconfig; sys.exit(not os.path.isfile(os.path.join(sysconfig.get_paths()["include"], "Python.h")))
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test setup system-deps ros-env clean
@@ -22,7 +24,8 @@ test: setup ros-env
 setup: system-deps $(VENV)/.ready
 
 system-deps:
-	@if ! ldconfig -p | grep -q 'libusb-1.0.so.0' || ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then \
+	@if ! ldconfig -p | grep -q 'libusb-1.0.so.0' || ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null \
+	  || ! command -v gcc >/dev/null || ! command -v g++ >/dev/null || ! $(PYTHON) -c '$(HAS_PYTHON_HEADERS)'; then \
 	  echo "installing $(APT_PACKAGES) with apt-get"; \
 	  $(SUDO) apt-get install -y --no-install-recommends $(APT_PACKAGES) \
 	  || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $(APT_PACKAGES); }; \
@@ -50,7 +53,7 @@ $(ROS_VENV)/.ready: pyproject.toml Makefile
 	$(ROS_VENV)/bin/pip install --quiet $(foreach p,$(ROS_PACKAGES),'$(p)')
 	$(ROS_VENV)/bin/pip install --quiet -e '.[ros]'
 	$(ROS_VENV)/bin/python ros_bridge/interfaces/build_tf2_msgs.py \
-	  || echo "tf2_msgs was not built (it needs gcc and g++): the bridge takes poses from a pose topic only"
+	  || echo "tf2_msgs was not built (it needs gcc, g++ and the Python headers: apt-get install gcc g++ python3-dev): the bridge takes poses from a pose topic only"
 	touch $@
 
 clean:
