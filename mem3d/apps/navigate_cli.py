@@ -56,11 +56,16 @@ def navigate(source, client, encoder, goals: Sequence[str], seed: int = 0, sampl
     return navigator.run(goals)
 
 
-def _print_progress(progress) -> None:
+def progress_line(progress) -> str:
+    """One ``planners.navigator.Progress`` as a line: goal, going or exploring, distance left, travelled."""
     left = "?" if progress.distance_left_m is None else f"{progress.distance_left_m:.1f} m"
     mode = "exploring" if progress.exploring else "going"
-    print(f"[goal {progress.goal_index + 1}: {progress.goal}] {mode}, {left} left, {progress.travelled_m:.1f} m "
-          f"travelled, {progress.actions} actions ({progress.note})", file=sys.stderr, flush=True)
+    return (f"[goal {progress.goal_index + 1}: {progress.goal}] {mode}, {left} left, {progress.travelled_m:.1f} m "
+            f"travelled, {progress.actions} actions ({progress.note})")
+
+
+def _print_progress(progress) -> None:
+    print(progress_line(progress), file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
