@@ -111,6 +111,26 @@ def test_perceive_names_the_fix_when_the_map_was_made_by_another_encoder(start_s
 
 
 @pytest.mark.edge
+def test_perceive_refuses_a_map_of_another_dimension_before_loading_its_encoder(start_service, capsys,
+                                                                                 monkeypatch):
+    from mem3d import encoder as registry
+    from mem3d.voxel_map import MapConfig
+
+    service = start_service(map=MapConfig(feature_dim=512, feature_model=""))  # as `mem3d serve` without --encoder
+    loaded = []
+    monkeypatch.setattr(registry, "create_encoder", lambda *a, **k: loaded.append(a))  # the image model's loader
+    endpoints = service.endpoints
+    status, out, err = run_cli(capsys, "perceive", "--source", "sim", "--memory", endpoints["requests"],
+                               "--ingest", endpoints["ingest"])
+    assert status == 1 and out == "" and loaded == []
+    assert_one_line_error(err, "perceive", f"the memory at {endpoints['requests']} holds 512-d features of no named "
+                                           "model, and label-minilm makes 384-d ones (was it started without "
+                                           "--encoder?): serve a new store for it (`mem3d serve --encoder "
+                                           "label-minilm --store DIR`)")
+    assert len(service.memory.map) == 0 and service.memory.seq == 0
+
+
+@pytest.mark.edge
 def test_serve_with_open_clip_offline_fails_fast_and_creates_nothing(tmp_path):
     from huggingface_hub import try_to_load_from_cache
 
