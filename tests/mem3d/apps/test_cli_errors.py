@@ -22,7 +22,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.parametrize("argv", [["plan", "find", "mug"], ["perceive", "--source", "sim"]])
+CLIENTS = [["plan", "find", "mug"], ["perceive", "--source", "sim"], ["navigate", "--goal", "sofa"]]
+"""Commands that talk to a memory service."""
+
+
+@pytest.mark.parametrize("argv", CLIENTS)
 def test_an_endpoint_without_a_scheme(tmp_path, capsys, monkeypatch, argv):
     monkeypatch.chdir(tmp_path)
     status, out, err = run_cli(capsys, *argv, "--memory", "localhost:5555")
@@ -88,7 +92,7 @@ def run_subprocess(*argv: str, env: dict | None = None, timeout: float = 120) ->
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
-@pytest.mark.parametrize("argv", [["plan", "find", "mug"], ["perceive", "--source", "sim"]])
+@pytest.mark.parametrize("argv", CLIENTS)
 def test_a_missing_service_is_named_before_anything_loads(tmp_path, argv):
     endpoint = f"tcp://127.0.0.1:{free_port()}"
     done = run_subprocess(*argv, "--memory", endpoint)
