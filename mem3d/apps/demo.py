@@ -27,6 +27,7 @@ import numpy as np
 from tqdm import tqdm
 
 from mem3d.apps.demo_report import Answer, DemoReport, Stage
+from mem3d.apps.demo_sight import SightWatch
 from mem3d.apps.info_cli import store_info
 from mem3d.apps.service_process import start_service_process
 from mem3d.client import MemoryClient
@@ -183,8 +184,9 @@ def run_demo(config: DemoConfig) -> DemoReport:
                 for event in moved:
                     report.moved.append(f"{event.label}: {event.from_room} -> {event.to_room}")
                     say(f"  moved: {report.moved[-1]}")
-                toured = tour(node, source, "revisiting", config.views)
-                ask_moved(client, source, moved, report, "4 after tidying")
+                watch = SightWatch(source, [old_centre(source, e) for e in moved], node.frame_config.carve_downsample)
+                toured = tour(node, source, "revisiting", config.views, watch)
+                ask_moved(client, source, moved, watch, report, "4 after tidying")
                 draw(report, client, store, encoder, [e.label for e in moved[:1]], out, "after tidying")
                 finish(report, client, "4 rearrange and revisit", began, toured)
                 client.shutdown()
@@ -193,7 +195,7 @@ def run_demo(config: DemoConfig) -> DemoReport:
         with start_service_process(store, encoder="label-minilm") as service:
             with service.client(timeout=60) as client:
                 say(f"  the memory holds {client.stats().n_voxels:,} voxels again")
-                ask_moved(client, source, moved[:2], report, "5 after restart")
+                ask_moved(client, source, moved[:2], watch, report, "5 after restart")
                 finish(report, client, "5 restart", began)
                 client.shutdown()
             service.wait(timeout=60)
@@ -215,16 +217,17 @@ def finish(report: DemoReport, client: MemoryClient, title: str, began: float, t
     return stage
 
 
-def tour(node, source, title: str, limit: int | None) -> tuple[int, float]:
+def tour(node, source, title: str, limit: int | None, watch: SightWatch | None = None) -> tuple[int, float]:
     """Drive the node through a room tour from where the agent stands (a bar with frames/s and the
-    time left on terminals, a summary line everywhere); (views, seconds)."""
+    time left on terminals, a summary line everywhere), observing through ``watch`` if given;
+    (views, seconds)."""
     from itertools import islice
 
     from sim.tour import room_tour
 
     actions = list(islice(room_tour(source), limit))
     started = time.monotonic()
-    node.run(source, tqdm(actions, desc=f"  {title}", unit="frame", leave=False, disable=None), reset=False)
+    node.run(watch or source, tqdm(actions, desc=f"  {title}", unit="frame", leave=False, disable=None), reset=False)
     seconds = time.monotonic() - started
     say(f"  {title}: {len(actions)} views in {seconds:.0f} s ({len(actions) / max(seconds, 1e-9):.1f} frames/s), "
         f"{node.stats.acknowledged} frames in the memory")
@@ -329,20 +332,20 @@ def ask_everything(client: MemoryClient, source, report: DemoReport) -> list[str
     return asked
 
 
-def ask_moved(client: MemoryClient, source, moved, report: DemoReport, stage: str) -> None:
-    """Each moved object must be found at its new place, and no longer at its old one, unless
-    something else now stands there and hides that spot from every camera (then no depth can
-    disprove the old surfaces: they are reported, not counted)."""
-    for event in moved:
+def ask_moved(client: MemoryClient, source, moved, watch: SightWatch, report: DemoReport, stage: str) -> None:
+    """Each moved object must be found at its new place, and no longer at its old one, unless no
+    revisit frame's depth (as carving gets it) saw through that spot: something now stands there or
+    in front of it, and no depth can disprove the old surfaces (reported, not counted)."""
+    for index, event in enumerate(moved):
         result = client.localize(text=event.label, top_k=10)
         places = [np.asarray(c.centroid) for c in result.candidates]
         new = [p for p in places if np.linalg.norm(p[:2] - np.asarray(event.to_position[:2])) <= NEAR_M]
         old_place = any(np.linalg.norm(p[:2] - np.asarray(event.from_position[:2])) <= NEAR_M for p in places)
-        occupant = occupant_at(source, old_centre(source, event))
-        hidden = old_place and occupant is not None
+        seen, glimpsed = int(watch.seen_through[index]), int(watch.glimpsed[index])
+        hidden = old_place and seen == 0
         right = bool(new) and (not old_place or hidden)
-        old = ("cleared" if not old_place else f"hidden inside the {occupant} that stands there now" if hidden
-               else "still remembered")
+        old = ("cleared" if not old_place else hidden_from_view(source, event, glimpsed) if hidden
+               else f"still remembered, though {seen} revisit frame(s) saw through it")
         best = new[0] if new else (places[0] if places else None)
         error = None if not new else float(np.linalg.norm(new[0][:2] - np.asarray(event.to_position[:2])))
         report.answers.append(Answer(stage, event.label, f"moved to the {event.to_room}", right, result.found,
@@ -358,6 +361,14 @@ def old_centre(source, event) -> np.ndarray:
     """Where the middle of a moved object was (its pose is at its base; its size is unchanged)."""
     truth = next(t for t in source.truth.objects() if t.instance_id == event.instance_id)
     return np.asarray(event.from_position) + (0.0, 0.0, (truth.bbox_max[2] - truth.bbox_min[2]) / 2)
+
+
+def hidden_from_view(source, event, glimpsed: int) -> str:
+    """Why an old place still answers that no frame could clear."""
+    occupant = occupant_at(source, old_centre(source, event))
+    why = f"the {occupant} stands there now" if occupant else "something now stands in front of it"
+    note = f"; {glimpsed} full-resolution glimpse(s)" if glimpsed else ""
+    return f"still remembered, never seen through on the revisit ({why}{note})"
 
 
 def occupant_at(source, point: np.ndarray) -> str | None:
