@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
 from mem3d.apps.demo_report import NAV_SUCCESS_M, Answer, NavGoal
 from mem3d.errors import InvalidInputError
@@ -89,28 +90,45 @@ def navigate_to_goals(client, source, perceive: Callable[[Observation], None], g
     from mem3d.apps.navigate_cli import progress_line
     from planners.navigator import NavConfig, Navigator
 
-    body = TracedBody(source, perceive)
+    bar = tqdm(desc="  navigating", unit="frame", leave=False, disable=None)  # frames/s on terminals
+
+    def perceive_counted(obs: Observation) -> None:
+        perceive(obs)
+        bar.update()
+
+    body = TracedBody(source, perceive_counted)
     started = time.monotonic()
 
     def show(progress) -> None:
         rate = body.views / max(time.monotonic() - started, 1e-9)
+        bar.clear()
         say(f"  {progress_line(progress)}, {rate:.1f} frames/s")
 
     navigator = Navigator(body, client, replace(NavConfig(), max_actions_per_goal=max_actions), show)
     results = []
-    for index, goal in enumerate(goals):
-        views = body.views
-        report = navigator.pursue(goal, index)
-        distance = floor_distance_to_label(source, goal, np.asarray(report.end_xy))
-        reached = report.reached and distance <= NAV_SUCCESS_M
-        results.append(NavGoal(goal, reached, report.stop_reason, round(report.travelled_m, 3), report.actions,
-                               body.views - views, round(report.time_s, 2), report.start_xy, report.end_xy,
-                               report.target, round(distance, 3), report.wrong_places))
-        say(f"  {'ok ' if reached else 'MISS'} {goal}: {report.stop_reason}, stopped {distance:.2f} m from it, "
-            f"{report.travelled_m:.1f} m travelled, {report.actions} actions, {body.views - views} views "
-            f"in {report.time_s:.0f} s{after_goal(index + 1, report.time_s)}")
+    try:
+        for index, goal in enumerate(goals):
+            views = body.views
+            bar.set_postfix_str(f"goal {index + 1}/{len(goals)}: {goal}")
+            result = scored(source, navigator.pursue(goal, index), body.views - views)
+            results.append(result)
+            bar.clear()
+            say(f"  {'ok ' if result.reached else 'MISS'} {goal}: {result.stop_reason}, stopped "
+                f"{result.distance_m:.2f} m from it, {result.path_m:.1f} m travelled, {result.actions} actions, "
+                f"{result.views} views in {result.seconds:.0f} s{after_goal(index + 1, result.seconds)}")
+    finally:
+        bar.close()
     return NavigationRun(tuple(results), np.asarray(body.trail, dtype=np.float64).reshape(-1, 2), body.views,
                          time.monotonic() - started)
+
+
+def scored(source, report, views: int) -> NavGoal:
+    """The planner's ``GoalReport`` as the demo reports it: reached only if verified and stopped
+    within ``NAV_SUCCESS_M`` of a true box of the goal's label."""
+    distance = floor_distance_to_label(source, report.goal, np.asarray(report.end_xy))
+    return NavGoal(report.goal, report.reached and distance <= NAV_SUCCESS_M, report.stop_reason,
+                   round(report.travelled_m, 3), report.actions, views, round(report.time_s, 2), report.start_xy,
+                   report.end_xy, report.target, round(distance, 3), report.wrong_places)
 
 
 def navigation_answer(goal: NavGoal) -> Answer:
