@@ -24,6 +24,9 @@ from mem3d.types import Observation
 
 GOAL_VIEWS_GUESS = 30
 """Views a goal takes, for the time-left estimate before the first goal is done."""
+STANDOFF_MAX_M = 0.7
+"""The planner stops at most this far from the memory's box of the goal (its default is 0.9 m): the
+memory's box can reach a few centimetres past the true one, and success is judged at ``NAV_SUCCESS_M``."""
 
 
 class TracedBody:
@@ -85,9 +88,8 @@ def navigate_to_goals(client, source, perceive: Callable[[Observation], None], g
     """Pursue ``goals`` in turn from where the agent stands, each view perceived into the memory
     behind ``client``; ``after_goal(goals done, seconds of the last)`` adds to each goal's line
     (the time left). Ground truth (``source.truth``) only scores the stops."""
-    from dataclasses import replace
-
     from mem3d.apps.navigate_cli import progress_line
+    from planners.goals import StandoffConfig
     from planners.navigator import NavConfig, Navigator
 
     bar = tqdm(desc="  navigating", unit="frame", leave=False, disable=None)  # frames/s on terminals
@@ -104,7 +106,8 @@ def navigate_to_goals(client, source, perceive: Callable[[Observation], None], g
         bar.clear()
         say(f"  {progress_line(progress)}, {rate:.1f} frames/s")
 
-    navigator = Navigator(body, client, replace(NavConfig(), max_actions_per_goal=max_actions), show)
+    config = NavConfig(max_actions_per_goal=max_actions, standoff=StandoffConfig(max_m=STANDOFF_MAX_M))
+    navigator = Navigator(body, client, config, show)
     results = []
     try:
         for index, goal in enumerate(goals):
@@ -113,9 +116,9 @@ def navigate_to_goals(client, source, perceive: Callable[[Observation], None], g
             result = scored(source, navigator.pursue(goal, index), body.views - views)
             results.append(result)
             bar.clear()
-            say(f"  {'ok ' if result.reached else 'MISS'} {goal}: {result.stop_reason}, stopped "
-                f"{result.distance_m:.2f} m from it, {result.path_m:.1f} m travelled, {result.actions} actions, "
-                f"{result.views} views in {result.seconds:.0f} s{after_goal(index + 1, result.seconds)}")
+            say(f"  {'ok ' if result.reached else 'MISS'} {goal}: {result.planner.stop_reason}, stopped "
+                f"{result.distance_m:.2f} m from it, {result.path_m:.1f} m travelled, {result.planner.actions} "
+                f"actions, {result.views} views in {result.seconds:.0f} s{after_goal(index + 1, result.seconds)}")
     finally:
         bar.close()
     return NavigationRun(tuple(results), np.asarray(body.trail, dtype=np.float64).reshape(-1, 2), body.views,
@@ -123,20 +126,20 @@ def navigate_to_goals(client, source, perceive: Callable[[Observation], None], g
 
 
 def scored(source, report, views: int) -> NavGoal:
-    """The planner's ``GoalReport`` as the demo reports it: reached only if verified and stopped
-    within ``NAV_SUCCESS_M`` of a true box of the goal's label."""
+    """The planner's ``GoalReport`` scored: reached only if verified and stopped within
+    ``NAV_SUCCESS_M`` of a true box of the goal's label."""
     distance = floor_distance_to_label(source, report.goal, np.asarray(report.end_xy))
-    return NavGoal(report.goal, report.reached and distance <= NAV_SUCCESS_M, report.stop_reason,
-                   round(report.travelled_m, 3), report.actions, views, round(report.time_s, 2), report.start_xy,
-                   report.end_xy, report.target, round(distance, 3), report.wrong_places)
+    return NavGoal(report, report.reached and distance <= NAV_SUCCESS_M, views, round(distance, 3))
 
 
 def navigation_answer(goal: NavGoal) -> Answer:
     """A goal as a checked answer of the demo (a goal not reached is a wrong answer)."""
+    target = goal.planner.target
     return Answer("3 navigate", f"go to the {goal.goal}", f"stop within {NAV_SUCCESS_M:g} m of the {goal.goal}, "
-                  "verified by looking", goal.reached, goal.target is not None, goal.target, None, goal.distance_m,
-                  f"{goal.path_m:.1f} m travelled, {goal.actions} actions, {goal.seconds:.0f} s, planner: "
-                  f"{goal.stop_reason}")
+                  "verified by looking", goal.reached, target is not None,
+                  None if target is None else tuple(round(v, 3) for v in target), None, goal.distance_m,
+                  f"{goal.path_m:.1f} m travelled, {goal.planner.actions} actions, {goal.seconds:.0f} s, planner: "
+                  f"{goal.planner.stop_reason}")
 
 
 def floor_distance_to_label(source, label: str, xy: np.ndarray) -> float:
@@ -156,7 +159,7 @@ def navigation_picture(view, run: NavigationRun):
 
     columns = view.voxel_map.contents().columns
     reached = sum(g.reached for g in run.goals)
-    stops = tuple((g.end_xy, f"{g.goal} ({'reached' if g.reached else 'not reached'})") for g in run.goals)
+    stops = tuple((g.planner.end_xy, f"{g.goal} ({'reached' if g.reached else 'not reached'})") for g in run.goals)
     return draw_top_down(columns["position"], columns["color"], view.voxel_map.voxel_size,
                          title=f"navigate: {reached} of {len(run.goals)} goals reached",
                          places=place_layer(view), trail=TrailLayer(run.trail, stops))

@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # an edge package: the report only holds its dataclass
+    from planners.navigator import GoalReport
 
 
 @dataclass(frozen=True)
@@ -45,27 +49,30 @@ class Stage:
 
 @dataclass(frozen=True)
 class NavGoal:
-    """One goal of the navigation stage (world frame, metres; seconds)."""
+    """One goal of the navigation stage: the planner's own report and the demo's score of it."""
 
-    goal: str
+    planner: GoalReport
+    """``planners.navigator.GoalReport``: stop reason, path travelled (what the simulator reported for
+    each move, metres), actions, time (s), start and end (world x, y), the verified candidate's centroid."""
     reached: bool
-    """Verified by looking (the planner's verdict) and stopped within ``SUCCESS_M`` of the object
+    """Verified by looking (the planner's verdict) and stopped within ``NAV_SUCCESS_M`` of the object
     (the simulator's truth, for scoring)."""
-    stop_reason: str
-    """The planner's: "verified", "exhausted" or "budget"."""
-    path_m: float
-    """What the agent travelled, as the simulator reported each move."""
-    actions: int
     views: int
     """Views perceived into the memory on the way."""
-    seconds: float
-    start_xy: tuple[float, float]
-    end_xy: tuple[float, float]
-    target: tuple[float, float, float] | None
-    """The verified candidate's centroid (None: not verified)."""
     distance_m: float
     """Floor-plane distance from where the agent stopped to the nearest true box of the goal's label."""
-    wrong_places: int = 0
+
+    @property
+    def goal(self) -> str:
+        return self.planner.goal
+
+    @property
+    def path_m(self) -> float:
+        return self.planner.travelled_m
+
+    @property
+    def seconds(self) -> float:
+        return self.planner.time_s
 
 
 NAV_SUCCESS_M = 1.0
@@ -183,9 +190,9 @@ class DemoReport:
             "| # | goal | reached | planner's stop | path m | actions | views | seconds | stop (x, y) m | "
             "distance to the object m |",
             "| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: |",
-            *(f"| {i} | {g.goal} | {'yes' if g.reached else '**no**'} | {g.stop_reason} | {g.path_m:.2f} | "
-              f"{g.actions} | {g.views} | {g.seconds:.1f} | {g.end_xy[0]:.2f}, {g.end_xy[1]:.2f} | "
-              f"{g.distance_m:.2f} |" for i, g in enumerate(self.navigation, start=1)), ""]
+            *(f"| {i} | {g.goal} | {'yes' if g.reached else '**no**'} | {g.planner.stop_reason} | {g.path_m:.2f} | "
+              f"{g.planner.actions} | {g.views} | {g.seconds:.1f} | {g.planner.end_xy[0]:.2f}, "
+              f"{g.planner.end_xy[1]:.2f} | {g.distance_m:.2f} |" for i, g in enumerate(self.navigation, start=1)), ""]
         if self.navigation_picture:
             caption = "the path travelled, numbered where each goal was reached or given up, over the places"
             lines += [f"![{caption}]({self.navigation_picture})", "", f"*{caption}*", ""]

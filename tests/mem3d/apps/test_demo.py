@@ -64,26 +64,27 @@ def check_navigation(numbers: dict, report: str, text: str) -> None:
 
     goals = numbers["navigation"]
     assert goals, "the reduced demo's memory found at least one object to go to"
+    plans = [g["planner"] for g in goals]
     found = {a["question"] for a in numbers["answers"] if a["stage"] == "2 ask" and a["right"] and a["found"]}
-    assert {g["goal"] for g in goals} <= found
+    assert {p["goal"] for p in plans} <= found
     path = np.asarray(numbers["navigation_path_xy"])
     travelled = float(np.linalg.norm(np.diff(path, axis=0), axis=1).sum())
-    assert travelled == pytest.approx(sum(g["path_m"] for g in goals), abs=0.01)  # straight, checked moves
+    assert travelled == pytest.approx(sum(p["travelled_m"] for p in plans), abs=0.01)  # straight, checked moves
     assert travelled > 0.5
-    assert np.allclose(path[0], goals[0]["start_xy"], atol=1e-3)
-    assert np.allclose(path[-1], goals[-1]["end_xy"], atol=1e-3)
+    assert np.allclose(path[0], plans[0]["start_xy"], atol=1e-3)
+    assert np.allclose(path[-1], plans[-1]["end_xy"], atol=1e-3)
     truth = EmbeddedSimSource.from_spec("0")  # the same apartment; its truth scores the stops
     navigation_answers = [a for a in numbers["answers"] if a["stage"] == "3 navigate"]
-    assert [a["question"] for a in navigation_answers] == [f"go to the {g['goal']}" for g in goals]
-    for goal, answer in zip(goals, navigation_answers):
-        distance = floor_distance_to_label(truth, goal["goal"], np.asarray(goal["end_xy"]))
+    assert [a["question"] for a in navigation_answers] == [f"go to the {p['goal']}" for p in plans]
+    for goal, plan, answer in zip(goals, plans, navigation_answers):
+        distance = floor_distance_to_label(truth, plan["goal"], np.asarray(plan["end_xy"]))
         assert goal["distance_m"] == pytest.approx(distance, abs=1e-3)
-        assert goal["reached"] == (goal["stop_reason"] == "verified" and distance <= NAV_SUCCESS_M)
-        assert answer["right"] == goal["reached"] and goal["actions"] >= goal["views"] - 1
-        row = f"| {goal['goal']} | {'yes' if goal['reached'] else '**no**'} | {goal['stop_reason']} | " \
-              f"{goal['path_m']:.2f} | {goal['actions']} | {goal['views']} |"
+        assert goal["reached"] == (plan["stop_reason"] == "verified" and distance <= NAV_SUCCESS_M)
+        assert answer["right"] == goal["reached"] and plan["actions"] >= goal["views"] - 1
+        row = f"| {plan['goal']} | {'yes' if goal['reached'] else '**no**'} | {plan['stop_reason']} | " \
+              f"{plan['travelled_m']:.2f} | {plan['actions']} | {goal['views']} |"
         assert row in report
-        assert (f"{'ok ' if goal['reached'] else 'MISS'} {goal['goal']}: {goal['stop_reason']}") in text
+        assert (f"{'ok ' if goal['reached'] else 'MISS'} {plan['goal']}: {plan['stop_reason']}") in text
     assert f"**{sum(g['reached'] for g in goals)} of {len(goals)} goals reached**" in report
     assert numbers["navigation_picture"] == "navigate-path.png" and "](navigate-path.png)" in report
     assert "[3/5] navigate" in text and "[goal 1: " in text
