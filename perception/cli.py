@@ -64,8 +64,12 @@ def _node_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-tour", action="store_true", help="sim sources: do not drive the agent")
 
 
-def require_encoder_fits(encoder: str, feature_model: str, feature_dim: int, memory: str) -> None:
-    """Before any model loads: refuse an encoder whose features the memory's map cannot take, naming the fix."""
+def require_encoder_fits(encoder: str, feature_model: str, feature_dim: int, memory: str,
+                         options: dict | None = None) -> None:
+    """Before the image model loads: refuse an encoder whose features the memory's map cannot take,
+    naming the fix. A map that names no model is checked by dimension, through the encoder's light
+    text half where it has one (label-minilm: numpy, a fraction of a second)."""
+    from mem3d.encoder import create_text_encoder, encoder_entry
     from mem3d.errors import SchemaMismatchError
 
     stored, _, _ = feature_model.partition("/")
@@ -73,6 +77,13 @@ def require_encoder_fits(encoder: str, feature_model: str, feature_dim: int, mem
         raise SchemaMismatchError(
             f"the memory at {memory} holds {feature_model} features ({feature_dim}-d), not {encoder}'s: run "
             f"with --encoder {stored}, or serve a new store for it (`mem3d serve --encoder {encoder} --store DIR`)")
+    if not stored and encoder_entry(encoder).text_factory is not None:
+        made = create_text_encoder(encoder, **(options or {})).info.feature_dim
+        if made != feature_dim:
+            raise SchemaMismatchError(
+                f"the memory at {memory} holds {feature_dim}-d features of no named model, and {encoder} makes "
+                f"{made}-d ones (was it started without --encoder?): serve a new store for it "
+                f"(`mem3d serve --encoder {encoder} --store DIR`)")
 
 
 class CountedSource:
@@ -121,7 +132,7 @@ def _run_node(args: argparse.Namespace) -> int:
         bar = tqdm(desc="perceiving", unit="frame", total=args.frames, disable=None, file=sys.stderr)
         try:
             stats = client.check_service()  # then the cheap checks: is the memory there, can it take these features?
-            require_encoder_fits(args.encoder, stats.feature_model, stats.feature_dim, args.memory)
+            require_encoder_fits(args.encoder, stats.feature_model, stats.feature_dim, args.memory, options)
             say(f"the memory at {args.memory} answers: {stats.n_voxels:,} voxels, "
                 f"{stats.feature_model or 'no feature model yet'} ({stats.feature_dim}-d)")
             say(f"loading the {args.encoder} encoder...")

@@ -3,13 +3,15 @@
 1. explore: tour a procedural apartment, render -> label-embedding perception -> the memory service
    (its own process, ZeroMQ on 127.0.0.1);
 2. ask the memory where things are, by name and by synonym, and for things that are not there;
-3. navigate to goals with the planner (a hook: the path planner is not part of this version);
+3. navigate to two or three of the objects it found, with the planner, by motion the simulator checks
+   (``mem3d.apps.demo_navigation``): each goal verified by looking at it, then scored against the truth;
 4. move 30% of the small objects to other rooms, tour again, and ask for the moved ones;
 5. restart the service from its store and ask again: the memory survived.
 
 It writes ``runs/demo/`` (``--out``): ``report.md`` with the numbers, the answers and top-down pictures,
 ``report.json``, the PNGs and the store (``mem3d query runs/demo/store ...`` asks it again). The stage,
-frames/s and the time left are shown while it runs; the exit status is 1 when an answer is wrong.
+frames/s and the time left are shown while it runs; the exit status is 1 when an answer is wrong (a
+navigation goal not reached counts as a wrong answer).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ ABSENT = ("piano", "motorcycle", "fire extinguisher")
 NEAR_M = 0.5
 """A candidate counts as right when its centroid is this close to an object of the right label."""
 STAGES = 5
+MAX_GOALS = 5
 MARKER = "demo.json"
 """Written into the output folder, so that a re-run may clear a folder it made itself (and no other)."""
 
@@ -53,11 +56,21 @@ class DemoConfig:
     """At most this many views per tour (None: the whole tour); for reduced runs."""
     pictures: int = 3
     """Top-down pictures of this many questions."""
+    goals: int = 3
+    """Navigation goals (0: no navigation stage)."""
+    goal_actions: int = 150
+    """The planner's budget of actions per goal."""
+
+    def __post_init__(self) -> None:
+        from mem3d.validation import require
+
+        require(0 <= self.goals <= MAX_GOALS, f"--goals must be 0 to {MAX_GOALS}, got {self.goals}")
+        require(self.views is None or self.views >= 1, f"--views must be >= 1, got {self.views}")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> DemoConfig:
         size = (320, 240, 8000) if args.quick else (cls.width, cls.height, cls.samples)
-        return cls(args.scene, args.out, *size, views=args.views)
+        return cls(args.scene, args.out, *size, views=args.views, goals=args.goals)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +78,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="runs/demo", help="folder for the report, the pictures and the store "
                         "(replaced if an earlier demo made it)")
     parser.add_argument("--quick", action="store_true", help="320x240 images and 8,000 points per frame")
-    parser.add_argument("--views", type=int, help="at most this many views per tour (a shorter demo)")
+    parser.add_argument("--views", type=int, help="at most this many views per tour (default: the whole tour; "
+                        "fewer make a shorter demo)")
+    parser.add_argument("--goals", type=int, default=3, help="objects to navigate to after the questions, with "
+                        f"the planner (0 to {MAX_GOALS}; 0 skips the stage; default: %(default)s)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,23 +109,37 @@ def prepare(out: Path) -> Path:
 
 
 class Clock:
-    """Stage headers with the time so far and an estimate of what is left (from the first tour's pace)."""
+    """Stage headers with the time so far and an estimate of what is left: the revisit as long as the
+    first tour, each navigation goal as long as the goals so far took (before the first, as long as
+    ``GOAL_VIEWS_GUESS`` views at the tour's pace), 15 s for the restart and its questions."""
 
-    def __init__(self) -> None:
+    def __init__(self, goals: int) -> None:
         self.started = time.monotonic()
-        self.tour_s: float | None = None
+        self.goals = goals
+        self.tour: tuple[int, float] | None = None
+        """(views, seconds) of the first tour."""
+        self.goal_s: list[float] = []
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
     def header(self, number: int, title: str) -> float:
-        left = "" if self.tour_s is None else f", about {max(0.0, self._left(number)):.0f} s left"
+        left = "" if self.tour is None else f", about {self.left(number):.0f} s left"
         say(f"\n[{number}/{STAGES}] {title} ({self.elapsed():.0f} s so far{left})")
         return time.monotonic()
 
-    def _left(self, number: int) -> float:
-        tours_left = 1 if number <= 4 else 0
-        return tours_left * self.tour_s + 15.0  # the restart and the questions after it
+    def left(self, number: int, goals_done: int = 0) -> float:
+        """Seconds left from the start of stage ``number`` (within stage 3: after ``goals_done`` goals)."""
+        from mem3d.apps.demo_navigation import GOAL_VIEWS_GUESS
+
+        views, seconds = self.tour or (1, 0.0)
+        per_goal = float(np.mean(self.goal_s)) if self.goal_s else GOAL_VIEWS_GUESS * seconds / max(views, 1)
+        navigation = (self.goals - goals_done) * per_goal if number <= 3 else 0.0
+        return max(0.0, navigation + (seconds if number <= 4 else 0.0) + 15.0)
+
+    def after_goal(self, done: int, seconds: float) -> str:
+        self.goal_s.append(seconds)
+        return f", about {self.left(3, done):.0f} s left"
 
 
 def run_demo(config: DemoConfig) -> DemoReport:
@@ -131,7 +161,7 @@ def run_demo(config: DemoConfig) -> DemoReport:
         f"report and store in {out}")
     say("loading the label-embedding encoder (all-MiniLM-L6-v2, offline)...")
     encoder = create_encoder("label-minilm")
-    clock = Clock()
+    clock = Clock(config.goals)
     try:
         with start_service_process(store, encoder="label-minilm") as service:
             with service.client(timeout=60) as client:
@@ -139,15 +169,16 @@ def run_demo(config: DemoConfig) -> DemoReport:
                 began = clock.header(1, "explore: tour every room and build the memory")
                 node.process(source.reset(0))
                 views, seconds = tour(node, source, "exploring", config.views)
-                stage = finish(report, client, "1 explore", began, (views + 1, seconds))
-                clock.tour_s = stage.tour_s
+                finish(report, client, "1 explore", began, (views + 1, seconds))
+                clock.tour = (views + 1, seconds)
                 began = clock.header(2, "ask the memory where things are")
                 first = ask_everything(client, source, report)
                 draw(report, client, store, encoder, first[:config.pictures], out, "first tour")
                 finish(report, client, "2 ask", began)
-                began = clock.header(3, "navigate to goals")
-                say(f"  {report.navigation}")
-                finish(report, client, "3 navigate (hook)", began)
+                began = clock.header(3, "navigate to objects it found, with the planner (checked motion, "
+                                        "no teleport)")
+                toured = navigate(report, client, node, source, store, config, clock, out)
+                finish(report, client, "3 navigate", began, toured)
                 began = clock.header(4, "someone tidies up: rearrange, revisit, ask again")
                 moved = source.dynamics.rearrange(0.3, seed=1).events
                 for event in moved:
@@ -203,16 +234,50 @@ def tour(node, source, title: str, limit: int | None, watch: SightWatch | None =
     return len(actions), seconds
 
 
-def draw(report: DemoReport, client: MemoryClient, store: Path, encoder, texts: list[str], out: Path,
-         when: str) -> None:
-    """Top-down pictures of ``texts`` from the store as it is now (read-only, beside the live service).
-    A checkpoint first: the reader then loads it instead of replaying every logged frame (minutes)."""
-    from mem3d.apps.drawing import write_png
+def current_view(client: MemoryClient, store: Path):
+    """The store as it is now (read-only, beside the live service). A checkpoint first: the reader
+    then loads it instead of replaying every logged frame (minutes)."""
     from mem3d.apps.offline import open_view
-    from mem3d.apps.query_cli import answer, query_picture
 
     client.save()
-    view = open_view(store)
+    return open_view(store)
+
+
+def navigate(report: DemoReport, client: MemoryClient, node, source, store: Path, config: DemoConfig,
+             clock: Clock, out: Path) -> tuple[int, float]:
+    """Stage 3: the goals, each a checked answer, and the picture of the path; (views, seconds)."""
+    from mem3d.apps.demo_navigation import choose_goals, navigate_to_goals, navigation_answer, navigation_picture
+    from mem3d.apps.drawing import write_png
+
+    goals = choose_goals(report.answers, source.state.xy, config.goals)  # the agent's start, for spreading
+    clock.goals = len(goals)
+    if not goals:
+        say("  no goal: the memory found none of the objects asked about" if config.goals else "  skipped (--goals 0)")
+        return 0, 0.0
+    say(f"  goals, from the memory's answers: {', '.join(goals)}")
+
+    def perceive(obs) -> None:
+        node.process(obs)
+        node.flush()  # the memory has applied the view before the planner asks about it
+
+    run = navigate_to_goals(client, source, perceive, goals, config.goal_actions, say, clock.after_goal)
+    report.navigation, report.navigation_path = list(run.goals), [tuple(xy) for xy in run.trail.tolist()]
+    report.answers.extend(navigation_answer(goal) for goal in run.goals)
+    name = "navigate-path.png"
+    write_png(out / name, navigation_picture(current_view(client, store), run).image)
+    report.navigation_picture = name
+    say(f"  {sum(g.reached for g in run.goals)} of {len(goals)} goals reached, {run.views} views at "
+        f"{run.views / max(run.seconds, 1e-9):.1f} frames/s; path: {out / name}")
+    return run.views, run.seconds
+
+
+def draw(report: DemoReport, client: MemoryClient, store: Path, encoder, texts: list[str], out: Path,
+         when: str) -> None:
+    """Top-down pictures of ``texts`` from the store as it is now."""
+    from mem3d.apps.drawing import write_png
+    from mem3d.apps.query_cli import answer, query_picture
+
+    view = current_view(client, store)
     for text in texts:
         _, result, embedding = answer(view, encoder, text, 5, None)
         name = f"{when.replace(' ', '-')}-{text.replace(' ', '-')}.png"

@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # an edge package: the report only holds its dataclass
+    from planners.navigator import GoalReport
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,38 @@ class Stage:
         return self.views / self.tour_s if self.tour_s > 0 else 0.0
 
 
+@dataclass(frozen=True)
+class NavGoal:
+    """One goal of the navigation stage: the planner's own report and the demo's score of it."""
+
+    planner: GoalReport
+    """``planners.navigator.GoalReport``: stop reason, path travelled (what the simulator reported for
+    each move, metres), actions, time (s), start and end (world x, y), the verified candidate's centroid."""
+    reached: bool
+    """Verified by looking (the planner's verdict) and stopped within ``NAV_SUCCESS_M`` of the object
+    (the simulator's truth, for scoring)."""
+    views: int
+    """Views perceived into the memory on the way."""
+    distance_m: float
+    """Floor-plane distance from where the agent stopped to the nearest true box of the goal's label."""
+
+    @property
+    def goal(self) -> str:
+        return self.planner.goal
+
+    @property
+    def path_m(self) -> float:
+        return self.planner.travelled_m
+
+    @property
+    def seconds(self) -> float:
+        return self.planner.time_s
+
+
+NAV_SUCCESS_M = 1.0
+"""A navigation goal is reached when the agent stops this close (floor plane) to the object's box."""
+
+
 @dataclass
 class DemoReport:
     """Filled in stage by stage; ``write`` puts it in the demo folder."""
@@ -59,8 +95,11 @@ class DemoReport:
     moved: list[str] = field(default_factory=list)
     store: dict = field(default_factory=dict)
     """``mem3d info`` of the store at the end (``StoreInfo`` as a dict)."""
-    navigation: str = ("not run: navigating to goals needs the path planner (planners/, with the occupancy "
-                       "grid of mem3d/nav), which this version does not have yet")
+    navigation: list[NavGoal] = field(default_factory=list)
+    navigation_picture: str | None = None
+    """File name of the top-down picture with the travelled path."""
+    navigation_path: list[tuple[float, float]] = field(default_factory=list)
+    """The camera's world (x, y) at each view of the navigation stage, metres, in order."""
 
     @property
     def right(self) -> int:
@@ -80,7 +119,9 @@ class DemoReport:
                 "answers_wrong": self.wrong, "stages": [{**asdict(s), "frames_per_s": round(s.frames_per_s, 2)}
                                                         for s in self.stages],
                 "answers": [asdict(a) for a in self.answers], "pictures": [p for p, _ in self.pictures],
-                "moved": self.moved, "store": self.store, "navigation": self.navigation}
+                "moved": self.moved, "store": self.store, "navigation": [asdict(g) for g in self.navigation],
+                "navigation_picture": self.navigation_picture,
+                "navigation_path_xy": [[round(x, 4), round(y, 4)] for x, y in self.navigation_path]}
 
     def write(self, folder: Path) -> Path:
         """Write ``report.md`` and ``report.json`` into ``folder``; the path of the markdown."""
@@ -118,7 +159,7 @@ class DemoReport:
             lines += ["## Pictures", "", "Top-down: the floor's colours, the query's similarity (turbo: red is best), "
                       "candidates numbered by rank, a metre scale bar.", ""]
             lines += [f"![{caption}]({name})\n\n*{caption}*\n" for name, caption in self.pictures]
-        lines += ["## Navigate to goals", "", self.navigation, ""]
+        lines += self._navigation_markdown()
         if store:
             lines += ["## The store", "",
                       f"`{store['store']}`: {store['n_voxels']} voxels, {store['frames']} frames, "
@@ -129,3 +170,30 @@ class DemoReport:
                       f"mem3d query {store['store']} \"sofa\" \"coffee cup\" --image where.png",
                       f"mem3d export {store['store']} --ply map.ply", "```", ""]
         return "\n".join(lines)
+
+    def _navigation_markdown(self) -> list[str]:
+        lines = ["## Navigate to goals", ""]
+        if not self.navigation:
+            return [*lines, "Not run (no goal: `--goals 0`, or the memory had found nothing to go to).", ""]
+        reached = sum(g.reached for g in self.navigation)
+        lines += [
+            "Goals are objects the memory found in stage 2. The planner (`planners.navigator`) asks the memory "
+            "where each is, plans A* on the memory's traversability grid and drives there by `MOVE_TO` "
+            "segments that the simulator checks against its geometry (no teleport); every view on the way "
+            "goes through perception into the memory. A goal counts as reached when the planner verified it "
+            f"by looking at it and the agent stopped within {NAV_SUCCESS_M:g} m (floor plane) of the object "
+            "(the simulator's truth scores it; it never feeds the planner). The path is what the agent "
+            "travelled.", "",
+            f"**{reached} of {len(self.navigation)} goals reached**, "
+            f"{sum(g.path_m for g in self.navigation):.1f} m travelled in "
+            f"{sum(g.seconds for g in self.navigation):.0f} s.", "",
+            "| # | goal | reached | planner's stop | path m | actions | views | seconds | stop (x, y) m | "
+            "distance to the object m |",
+            "| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: |",
+            *(f"| {i} | {g.goal} | {'yes' if g.reached else '**no**'} | {g.planner.stop_reason} | {g.path_m:.2f} | "
+              f"{g.planner.actions} | {g.views} | {g.seconds:.1f} | {g.planner.end_xy[0]:.2f}, "
+              f"{g.planner.end_xy[1]:.2f} | {g.distance_m:.2f} |" for i, g in enumerate(self.navigation, start=1)), ""]
+        if self.navigation_picture:
+            caption = "the path travelled, numbered where each goal was reached or given up, over the places"
+            lines += [f"![{caption}]({self.navigation_picture})", "", f"*{caption}*", ""]
+        return lines

@@ -1,5 +1,6 @@
 """Top-down pictures of a voxel map: the floor's colours, a query's similarity heatmap, numbered
-candidates, places and their edges, a legend and a metre scale bar (numpy + opencv-headless).
+candidates, numbered places and their edges, a travelled path, a legend and a metre scale bar
+(numpy + opencv-headless).
 
 The picture is drawn on a grid of square cells in the world's x-y plane (z up, metres): column = x
 rising to the right, row = y rising upwards (north up, as on a plan). Each cell shows the colour of
@@ -54,13 +55,36 @@ class TopDownGrid:
         return np.clip(row, 0, self.rows - 1), np.clip(col, 0, self.cols - 1)
 
 
+PLACE_RGB = (40, 120, 40)
+"""Fill of a place's disc (its centre pixel has exactly this colour)."""
+EDGE_RGB = (60, 140, 60)
+TRAIL_RGB = (200, 30, 160)
+"""The travelled path's line and its numbered stops."""
+START_RGB = (60, 60, 60)
+
+
 @dataclass(frozen=True)
 class PlaceLayer:
-    """Places (world x, y, metres) and the edges between them (pairs of indices into ``xy``)."""
+    """Places (world x, y, metres) and the edges between them (pairs of indices into ``xy``); each
+    place is drawn as a disc labelled with its name (the place's number)."""
 
     xy: np.ndarray
     edges: tuple[tuple[int, int], ...] = ()
     names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrailLayer:
+    """A path the agent travelled: (N, 2) world x, y (metres) in order, and numbered stops on it
+    (world x, y and what was reached there, e.g. the goal's name)."""
+
+    xy: np.ndarray
+    stops: tuple[tuple[tuple[float, float], str], ...] = ()
+
+    @property
+    def length_m(self) -> float:
+        xy = np.asarray(self.xy, dtype=np.float64).reshape(-1, 2)
+        return float(np.linalg.norm(np.diff(xy, axis=0), axis=1).sum())
 
 
 @dataclass(frozen=True)
@@ -105,12 +129,14 @@ def cell_maximum(grid: TopDownGrid, positions: np.ndarray, values: np.ndarray) -
 
 def draw_top_down(positions: np.ndarray, colors: np.ndarray, cell_m: float, *, title: str = "",
                   similarity: np.ndarray | None = None, threshold: float | None = None,
-                  candidates: Sequence[Candidate] = (), places: PlaceLayer | None = None) -> Picture:
+                  candidates: Sequence[Candidate] = (), places: PlaceLayer | None = None,
+                  trail: TrailLayer | None = None) -> Picture:
     """The top-down picture of voxels at (N, 3) world ``positions`` with (N, 3) uint8 RGB ``colors``.
 
     With ``similarity`` ((N,) cosine per voxel), cells whose best voxel reaches ``threshold`` minus
     0.15 are coloured by it (the colour bar shows the range), matches above ``threshold`` brightest;
-    ``candidates`` are circled and numbered 1, 2, ... in rank order."""
+    ``candidates`` are circled and numbered 1, 2, ... in rank order; ``places`` are numbered discs
+    joined by their edges; ``trail`` is a line with its start and numbered stops."""
     import cv2
 
     grid = TopDownGrid.around(positions, cell_m)
@@ -133,10 +159,12 @@ def draw_top_down(positions: np.ndarray, colors: np.ndarray, cell_m: float, *, t
     picture = Picture(canvas, grid, scale, heat)
     if places is not None:
         _draw_places(canvas, picture, places)
+    if trail is not None:
+        _draw_trail(canvas, picture, trail)
     for rank, candidate in reversed(list(enumerate(candidates, start=1))):  # the best drawn last, on top
         _mark(canvas, picture, candidate, rank)
     _scale_bar(canvas, grid.cell_m / scale)
-    legend = _legend(title, shown, threshold, candidates, places)
+    legend = _legend(title, shown, threshold, candidates, places, trail)
     height = max(canvas.shape[0], legend.shape[0])
     image = np.full((height, canvas.shape[1] + LEGEND_WIDTH_PX, 3), 255, np.uint8)
     image[:canvas.shape[0], :canvas.shape[1]] = canvas
@@ -164,24 +192,43 @@ def _mark(canvas: np.ndarray, picture: Picture, candidate: Candidate, rank: int)
     u = int(np.clip(u1 + pad + 12, 12, width - 12))
     v = int(np.clip(v0 - pad - 12, 12, height - 12))
     cv2.line(canvas, (u1 + pad, v0 - pad), (u, v), (0, 110, 230), 2, cv2.LINE_AA)
-    cv2.circle(canvas, (u, v), 10, (0, 90, 200), -1, cv2.LINE_AA)
-    cv2.circle(canvas, (u, v), 10, (255, 255, 255), 2, cv2.LINE_AA)
-    label = str(rank)
+    _numbered_disc(canvas, (u, v), str(rank), (0, 90, 200))
+
+
+def _numbered_disc(canvas: np.ndarray, centre: tuple[int, int], label: str, fill: tuple[int, int, int]) -> None:
+    import cv2
+
+    cv2.circle(canvas, centre, 10, fill, -1, cv2.LINE_AA)
+    cv2.circle(canvas, centre, 10, (255, 255, 255), 2, cv2.LINE_AA)
     (w, h), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 2)
-    cv2.putText(canvas, label, (u - w // 2, v + h // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 2,
-                cv2.LINE_AA)
+    cv2.putText(canvas, label, (centre[0] - w // 2, centre[1] + h // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                (255, 255, 255), 2, cv2.LINE_AA)
 
 
 def _draw_places(canvas: np.ndarray, picture: Picture, places: PlaceLayer) -> None:
     import cv2
 
-    points = [picture.pixel(xy) for xy in np.asarray(places.xy, dtype=np.float64)]
+    points = [picture.pixel(xy) for xy in np.asarray(places.xy, dtype=np.float64).reshape(-1, 2)]
     for a, b in places.edges:
-        cv2.line(canvas, points[a], points[b], (60, 140, 60), 2, cv2.LINE_AA)
+        cv2.line(canvas, points[a], points[b], EDGE_RGB, 2, cv2.LINE_AA)
     for point in points:
-        cv2.circle(canvas, point, 5, (40, 120, 40), -1, cv2.LINE_AA)
+        cv2.circle(canvas, point, 5, PLACE_RGB, -1, cv2.LINE_AA)
     for point, name in zip(points, places.names):
-        _text(canvas, name, (point[0] + 7, point[1] - 7), 0.4, (30, 90, 30))
+        _text(canvas, name, (point[0] + 7, point[1] - 7), 0.5, (30, 90, 30))
+
+
+def _draw_trail(canvas: np.ndarray, picture: Picture, trail: TrailLayer) -> None:
+    """The path as a line (each stretch between two recorded positions), a disc "S" at its start and
+    a numbered disc at each stop."""
+    import cv2
+
+    points = [picture.pixel(xy) for xy in np.asarray(trail.xy, dtype=np.float64).reshape(-1, 2)]
+    for a, b in zip(points[:-1], points[1:]):
+        cv2.line(canvas, a, b, TRAIL_RGB, 3, cv2.LINE_AA)
+    if points:
+        _numbered_disc(canvas, points[0], "S", START_RGB)
+    for number, (xy, _) in enumerate(trail.stops, start=1):
+        _numbered_disc(canvas, picture.pixel(xy), str(number), TRAIL_RGB)
 
 
 def _scale_bar(canvas: np.ndarray, metres_per_px: float) -> None:
@@ -200,12 +247,14 @@ def _scale_bar(canvas: np.ndarray, metres_per_px: float) -> None:
 
 
 def _legend(title: str, shown: tuple[float, float] | None, threshold: float | None,
-            candidates: Sequence[Candidate], places: PlaceLayer | None) -> np.ndarray:
+            candidates: Sequence[Candidate], places: PlaceLayer | None, trail: TrailLayer | None = None
+            ) -> np.ndarray:
     """The legend panel, LEGEND_WIDTH_PX wide and as tall as its contents."""
     import cv2
 
-    panel = np.full((230 + 18 * len(candidates) + 24 * len(_wrap(title, 26)) + 60, LEGEND_WIDTH_PX, 3), 255,
-                    np.uint8)
+    stops = len(trail.stops) if trail is not None else 0
+    panel = np.full((230 + 18 * (len(candidates) + stops + 1) + 24 * len(_wrap(title, 26)) + 110, LEGEND_WIDTH_PX, 3),
+                    255, np.uint8)
     y = 24
     for line in _wrap(title or "top-down map", 26):
         _text(panel, line, (10, y), 0.55, thickness=1)
@@ -236,8 +285,20 @@ def _legend(title: str, shown: tuple[float, float] | None, threshold: float | No
         _text(panel, "threshold): explore", (10, y + 18), 0.42)
         y += 36
     if places is not None:
-        cv2.circle(panel, (18, y + 10), 5, (40, 120, 40), -1, cv2.LINE_AA)
-        _text(panel, "places and their edges", (30, y + 14), 0.42)
+        cv2.line(panel, (8, y + 10), (28, y + 10), EDGE_RGB, 2, cv2.LINE_AA)
+        cv2.circle(panel, (18, y + 10), 5, PLACE_RGB, -1, cv2.LINE_AA)
+        _text(panel, f"{len(places.names) or len(places.xy)} places (numbered),", (34, y + 8), 0.42)
+        _text(panel, f"{len(places.edges)} edges (travelled)", (34, y + 24), 0.42)
+        y += 40
+    if trail is not None:
+        cv2.line(panel, (8, y + 10), (28, y + 10), TRAIL_RGB, 3, cv2.LINE_AA)
+        _text(panel, f"path travelled, {trail.length_m:.1f} m", (34, y + 14), 0.42)
+        y += 22
+        _text(panel, "S  start", (12, y + 14), 0.42, START_RGB)
+        y += 18
+        for number, (_, name) in enumerate(trail.stops, start=1):
+            _text(panel, f"{number}  {name}"[:30], (12, y + 14), 0.42, TRAIL_RGB)
+            y += 18
     return panel
 
 

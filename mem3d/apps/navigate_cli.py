@@ -56,23 +56,30 @@ def navigate(source, client, encoder, goals: Sequence[str], seed: int = 0, sampl
     return navigator.run(goals)
 
 
-def _print_progress(progress) -> None:
+def progress_line(progress) -> str:
+    """One ``planners.navigator.Progress`` as a line: goal, going or exploring, distance left, travelled."""
     left = "?" if progress.distance_left_m is None else f"{progress.distance_left_m:.1f} m"
     mode = "exploring" if progress.exploring else "going"
-    print(f"[goal {progress.goal_index + 1}: {progress.goal}] {mode}, {left} left, {progress.travelled_m:.1f} m "
-          f"travelled, {progress.actions} actions ({progress.note})", file=sys.stderr, flush=True)
+    return (f"[goal {progress.goal_index + 1}: {progress.goal}] {mode}, {left} left, {progress.travelled_m:.1f} m "
+            f"travelled, {progress.actions} actions ({progress.note})")
+
+
+def _print_progress(progress) -> None:
+    print(progress_line(progress), file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
     from mem3d.client import MemoryClient
     from mem3d.encoder import create_encoder
     from mem3d.source import open_source
+    from perception.cli import require_encoder_fits
 
-    opened = open_source(args.source, tour=False)
+    opened = open_source(args.source, tour=False)  # a bad source spec fails first
     try:
-        encoder = create_encoder(args.encoder)
         with MemoryClient(args.memory, timeout=args.timeout, curve=client_curve_from_args(args)) as client:
-            stats = client.stats()
+            stats = client.check_service()  # a missing service is said within 3 s
+            require_encoder_fits(args.encoder, stats.feature_model, stats.feature_dim, args.memory)  # before loading
+            encoder = create_encoder(args.encoder)
             encoder.info.require_compatible(stats.feature_dim, stats.feature_model)
             report = navigate(opened.source, client, encoder, args.goal, args.seed, args.samples,
                               args.max_actions, _print_progress)

@@ -1,5 +1,6 @@
 """What the offline tools (``mem3d query``, ``info``, ``export``, ``map``) share: a store opened
-read-only with one-line errors, the text encoder of its map, and the episodic evidence of an answer.
+read-only with one-line errors, the text encoder of its map, the episodic evidence of an answer, and
+the place graph as a layer of the top-down pictures.
 
 Opening reads the current checkpoint and replays the acknowledged log records after it, in memory,
 without the write lock and without writing (``mem3d.service.durable.open_store_readonly``), so every
@@ -80,3 +81,19 @@ def evidence_for(view, candidate: Candidate) -> Evidence:
         near = [(d, inst) for d, inst in near if d <= EVIDENCE_RADIUS_M and inst.keyframe in memory.keyframes]
         keyframe = min(near, key=lambda pair: pair[0])[1].keyframe if near else None
     return Evidence(place, keyframe)
+
+
+def place_layer(view):
+    """The store's episodic places (numbered by id) and their travelled edges as a
+    ``drawing.PlaceLayer``; None when the store has no places."""
+    from mem3d.apps.drawing import PlaceLayer
+
+    memory = getattr(view, "episodic", None)
+    if memory is None or not len(memory.places):
+        return None
+    with memory.lock:
+        places = list(memory.places.places)
+        index = {place.id: i for i, place in enumerate(places)}
+        edges = tuple((index[a], index[b]) for a, b in memory.places.edges if a in index and b in index)
+        return PlaceLayer(np.array([p.center[:2] for p in places], dtype=np.float64), edges,
+                          tuple(str(p.id) for p in places))

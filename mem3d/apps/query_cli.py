@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mem3d.apps.offline import Evidence, evidence_for, open_view, text_encoder_for
+from mem3d.apps.offline import Evidence, evidence_for, open_view, place_layer, text_encoder_for
 from mem3d.errors import InvalidInputError, NotAvailableError
 from mem3d.query.terms import query_terms
 from mem3d.types import Candidate, LocalizeResult
@@ -118,7 +118,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the answers as JSON instead of tables")
     parser.add_argument("--image", metavar="OUT.png",
                         help="write a top-down picture per query: floor colours, similarity heatmap, numbered "
-                             "candidates, legend, scale bar (several queries: OUT-2.png, OUT-3.png, ...)")
+                             "candidates, numbered places and their edges, legend, scale bar (several queries: "
+                             "OUT-2.png, OUT-3.png, ...)")
     parser.add_argument("--keyframe", metavar="OUT.png",
                         help="write the best candidate's supporting keyframe with its outline "
                              "(needs a store with keyframes)")
@@ -196,7 +197,8 @@ def write_keyframe(view, reply: QueryAnswer, path: str) -> None:
 
 
 def query_picture(view, text: str, result: LocalizeResult, embedding: np.ndarray):
-    """The top-down ``drawing.Picture`` of one query: floor colours, heatmap, numbered candidates."""
+    """The top-down ``drawing.Picture`` of one query: floor colours, heatmap, numbered candidates,
+    the store's numbered places and their edges."""
     from mem3d.apps.drawing import draw_top_down
 
     voxel_map = view.voxel_map
@@ -206,4 +208,4 @@ def query_picture(view, text: str, result: LocalizeResult, embedding: np.ndarray
     similarity[rows] = scores
     return draw_top_down(columns["position"], columns["color"], voxel_map.voxel_size,
                          title=f'where is the "{text}"?', similarity=similarity, threshold=result.threshold,
-                         candidates=result.candidates)
+                         candidates=result.candidates, places=place_layer(view))

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from mem3d.apps.cli import COMMANDS
-from mem3d.apps.launcher import LaunchFile
+from mem3d.apps.launcher import Launcher, LaunchFile
 from mem3d.apps.navigate_cli import add_arguments
 from mem3d.config import load_yaml_config
 
@@ -22,5 +22,6 @@ def test_the_nav_stack_runs_the_planner_node_against_its_memory_service():
     assert planner.command[planner.command.index("--memory") + 1] == endpoint
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    args = parser.parse_args(planner.command[2:])
+    args = parser.parse_args(Launcher(stack).children[1].command[2:])  # with the launch arguments' defaults
     assert args.goal == ["refrigerator", "bed", "sofa"] and args.source == "sim:0"
+    assert args.memory == stack.args["requests"] == "tcp://127.0.0.1:5555"

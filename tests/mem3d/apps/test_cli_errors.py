@@ -22,7 +22,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.parametrize("argv", [["plan", "find", "mug"], ["perceive", "--source", "sim"]])
+CLIENTS = [["plan", "find", "mug"], ["perceive", "--source", "sim"], ["navigate", "--goal", "sofa"]]
+"""Commands that talk to a memory service."""
+
+
+@pytest.mark.parametrize("argv", CLIENTS)
 def test_an_endpoint_without_a_scheme(tmp_path, capsys, monkeypatch, argv):
     monkeypatch.chdir(tmp_path)
     status, out, err = run_cli(capsys, *argv, "--memory", "localhost:5555")
@@ -88,7 +92,7 @@ def run_subprocess(*argv: str, env: dict | None = None, timeout: float = 120) ->
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
-@pytest.mark.parametrize("argv", [["plan", "find", "mug"], ["perceive", "--source", "sim"]])
+@pytest.mark.parametrize("argv", CLIENTS)
 def test_a_missing_service_is_named_before_anything_loads(tmp_path, argv):
     endpoint = f"tcp://127.0.0.1:{free_port()}"
     done = run_subprocess(*argv, "--memory", endpoint)
@@ -107,6 +111,26 @@ def test_perceive_names_the_fix_when_the_map_was_made_by_another_encoder(start_s
     assert_one_line_error(err, "perceive", f"the memory at {endpoints['requests']} holds synthetic features ({DIM}-d), "
                                            "not label-minilm's: run with --encoder synthetic, or serve a new store "
                                            "for it (`mem3d serve --encoder label-minilm --store DIR`)")
+    assert len(service.memory.map) == 0 and service.memory.seq == 0
+
+
+@pytest.mark.edge
+def test_perceive_refuses_a_map_of_another_dimension_before_loading_its_encoder(start_service, capsys,
+                                                                                 monkeypatch):
+    from mem3d import encoder as registry
+    from mem3d.voxel_map import MapConfig
+
+    service = start_service(map=MapConfig(feature_dim=512, feature_model=""))  # as `mem3d serve` without --encoder
+    loaded = []
+    monkeypatch.setattr(registry, "create_encoder", lambda *a, **k: loaded.append(a))  # the image model's loader
+    endpoints = service.endpoints
+    status, out, err = run_cli(capsys, "perceive", "--source", "sim", "--memory", endpoints["requests"],
+                               "--ingest", endpoints["ingest"])
+    assert status == 1 and out == "" and loaded == []
+    assert_one_line_error(err, "perceive", f"the memory at {endpoints['requests']} holds 512-d features of no named "
+                                           "model, and label-minilm makes 384-d ones (was it started without "
+                                           "--encoder?): serve a new store for it (`mem3d serve --encoder "
+                                           "label-minilm --store DIR`)")
     assert len(service.memory.map) == 0 and service.memory.seq == 0
 
 

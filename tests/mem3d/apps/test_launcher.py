@@ -137,3 +137,28 @@ def test_the_real_sim_stack_runs_and_stops_on_ctrl_c_with_no_stray_process(tmp_p
     assert not any(alive(pid) for pid in pids)
     store = tmp_path / "run" / "store"
     assert (store / "CURRENT").exists(), "the memory service checkpoints when the stack stops"
+
+
+SHIPPED = Path(__file__).resolve().parents[3] / "launch"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SHIPPED.glob("*.yaml")))
+def test_shipped_launch_files_take_ports_and_stores_as_launch_arguments(name):
+    """No endpoint or store path is written into a shipped stack's commands: each is a ``{key}`` that
+    ``key:=value`` sets, and setting it reaches every process that uses it."""
+    from mem3d.apps.launcher import Launcher, LaunchFile, parse_launch_arguments
+    from mem3d.config import load_yaml_config
+
+    launch = load_yaml_config(LaunchFile, SHIPPED / name)
+    words = [word for spec in launch.processes for word in spec.command]
+    assert not [w for w in words if "tcp://" in w or "ipc://" in w], "an endpoint is hard-coded"
+    assert "requests" in launch.args and "store" in launch.args
+    stores = [spec.command[spec.command.index("--store") + 1] for spec in launch.processes
+              if "--store" in spec.command]
+    assert stores and all(store == "{store}" for store in stores)
+    values = parse_launch_arguments(["requests:=tcp://127.0.0.1:6100", "store:=/data/memory"], launch)
+    resolved = [word for child in Launcher(launch, arguments=values).children for word in child.command]
+    assert "tcp://127.0.0.1:5555" not in " ".join(resolved) and "/data/memory" in resolved
+    users = sum(any("tcp://127.0.0.1:6100" in word for word in child.command)
+                for child in Launcher(launch, arguments=values).children)
+    assert users == sum(any("{requests}" in word for word in spec.command) for spec in launch.processes) >= 1

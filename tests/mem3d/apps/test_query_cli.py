@@ -80,6 +80,32 @@ def test_the_heatmap_peaks_at_the_best_candidate_and_the_png_is_written(sim_stor
     assert (tmp_path / "pictures" / "sofa-2.png").is_file()  # the second query's picture
 
 
+def test_the_picture_marks_the_stores_numbered_places_and_their_edges(sim_store):
+    from mem3d.apps.drawing import EDGE_RGB, PLACE_RGB, draw_top_down
+    from mem3d.apps.offline import place_layer
+
+    store, _ = sim_store
+    view = open_view(store)
+    config = view.voxel_map.config
+    _, result, embedding = answer(view, text_encoder_for(config.feature_model, config.feature_dim), "bed", 5, None)
+    picture = query_picture(view, "bed", result, embedding)
+    places = place_layer(view)
+    memory = view.episodic
+    assert len(places.xy) == len(memory.places) >= 2 and len(places.edges) == len(memory.places.edges) >= 1
+    assert places.names == tuple(str(p.id) for p in memory.places.places)  # numbered by the place ids
+    columns = view.voxel_map.contents().columns
+    bare = draw_top_down(columns["position"], columns["color"], view.voxel_map.voxel_size)  # no places
+    marked = 0
+    for xy in places.xy:
+        u, v = picture.pixel(xy)
+        marked += tuple(picture.image[v, u]) == PLACE_RGB and tuple(bare.image[v, u]) != PLACE_RGB
+    assert marked == len(places.xy)  # each place has its disc
+    (a, b) = places.edges[0]
+    middle = picture.pixel((places.xy[a] + places.xy[b]) / 2)  # the edge is a line between its places
+    near = picture.image[middle[1] - 2:middle[1] + 3, middle[0] - 2:middle[0] + 3].reshape(-1, 3)
+    assert (np.abs(near.astype(int) - EDGE_RGB).sum(-1) < 40).any()
+
+
 def test_the_supporting_keyframe_is_written_with_the_candidate_outlined(sim_store, tmp_path, capsys):
     store, source = sim_store
     out = tmp_path / "bed-keyframe.png"
