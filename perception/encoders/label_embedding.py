@@ -2,14 +2,15 @@
 
 A simulator knows the category of every pixel; this encoder turns the label of each category in view,
 with the category's description when the observation has one ("white mug (cup)"), into the embedding of
-that text (all-MiniLM-L6-v2, 384-d), so a text query embedded by the same model finds the "white mug"
-when asked for a "coffee cup". It is perfect-segmentation perception for simulation and
-evaluation, not a substitute for CLIP on a real camera (which has no labels).
+that text (all-MiniLM-L6-v2, 384-d, run in numpy by default, or by sentence-transformers), so a
+text query embedded by the same model finds the "white mug" when asked for a "coffee cup". It is
+perfect-segmentation perception for simulation and evaluation, not a substitute for CLIP on a real
+camera (which has no labels).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -102,38 +103,46 @@ class LabelEmbeddingEncoder(EncoderBase):
 
     def __init__(self, config: LabelEncoderConfig | None = None) -> None:
         self.config = config or LabelEncoderConfig()
-        self._model = self._load(self.config)
-        dim = int(self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension")
-                  else self._model.get_sentence_embedding_dimension())
+        self._embed, dim = self._load(self.config)
         self._info = EncoderInfo(ENCODER_NAME, self.config.model_name, dim, match_threshold(self.config))
         self._cache: dict[str, np.ndarray] = {}
 
     @staticmethod
-    def _load(config: LabelEncoderConfig):
+    def _load(config: LabelEncoderConfig) -> tuple[Callable[[list[str]], np.ndarray], int]:
+        """The configured backend's text -> (n, D) unit embeddings function, and D."""
+        if config.backend == "numpy":
+            from perception.encoders.minilm_numpy import MiniLMTextEncoder
+
+            model = MiniLMTextEncoder(config)
+            return model.encode_text, model.info.feature_dim
         path = Path(config.model_path) if config.model_path else default_model_path()
         if not (path / "modules.json").is_file():
             raise InvalidInputError(f"no sentence-transformers model at {path} (modules.json missing)")
         try:
             from sentence_transformers import SentenceTransformer
         except ModuleNotFoundError as error:
-            raise NotAvailableError("the label encoder needs 'sentence-transformers'") from error
+            raise NotAvailableError("the label encoder's sentence-transformers backend needs "
+                                    "'sentence-transformers'") from error
         from transformers.utils import logging as transformers_logging
 
         from perception.encoders.torch_device import resolve_device
 
         transformers_logging.disable_progress_bar()  # a local load needs no progress bar in every log
         # the model is local: never reach for the hub (scoped to this load, unlike HF_HUB_OFFLINE)
-        return SentenceTransformer(str(path), device=str(resolve_device(config.device)), local_files_only=True)
+        model = SentenceTransformer(str(path), device=str(resolve_device(config.device)), local_files_only=True)
+
+        def embed(texts: list[str]) -> np.ndarray:
+            return l2_normalise(model.encode(texts, batch_size=64, convert_to_numpy=True,
+                                             normalize_embeddings=True, show_progress_bar=False))
+
+        dim = (model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension")
+               else model.get_sentence_embedding_dimension())
+        return embed, int(dim)
 
     @property
     def cached_labels(self) -> tuple[str, ...]:
         """Label texts (with their descriptions) embedded so far (each is embedded once per encoder)."""
         return tuple(self._cache)
-
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        vectors = self._model.encode(texts, batch_size=64, convert_to_numpy=True,
-                                     normalize_embeddings=True, show_progress_bar=False)
-        return l2_normalise(vectors)
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         """(n, D) float32 unit embeddings of free text (queries are not cached)."""

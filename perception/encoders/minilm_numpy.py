@@ -88,7 +88,8 @@ class MiniLMTextEncoder:
         self.config = config or LabelEncoderConfig()
         path = Path(self.config.model_path) if self.config.model_path else default_model_path()
         if not (path / "model.safetensors").is_file() or not (path / "tokenizer.json").is_file():
-            raise InvalidInputError(f"no safetensors model with a tokenizer.json at {path}")
+            raise InvalidInputError(f"no safetensors model with a tokenizer.json at {path} (another model may "
+                                    "need the label encoder's backend='sentence-transformers')")
         try:
             from safetensors.numpy import load_file
             from tokenizers import Tokenizer

@@ -53,8 +53,10 @@ def test_open_clip_config_needs_weights_unless_random_is_asked_for():
 
 
 def test_label_encoder_without_a_model_directory_is_a_clear_error(tmp_path):
-    with pytest.raises(InvalidInputError, match="no sentence-transformers model at .*modules.json missing"):
+    with pytest.raises(InvalidInputError, match="no safetensors model with a tokenizer.json .*sentence-transformers"):
         create_encoder("label-minilm", model_path=str(tmp_path))
+    with pytest.raises(InvalidInputError, match="no sentence-transformers model at .*modules.json missing"):
+        create_encoder("label-minilm", model_path=str(tmp_path), backend="sentence-transformers")
 
 
 def test_open_clip_config_rejects_an_unknown_precision():
