@@ -73,9 +73,11 @@ class FrontierMap:
               slice(inner[1].start - outer[1].start, inner[1].stop - outer[1].start))
         self.mask[inner] = frontier[at]
 
-    def targets(self, grid: PlanningGrid, now: float) -> list[Target]:
-        """Frontier groups (or, when there are none, stale free areas), blacklisted ones left out."""
-        found = self._groups(grid, self.mask, "frontier", lambda cells: float(len(cells)), grid.last_seen)
+    def targets(self, grid: PlanningGrid, now: float, revisit: bool = False) -> list[Target]:
+        """Frontier groups (or, when there are none or ``revisit`` asks to renew old views only, stale
+        free areas), blacklisted ones left out."""
+        found = [] if revisit else self._groups(grid, self.mask, "frontier", lambda cells: float(len(cells)),
+                                                grid.last_seen)
         if not found and self.config.stale_after_s > 0:
             free = grid.free()
             age = np.where(np.isfinite(grid.last_seen), now - grid.last_seen, 0.0)
