@@ -32,6 +32,9 @@ class FrontierConfig:
     """Free space not seen for this long becomes worth a revisit (0 = never revisit)."""
     blacklist_radius_m: float = 0.6
     """Targets this close to a failed one are skipped."""
+    revisited_radius_m: float = 2.0
+    """Stale targets this close to one just revisited are skipped (the look-around there renewed what
+    the camera can see; the floor near the robot it never sees, so it would stay stale)."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,8 @@ class FrontierMap:
         self.config = config or FrontierConfig()
         self.mask = np.zeros((0, 0), bool)
         self._origin = (0, 0)
-        self.blacklist: list[np.ndarray] = []
-        """World xy of targets that failed."""
+        self.blacklist: list[tuple[np.ndarray, float]] = []
+        """World xy of targets that failed or were visited, and the radius (m) they rule out."""
 
     def update(self, grid: PlanningGrid, area: tuple[slice, slice] | None) -> None:
         """Recompute the mask inside ``area`` (local slices of a merge) grown by one cell; the whole
@@ -108,8 +111,8 @@ class FrontierMap:
                 continue
             xy = grid.center(cells[:, 0], cells[:, 1])
             allowed = np.ones(len(cells), bool)
-            for b in self.blacklist:
-                allowed &= np.hypot(*(xy - b).T) >= self.config.blacklist_radius_m
+            for b, radius in self.blacklist:
+                allowed &= np.hypot(*(xy - b).T) >= radius
             if not allowed.any():
                 continue
             order = np.flatnonzero(allowed)
@@ -132,8 +135,10 @@ class FrontierMap:
                 best, best_utility = target, utility
         return best
 
-    def forbid(self, xy) -> None:
-        self.blacklist.append(np.asarray(xy, float)[:2].copy())
+    def forbid(self, xy, radius_m: float | None = None) -> None:
+        """Skip targets within ``radius_m`` (default ``blacklist_radius_m``) of ``xy`` from now on."""
+        radius = self.config.blacklist_radius_m if radius_m is None else float(radius_m)
+        self.blacklist.append((np.asarray(xy, float)[:2].copy(), radius))
 
 
 def _grown(area: tuple[slice, slice], by: int, shape: tuple[int, int]) -> tuple[slice, slice]:

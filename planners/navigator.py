@@ -456,6 +456,8 @@ class Navigator:
             return True
         if target.kind == "frontier":
             self.frontier.forbid(target.xy)  # looked from there: what is left unseen cannot be seen from it
+        else:
+            self.frontier.forbid(target.xy, self.frontier.config.revisited_radius_m)
         self._look_around(exploring=True)
         return True
 
