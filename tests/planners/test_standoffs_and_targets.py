@@ -44,3 +44,15 @@ def test_revisit_targets_are_old_views_only():
     revisit = frontier.targets(grid, now=10.0, revisit=True)
     assert revisit and {t.kind for t in revisit} == {"stale"}
     assert all(t.xy[0] < 1.0 for t in revisit)  # in the part seen long ago
+
+
+def test_a_revisited_stale_target_rules_out_its_surroundings():
+    codes = np.full((60, 60), FREE)
+    grid = grid_of(codes, np.full(codes.shape, -100.0))  # all of it seen long ago
+    frontier = FrontierMap()
+    frontier.update(grid, None)
+    first = frontier.targets(grid, now=10.0, revisit=True)
+    assert len(first) == 1
+    frontier.forbid(first[0].xy, frontier.config.revisited_radius_m)
+    for target in frontier.targets(grid, now=10.0, revisit=True):
+        assert np.hypot(*(np.asarray(target.xy) - first[0].xy)) >= frontier.config.revisited_radius_m
