@@ -8,7 +8,7 @@ import numpy as np
 from mem3d.nav.traversability import FREE, OCCUPIED, UNKNOWN, OccupancyGrid
 from mem3d.types import Candidate
 from planners.frontier import FrontierMap
-from planners.goals import standoff_cells
+from planners.goals import box_distance, standoff_cells
 from planners.grid import PlanningGrid
 
 
@@ -32,27 +32,35 @@ def test_a_standoff_over_the_table_an_object_stands_on():
     assert loose.any() and not (loose & (grid.codes == OCCUPIED)).any()
 
 
-def test_revisit_targets_are_old_views_only():
-    codes = np.full((60, 60), FREE)
-    codes[:, 40:] = UNKNOWN  # a frontier at column 40
+def test_revisit_targets_look_at_things_seen_long_ago_not_at_frontiers():
+    codes = np.full((80, 80), FREE)
+    codes[:, 60:] = UNKNOWN  # a frontier at column 60
+    codes[10:14, 10:14] = OCCUPIED  # a table seen long ago, at (0.6 m, 0.6 m)
+    codes[60:64, 40:44] = OCCUPIED  # a chair seen just now, at (2.1 m, 3.1 m)
     stamps = np.zeros(codes.shape)
-    stamps[:, :20] = -100.0  # the left third seen long ago
+    stamps[10:14, 10:14] = -100.0
     grid = grid_of(codes, stamps)
     frontier = FrontierMap()
     frontier.update(grid, None)
     assert {t.kind for t in frontier.targets(grid, now=10.0)} == {"frontier"}
     revisit = frontier.targets(grid, now=10.0, revisit=True)
     assert revisit and {t.kind for t in revisit} == {"stale"}
-    assert all(t.xy[0] < 1.0 for t in revisit)  # in the part seen long ago
+    view = frontier.config.revisit_view_m
+    for target in revisit:  # looking at the old table from about revisit_view_m (the fresh chair is no reason)
+        to_table = float(box_distance(np.asarray(target.xy), (0.5, 0.5), (0.7, 0.7)))
+        assert 0.5 * view <= to_table <= 1.5 * view
+    biggest = max(revisit, key=lambda t: t.gain)
+    assert abs(float(box_distance(np.asarray(biggest.xy), (0.5, 0.5), (0.7, 0.7))) - view) < 0.1
 
 
 def test_a_revisited_stale_target_rules_out_its_surroundings():
-    codes = np.full((60, 60), FREE)
-    grid = grid_of(codes, np.full(codes.shape, -100.0))  # all of it seen long ago
+    codes = np.full((100, 100), FREE)
+    codes[45:55, :] = OCCUPIED  # a long sideboard seen long ago
+    grid = grid_of(codes, np.full(codes.shape, -100.0))
     frontier = FrontierMap()
     frontier.update(grid, None)
     first = frontier.targets(grid, now=10.0, revisit=True)
-    assert len(first) == 1
+    assert len(first) == 2  # one on each side
     frontier.forbid(first[0].xy, frontier.config.revisited_radius_m)
     for target in frontier.targets(grid, now=10.0, revisit=True):
         assert np.hypot(*(np.asarray(target.xy) - first[0].xy)) >= frontier.config.revisited_radius_m
