@@ -1,6 +1,8 @@
 """Navigation from memory: a task is a sequence of goals; each is localized in memory, reached along an
 A* path on the memory's traversability grid, and verified by looking at it. When memory has nothing,
-or what it had turns out wrong (the object moved), the navigator explores frontiers until it finds it.
+or what it had turns out wrong (the object moved), the navigator turns around in place (level, then
+looking down: turning costs no path) and then explores frontiers until it finds it. A candidate no
+path reaches yet is not wrong: it is tried again after the next exploration step.
 
 The navigator sees the world only through a ``Body`` (honest actions and camera views that reach the
 memory) and a ``Memory`` (``localize`` and ``occupancy``, e.g. ``mem3d.client.MemoryClient``); it never
