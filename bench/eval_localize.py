@@ -77,7 +77,7 @@ def run_episode(seed: int, config: LocalizeEvalConfig, encoder) -> list[dict]:
         source.dynamics.remove_object(instance_id)
     world.seen.clear()
     navigator.frontier.blacklist.clear()
-    navigator.explore(config.revisit_actions)
+    navigator.explore(config.revisit_actions, revisit=True)
     now = {o.instance_id: o for o in source.truth.objects()}
     stayed = [i for i in unique if i not in moved and i not in removed]
     queries = [(i, "moved") for i in sorted(moved)] + [(i, "removed") for i in sorted(removed)] + \

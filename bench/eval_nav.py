@@ -11,9 +11,11 @@ ObjectNav rule (scoring only, from the simulator's truth): a subtask succeeds wh
 within 1.0 m (floor plane) of the goal instance's box and the instance covers at least 10 pixels of
 some view from the stop turning in place (8 headings, level and 30 degrees down). SPL (Anderson et
 al. 2018) uses the geodesic shortest path on the simulator's nav grid from the subtask's start to the
-nearest navigable point within 1.0 m of the instance. Categories: "seen" (the instance appeared in a
-view before the subtask), "unseen", "moved". The no-memory baseline runs the same episodes with the
-memory (and the planner's grid copy) wiped at the start of every subtask.
+nearest navigable point within 1.0 m of the instance. Categories: "seen" (the instance
+covered at least ``VIEW_MIN_PIXELS`` of a view before the subtask), "unseen", "moved". The no-memory
+baseline runs the same episodes with the memory (and the planner's grid copy) wiped at the start of
+every subtask; its subtasks keep the memory run's categories (and the same object is moved), so
+"seen" compares the same subtasks.
 """
 
 from __future__ import annotations
@@ -73,7 +75,10 @@ def move_elsewhere(source, instance_id: int, seed: int) -> bool:
     return False
 
 
-def run_episode(seed: int, config: NavEvalConfig, encoder, wipe: bool) -> list[dict]:
+def run_episode(seed: int, config: NavEvalConfig, encoder, wipe: bool,
+                categories: list[str] | None = None) -> list[dict]:
+    """One episode's subtask rows; ``categories`` (the memory run's, for the baseline) fixes each
+    subtask's category and so which object is moved, making both runs the same episode."""
     world = make_world(seed, WorldConfig(config.width, config.height, config.samples, config.perception,
                                          config.max_actions_per_goal), encoder)
     source, navigator = world.source, world.navigator
@@ -81,9 +86,14 @@ def run_episode(seed: int, config: NavEvalConfig, encoder, wipe: bool) -> list[d
     navigator.run([], look_first=True)
     results = []
     for index, goal in enumerate(goals):
-        category = "seen" if goal.instance_id in world.seen else "unseen"
-        if index == config.moved_index and category == "seen" and move_elsewhere(source, goal.instance_id, seed):
-            category = "moved"
+        if categories is not None:
+            category = categories[index]
+            if category == "moved" and not move_elsewhere(source, goal.instance_id, seed):
+                raise RuntimeError(f"apartment {seed}: the baseline could not move what the memory run moved")
+        else:
+            category = "seen" if goal.instance_id in world.seen else "unseen"
+            if index == config.moved_index and category == "seen" and move_elsewhere(source, goal.instance_id, seed):
+                category = "moved"
         if wipe:
             world.memory.wipe()
             navigator.reset_memory_view()
@@ -137,7 +147,7 @@ def run(config: NavEvalConfig, show_progress: bool = True) -> dict:
         say(f"episode {k + 1}/{len(seeds)} (apartment {seed}): {sum(r['success'] for r in last)}/{len(last)} "
             f"goals: {goals}")
         if config.no_memory_baseline:
-            baseline += run_episode(seed, config, encoder, wipe=True)
+            baseline += run_episode(seed, config, encoder, wipe=True, categories=[r["category"] for r in last])
     result = {"perception": "label-minilm" + (" + degraded" if config.perception == "degraded" else ""),
               "n_episodes": len(seeds), "goals_per_episode": config.goals_per_episode, "n_subtasks": len(rows),
               **summarize(rows, config.goals_per_episode)}
@@ -145,7 +155,9 @@ def run(config: NavEvalConfig, show_progress: bool = True) -> dict:
         base = summarize(baseline, config.goals_per_episode)
         result.update({"no_memory_spl": base["spl"], "no_memory_success_rate": base["success_rate"],
                        "no_memory_subtask_spl_by_index": base["subtask_spl_by_index"],
-                       "no_memory_seen_spl": base["seen_spl"]})
+                       "no_memory_seen_spl": base["seen_spl"], "no_memory_seen_sr": base["seen_sr"]})
+        if result["seen_spl"] is not None and base["seen_spl"] is not None:
+            result["memory_gain_seen_spl"] = round(result["seen_spl"] - base["seen_spl"], 4)
     result["wall_time_s"] = round(time.monotonic() - started, 1)
     result["subtasks"] = rows
     return result

@@ -47,7 +47,8 @@ class World:
     static: InProcessMemory | None = None
     """Fed the same views with carving off (the static-map baseline), when asked for."""
     seen: set[int] = field(default_factory=set)
-    """Instance ids that appeared in any view so far (scoring: which goals were seen before)."""
+    """Instance ids that covered ``VIEW_MIN_PIXELS`` of some view so far (scoring: which goals were seen
+    before)."""
 
 
 def label_encoder():
@@ -83,7 +84,8 @@ def make_world(seed: int, config: WorldConfig, encoder, static: bool = False) ->
     world = World(source, memory, None, baseline)  # type: ignore[arg-type]
 
     def perceive(obs: Observation) -> None:
-        world.seen.update(int(i) for i in np.unique(obs.instance) if i)  # scoring only
+        ids, pixels = np.unique(obs.instance, return_counts=True)  # scoring only: in view as ObjectNav says
+        world.seen.update(int(i) for i, n in zip(ids, pixels) if i and n >= VIEW_MIN_PIXELS)
         seen = degrade(obs, replace(DEGRADED, seed=seed)) if config.perception == "degraded" else obs
         frame = build_feature_frame(seen, encoder, frames)
         memory.ingest(frame)

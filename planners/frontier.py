@@ -7,7 +7,9 @@ size) and, once nothing is left to discover, groups of free cells not seen for `
 when nothing is that old, the older half of what was seen; gain = size times age): things move, so
 old views are worth renewing. A target's utility is its gain
 (capped at ``gain_cap_cells``) times ``metres_per_cell``, less the path cost to it in metres: the
-nearest worthwhile frontier first. Failed and visited targets are blacklisted.
+nearest worthwhile frontier first. Failed and visited targets are blacklisted. A revisit (after the
+scene may have changed) goes instead for places ``revisit_view_m`` from occupied cells seen long ago:
+a new look where things were is what shows they moved.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from mem3d.nav.traversability import OCCUPIED
 from planners.grid import PlanningGrid
 
 
@@ -32,6 +35,12 @@ class FrontierConfig:
     """Free space not seen for this long becomes worth a revisit (0 = never revisit)."""
     blacklist_radius_m: float = 0.6
     """Targets this close to a failed one are skipped."""
+    revisit_view_m: float = 1.2
+    """A revisit looks at stale things from about this far (a 1.2 m high camera sees a table top from
+    there)."""
+    revisited_radius_m: float = 2.0
+    """Stale targets this close to one just revisited are skipped (the look-around there renewed what
+    the camera can see; the floor near the robot it never sees, so it would stay stale)."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +61,8 @@ class FrontierMap:
         self.config = config or FrontierConfig()
         self.mask = np.zeros((0, 0), bool)
         self._origin = (0, 0)
-        self.blacklist: list[np.ndarray] = []
-        """World xy of targets that failed."""
+        self.blacklist: list[tuple[np.ndarray, float]] = []
+        """World xy of targets that failed or were visited, and the radius (m) they rule out."""
 
     def update(self, grid: PlanningGrid, area: tuple[slice, slice] | None) -> None:
         """Recompute the mask inside ``area`` (local slices of a merge) grown by one cell; the whole
@@ -73,8 +82,11 @@ class FrontierMap:
               slice(inner[1].start - outer[1].start, inner[1].stop - outer[1].start))
         self.mask[inner] = frontier[at]
 
-    def targets(self, grid: PlanningGrid, now: float) -> list[Target]:
-        """Frontier groups (or, when there are none, stale free areas), blacklisted ones left out."""
+    def targets(self, grid: PlanningGrid, now: float, revisit: bool = False) -> list[Target]:
+        """Frontier groups (or, when there are none, stale free areas); with ``revisit``, places to look
+        at what was seen long ago from (``revisit_targets``). Blacklisted ones are left out."""
+        if revisit:
+            return self.revisit_targets(grid, now)
         found = self._groups(grid, self.mask, "frontier", lambda cells: float(len(cells)), grid.last_seen)
         if not found and self.config.stale_after_s > 0:
             free = grid.free()
@@ -87,6 +99,22 @@ class FrontierMap:
                                      age[cells[:, 0], cells[:, 1]], 1e6).mean() / self.config.stale_after_s),
                                  -age)
         return found
+
+    def revisit_targets(self, grid: PlanningGrid, now: float) -> list[Target]:
+        """Where to renew old views of things: free cells about ``revisit_view_m`` from occupied cells
+        (furniture, objects) last seen longer ago than ``stale_after_s`` (or, when nothing is that old,
+        the older half), in groups; each group's target is the cell closest to that distance. Things
+        move, and only a new look at where they were shows it: the floor matters less."""
+        age = np.where(np.isfinite(grid.last_seen), now - grid.last_seen, 0.0)
+        things = grid.codes == OCCUPIED
+        oldest = float(age[things].max(initial=0.0))
+        stale = things & (age > min(self.config.stale_after_s, 0.5 * oldest)) & (age > 0)
+        if not stale.any():
+            return []
+        reach = ndimage.distance_transform_edt(~stale) * grid.cell_m  # metres to the nearest stale thing
+        view = self.config.revisit_view_m
+        mask = grid.free() & (reach >= 0.5 * view) & (reach <= 1.5 * view)
+        return self._groups(grid, mask, "stale", lambda cells: float(len(cells)), np.abs(reach - view))
 
     def _groups(self, grid: PlanningGrid, mask: np.ndarray, kind: str, gain, rank: np.ndarray) -> list[Target]:
         """Connected groups of ``mask`` of at least ``min_cells``; each group's target is its member of
@@ -106,8 +134,8 @@ class FrontierMap:
                 continue
             xy = grid.center(cells[:, 0], cells[:, 1])
             allowed = np.ones(len(cells), bool)
-            for b in self.blacklist:
-                allowed &= np.hypot(*(xy - b).T) >= self.config.blacklist_radius_m
+            for b, radius in self.blacklist:
+                allowed &= np.hypot(*(xy - b).T) >= radius
             if not allowed.any():
                 continue
             order = np.flatnonzero(allowed)
@@ -130,8 +158,10 @@ class FrontierMap:
                 best, best_utility = target, utility
         return best
 
-    def forbid(self, xy) -> None:
-        self.blacklist.append(np.asarray(xy, float)[:2].copy())
+    def forbid(self, xy, radius_m: float | None = None) -> None:
+        """Skip targets within ``radius_m`` (default ``blacklist_radius_m``) of ``xy`` from now on."""
+        radius = self.config.blacklist_radius_m if radius_m is None else float(radius_m)
+        self.blacklist.append((np.asarray(xy, float)[:2].copy(), radius))
 
 
 def _grown(area: tuple[slice, slice], by: int, shape: tuple[int, int]) -> tuple[slice, slice]:

@@ -29,9 +29,10 @@ def box_distance(points: np.ndarray, bbox_min, bbox_max) -> np.ndarray:
 
 
 def standoff_cells(grid: PlanningGrid, candidate: Candidate, config: StandoffConfig = StandoffConfig(),
-                   free: np.ndarray | None = None) -> np.ndarray:
+                   free: np.ndarray | None = None, need_view: bool = True) -> np.ndarray:
     """(H, W) bool: free cells between ``min_m`` and ``max_m`` from the candidate's footprint from which
-    the straight line to its centroid crosses no occupied cell outside its box (so it is in view)."""
+    (with ``need_view``) the straight line to its centroid crosses no occupied cell outside its box
+    (so it is in view)."""
     free = grid.free() if free is None else free
     pad = int(np.ceil(config.max_m / grid.cell_m)) + 2
     r_lo, c_lo = grid.cell(np.asarray(candidate.bbox_min[:2]))
@@ -47,7 +48,8 @@ def standoff_cells(grid: PlanningGrid, candidate: Candidate, config: StandoffCon
     d = box_distance(centers, candidate.bbox_min, candidate.bbox_max)
     keep = (d >= config.min_m) & (d <= config.max_m)
     rows, cols, centers = rows[keep], cols[keep], centers[keep]
-    if not len(rows):
+    if not need_view or not len(rows):
+        mask[rows, cols] = True
         return mask
     target = np.asarray(candidate.centroid[:2], float)
     n = int(np.ceil(config.max_m / grid.cell_m * 2)) + 4

@@ -1,6 +1,8 @@
 """Navigation from memory: a task is a sequence of goals; each is localized in memory, reached along an
 A* path on the memory's traversability grid, and verified by looking at it. When memory has nothing,
-or what it had turns out wrong (the object moved), the navigator explores frontiers until it finds it.
+or what it had turns out wrong (the object moved), the navigator turns around in place (level, then
+looking down: turning costs no path) and then explores frontiers until it finds it. A candidate no
+path reaches yet is not wrong: it is tried again after the next exploration step.
 
 The navigator sees the world only through a ``Body`` (honest actions and camera views that reach the
 memory) and a ``Memory`` (``localize`` and ``occupancy``, e.g. ``mem3d.client.MemoryClient``); it never
@@ -75,12 +77,15 @@ class NavConfig:
     wrong_radius_m: float = 0.5
     """A candidate this close to a place found wrong is not tried again."""
     verify_radius_m: float = 0.6
-    """Looking verifies the goal when memory then has a fresh candidate this close to the one approached."""
+    """Looking verifies the goal when memory then has a fresh candidate this close to the one approached
+    (the centroid of either within this of the other's box footprint)."""
     look_turns: int = 4
     """Views in a look-around (turns of 360 / look_turns degrees)."""
     look_deg: float = 15.0
     """Camera tilt per LOOK_UP / LOOK_DOWN (the body's)."""
     max_look_steps: int = 3
+    look_down_steps: int = 2
+    """Tilt steps down for the second turn of a look-around before searching (low things nearby)."""
     max_actions_per_goal: int = 400
     max_travel_per_goal_m: float = 80.0
     max_replans: int = 12
@@ -202,20 +207,32 @@ class Navigator:
         self._goal, self._spent = (goal, index), _Spent()
         started, start_xy = time.monotonic(), pose_of(self.obs)[0]
         wrong: list[np.ndarray] = []
-        reason, target = "budget", None
+        """Places looked at where the goal was not (any more)."""
+        deferred: list[np.ndarray] = []
+        """Candidates no path reached yet: tried again after the next exploration step."""
+        reason, target, looked_here, retried = "budget", None, False, False
         try:
             while True:
-                candidate = self._candidate(goal, wrong)
+                candidate = self._candidate(goal, wrong + deferred)
                 if candidate is not None:
-                    verdict = self._approach(candidate, goal)
+                    verdict, looked = self._approach(candidate, goal)
                     if verdict is not None:
                         reason, target = "verified", verdict.centroid
                         break
-                    wrong.append(np.asarray(candidate.centroid[:2]))
+                    (wrong if looked else deferred).append(np.asarray(candidate.centroid[:2]))
                     continue
-                if not self._explore_once(goal, wrong):
+                if not looked_here:  # turning costs no travel: first look around here, down too
+                    looked_here = True
+                    self._look_around(exploring=True, down=True)
+                    continue
+                if self._explore_once(goal, wrong + deferred):
+                    retried = False
+                elif deferred and not retried:  # nothing left to explore: the unreached ones once more
+                    retried = True
+                else:
                     reason = "exhausted"
                     break
+                deferred.clear()
         except _OutOfBudgetError:
             pass
         self.body.act(Action(ActionKind.STOP))
@@ -225,13 +242,14 @@ class Navigator:
                           (float(start_xy[0]), float(start_xy[1])), (float(end_xy[0]), float(end_xy[1])),
                           None if target is None else tuple(float(v) for v in target), len(wrong))
 
-    def explore(self, max_actions: int = 10_000) -> str:
-        """Explore until nothing reachable is left ("exhausted") or ``max_actions`` ("budget")."""
+    def explore(self, max_actions: int = 10_000, revisit: bool = False) -> str:
+        """Explore until nothing reachable is left ("exhausted") or ``max_actions`` ("budget"); with
+        ``revisit``, go only for the places seen longest ago (renewing old views, not the unseen)."""
         self._goal, self._spent = ("", 0), _Spent()
         limit = self.config.max_actions_per_goal
         try:
             self.config = _with_budget(self.config, max_actions)
-            while self._explore_once(None, []):
+            while self._explore_once(None, [], revisit):
                 pass
             return "exhausted"
         except _OutOfBudgetError:
@@ -271,12 +289,19 @@ class Navigator:
         self._refresh()
         return self.obs
 
-    def _look_around(self, exploring: bool = False) -> None:
+    def _look_around(self, exploring: bool = False, down: bool = False) -> None:
+        """Turn once around in place, looking at each of ``look_turns`` headings; with ``down``, turn
+        around once more with the camera ``look_down_steps`` tilt steps down (what stands low near it)."""
         xy, yaw, _ = pose_of(self.obs)
-        for k in range(1, self.config.look_turns + 1):
-            heading = yaw + 2 * math.pi * k / self.config.look_turns
-            self._act(Action(ActionKind.MOVE_TO, (float(xy[0]), float(xy[1]), heading)), exploring)
-            self._look()
+        for tilt in ((0, self.config.look_down_steps) if down else (0,)):
+            for _ in range(tilt):
+                self._act(Action(ActionKind.LOOK_DOWN), exploring)
+            for k in range(1, self.config.look_turns + 1):
+                heading = yaw + 2 * math.pi * k / self.config.look_turns
+                self._act(Action(ActionKind.MOVE_TO, (float(xy[0]), float(xy[1]), heading)), exploring)
+                self._look()
+            for _ in range(tilt):
+                self._act(Action(ActionKind.LOOK_UP), exploring)
 
     def _report(self, distance_left: float | None, exploring: bool, note: str = "") -> None:
         if self.on_progress is not None:
@@ -337,33 +362,41 @@ class Navigator:
         return "stuck"
 
     # ------------------------------------------------------------------ goals
-    def _approach(self, candidate: Candidate, goal: str) -> Candidate | None:
-        """Go to a standoff from the candidate and look at it; the fresh candidate if memory confirms it."""
+    def _approach(self, candidate: Candidate, goal: str) -> tuple[Candidate | None, bool]:
+        """Go to a standoff from the candidate and look at it: (the fresh candidate if memory confirms
+        it, whether the place was looked at; False when no path got there or it vanished on the way)."""
         target = np.asarray(candidate.centroid[:2])
         for leg in self.router.waypoints(pose_of(self.obs)[0], target)[:-1]:
             self._drive(_disk_mask(self.grid, leg, 1.0), leg, 1.0, exploring=False)
         for _ in range(3):  # the mask is remade when the grid grows or when the plan ends short
+            # with a clear floor-plane sight line; else over what stands between (a table it is on:
+            # the camera looks down over it); else on any enterable cell a little farther out
             mask = standoff_cells(self.grid, candidate, self.config.standoff)
             if not mask.any():
-                relaxed = StandoffConfig(self.config.standoff.min_m, self.config.standoff.max_m + 0.1)
-                mask = standoff_cells(self.grid, candidate, relaxed, free=np.isfinite(self.grid.cost()))
+                mask = standoff_cells(self.grid, candidate, self.config.standoff, need_view=False)
             if not mask.any():
-                return None
+                relaxed = StandoffConfig(self.config.standoff.min_m, self.config.standoff.max_m + 0.1)
+                mask = standoff_cells(self.grid, candidate, relaxed, free=np.isfinite(self.grid.cost()),
+                                      need_view=False)
+            if not mask.any():
+                return None, False
 
             def gone() -> bool:
-                return self._near(goal, target, self.config.verify_radius_m, fresh_after=None) is None
+                return self._near(goal, candidate, self.config.verify_radius_m, fresh_after=None) is None
 
             outcome = self._drive(mask, target, self.config.standoff.max_m + 0.6, exploring=False, interrupt=gone)
             if outcome == "interrupted":
-                return None
+                return None, True  # the view on the way carved it: it is not there
             here = pose_of(self.obs)[0]
             close = box_distance(here, candidate.bbox_min, candidate.bbox_max) <= self.config.standoff.max_m + 0.3
             if outcome == "arrived" or close:  # close enough to look, even where the plan could not end
-                return self._verify(candidate, goal)
-        return None
+                return self._verify(candidate, goal), True
+        return None, False
 
     def _verify(self, candidate: Candidate, goal: str) -> Candidate | None:
-        """Face the candidate (tilting the camera towards it) and look; the memory's fresh candidate near it."""
+        """Face the candidate (tilting the camera towards it) and look: verified by the memory's fresh
+        candidate near it. (A candidate merely surviving a view is no proof: depth carving spares the
+        voxels of a flat object that lay on a surface, so a moved laptop would look still there.)"""
         xy, _, camera_z = pose_of(self.obs)
         offset = np.asarray(candidate.centroid[:2]) - xy
         self._act(Action(ActionKind.MOVE_TO, (float(xy[0]), float(xy[1]), math.atan2(offset[1], offset[0]))),
@@ -378,8 +411,7 @@ class Navigator:
                 self._act(Action(ActionKind.LOOK_DOWN if wanted < tilted else ActionKind.LOOK_UP), exploring=False)
                 tilted += -1 if wanted < tilted else 1
             seen = self._look()
-            fresh = self._near(goal, np.asarray(candidate.centroid[:2]), self.config.verify_radius_m,
-                               fresh_after=seen.stamp - 1e-6)
+            fresh = self._near(goal, candidate, self.config.verify_radius_m, fresh_after=seen.stamp - 1e-6)
             if fresh is not None:
                 break
         while tilted != 0:
@@ -387,20 +419,25 @@ class Navigator:
             tilted += 1 if tilted < 0 else -1
         return fresh
 
-    def _near(self, goal: str, xy: np.ndarray, radius: float, fresh_after: float | None) -> Candidate | None:
+    def _near(self, goal: str, reference: Candidate, radius: float, fresh_after: float | None) -> Candidate | None:
+        """Memory's candidate for ``goal`` (seen at or after ``fresh_after``, if given) that is the same
+        object as ``reference``: either's centroid within ``radius`` of the other's box footprint."""
         for candidate in self.memory.localize(text=goal, top_k=self.config.top_k).candidates:
-            if np.hypot(*(np.asarray(candidate.centroid[:2]) - xy)) <= radius and (
-                    fresh_after is None or candidate.last_seen >= fresh_after):
+            close = min(float(box_distance(np.asarray(candidate.centroid[:2]), reference.bbox_min,
+                                           reference.bbox_max)),
+                        float(box_distance(np.asarray(reference.centroid[:2]), candidate.bbox_min,
+                                           candidate.bbox_max))) <= radius
+            if close and (fresh_after is None or candidate.last_seen >= fresh_after):
                 return candidate
         return None
 
     # ------------------------------------------------------------------ exploration
-    def _explore_once(self, goal: str | None, wrong: list[np.ndarray]) -> bool:
-        """Go to the best frontier (or stale area) and look around there; False when none is reachable.
-        Stops early when the memory finds the goal on the way."""
+    def _explore_once(self, goal: str | None, wrong: list[np.ndarray], revisit: bool = False) -> bool:
+        """Go to the best frontier (or stale area; only those with ``revisit``) and look around there;
+        False when none is reachable. Stops early when the memory finds the goal on the way."""
         xy = pose_of(self.obs)[0]
         start = self.grid.cell(xy)
-        targets = self.frontier.targets(self.grid, self.obs.stamp)
+        targets = self.frontier.targets(self.grid, self.obs.stamp, revisit)
         if not targets or not self.grid.inside(*start):
             return False
         distance = distance_field(self.grid.cost(), start, self.grid.cell_m)
@@ -421,6 +458,8 @@ class Navigator:
             return True
         if target.kind == "frontier":
             self.frontier.forbid(target.xy)  # looked from there: what is left unseen cannot be seen from it
+        else:
+            self.frontier.forbid(target.xy, self.frontier.config.revisited_radius_m)
         self._look_around(exploring=True)
         return True
 

@@ -6,7 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import dijkstra
 
+from planners import astar as astar_module
 from planners.astar import astar, distance_field, segment_clear, smooth
 
 CELL = 0.05
@@ -75,6 +78,75 @@ def test_a_star_matches_dijkstra_on_random_grids_and_goal_sets():
         guided = astar(cost, (0, 0), single(cost.shape, target), CELL, center=target)
         assert guided.cost == pytest.approx(field[target])  # the heuristic keeps it optimal
         assert guided.expanded <= astar(cost, (0, 0), single(cost.shape, target), CELL).expanded
+
+
+def scipy_field(cost: np.ndarray, start: tuple[int, int], cell_m: float) -> np.ndarray:
+    """An independent shortest-path field: the grid's rules as a sparse graph, scipy's Dijkstra."""
+    h, w = cost.shape
+    index = np.arange(h * w).reshape(h, w)
+    ok = np.isfinite(cost)
+    rows, cols, weights = [], [], []
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            if not (dr or dc):
+                continue
+            for r in range(h):
+                for c in range(w):
+                    r2, c2 = r + dr, c + dc
+                    if not (0 <= r2 < h and 0 <= c2 < w) or not ok[r2, c2]:
+                        continue
+                    if dr and dc and not (ok[r + dr, c] and ok[r, c + dc]):
+                        continue  # no corner cutting
+                    rows.append(index[r, c])
+                    cols.append(index[r2, c2])
+                    weights.append(math.hypot(dr, dc) * cell_m * cost[r2, c2])
+    graph = coo_matrix((weights, (rows, cols)), shape=(h * w, h * w)).tocsr()
+    return dijkstra(graph, directed=True, indices=start[0] * w + start[1]).reshape(h, w)
+
+
+def test_a_star_and_the_field_match_an_independent_shortest_path():
+    """A* to single goals and to goal disks (with the heuristic), and the Dijkstra field, against
+    scipy's Dijkstra on the same rules; costs 1 / 3 / 30 as the planning grid makes them."""
+    rng = np.random.default_rng(11)
+    for trial in range(12):
+        shape = (14 + trial, 20)
+        cost = rng.choice([1.0, 1.0, 3.0, 30.0], shape)
+        cost[rng.random(shape) < 0.2] = np.inf
+        start = (1, 1)
+        reference = scipy_field(cost, start, CELL)
+        assert np.allclose(distance_field(cost, start, CELL), reference)
+        limited = distance_field(cost, start, CELL, limit=0.4)
+        assert np.allclose(limited[reference <= 0.4], reference[reference <= 0.4])
+        assert np.isinf(limited[reference > 0.4]).all()
+        for _ in range(4):
+            goal = (int(rng.integers(shape[0])), int(rng.integers(shape[1])))
+            rr, cc = np.mgrid[:shape[0], :shape[1]]
+            disk = np.hypot(rr - goal[0], cc - goal[1]) <= 2.5
+            for goals, radius in ((single(shape, goal), 0.0), (disk, 2.5)):
+                path = astar(cost, start, goals, CELL, center=goal, radius=radius)
+                best = reference[goals].min(initial=np.inf)
+                if not np.isfinite(best):
+                    assert path is None
+                    continue
+                assert path.cost == pytest.approx(best)
+                steps = np.diff(path.cells, axis=0)
+                walked = np.hypot(*steps.T) * CELL * cost[path.cells[1:, 0], path.cells[1:, 1]]
+                assert walked.sum() == pytest.approx(path.cost)
+
+
+def test_the_plain_python_search_gives_what_the_compiled_one_does(monkeypatch):
+    """Without numba the same search runs uncompiled: same paths."""
+    rng = np.random.default_rng(5)
+    cost = np.where(rng.random((16, 16)) < 0.2, np.inf, 1.0)
+    cost[0, 0] = 1.0
+    goals = single(cost.shape, (15, 15))
+    cost[15, 15] = 1.0
+    compiled = astar(cost, (0, 0), goals, CELL, center=(15, 15))
+    assert compiled is not None
+    monkeypatch.setattr(astar_module, "_kernel", lambda: astar_module._search)
+    plain = astar(cost, (0, 0), goals, CELL, center=(15, 15))
+    assert plain.cost == pytest.approx(compiled.cost) and (plain.cells == compiled.cells).all()
+    assert np.allclose(distance_field(cost, (0, 0), CELL), scipy_field(cost, (0, 0), CELL))
 
 
 def test_smoothing_shortcuts_only_through_clear_cells():

@@ -1,0 +1,66 @@
+"""The navigator's small decisions: standoffs over a support, and revisit targets (old views only, no
+frontiers)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mem3d.nav.traversability import FREE, OCCUPIED, UNKNOWN, OccupancyGrid
+from mem3d.types import Candidate
+from planners.frontier import FrontierMap
+from planners.goals import box_distance, standoff_cells
+from planners.grid import PlanningGrid
+
+
+def grid_of(codes: np.ndarray, stamps: np.ndarray | None = None) -> PlanningGrid:
+    grid = PlanningGrid(0.05)
+    stamps = np.zeros(codes.shape) if stamps is None else stamps
+    grid.merge(OccupancyGrid(codes.astype(np.int8), stamps, 0, 0, 0.05, 1, 0.0))
+    return grid
+
+
+def test_a_standoff_over_the_table_an_object_stands_on():
+    """A mug in the middle of a 1.6 m table: no free cell has a floor-plane sight line past the
+    table, so the navigator asks for standoffs without one (the camera looks down over the table)."""
+    codes = np.full((80, 80), FREE)
+    codes[24:56, 24:56] = OCCUPIED  # the table, 1.6 m square
+    grid = grid_of(codes)
+    mug = Candidate(centroid=(2.0, 2.0, 0.8), bbox_min=(1.95, 1.95, 0.75), bbox_max=(2.05, 2.05, 0.85),
+                    score=0.9, n_voxels=8, first_seen=0.0, last_seen=0.0, obs_id=0)
+    assert not standoff_cells(grid, mug).any()
+    loose = standoff_cells(grid, mug, need_view=False)
+    assert loose.any() and not (loose & (grid.codes == OCCUPIED)).any()
+
+
+def test_revisit_targets_look_at_things_seen_long_ago_not_at_frontiers():
+    codes = np.full((80, 80), FREE)
+    codes[:, 60:] = UNKNOWN  # a frontier at column 60
+    codes[10:14, 10:14] = OCCUPIED  # a table seen long ago, at (0.6 m, 0.6 m)
+    codes[60:64, 40:44] = OCCUPIED  # a chair seen just now, at (2.1 m, 3.1 m)
+    stamps = np.zeros(codes.shape)
+    stamps[10:14, 10:14] = -100.0
+    grid = grid_of(codes, stamps)
+    frontier = FrontierMap()
+    frontier.update(grid, None)
+    assert {t.kind for t in frontier.targets(grid, now=10.0)} == {"frontier"}
+    revisit = frontier.targets(grid, now=10.0, revisit=True)
+    assert revisit and {t.kind for t in revisit} == {"stale"}
+    view = frontier.config.revisit_view_m
+    for target in revisit:  # looking at the old table from about revisit_view_m (the fresh chair is no reason)
+        to_table = float(box_distance(np.asarray(target.xy), (0.5, 0.5), (0.7, 0.7)))
+        assert 0.5 * view <= to_table <= 1.5 * view
+    biggest = max(revisit, key=lambda t: t.gain)
+    assert abs(float(box_distance(np.asarray(biggest.xy), (0.5, 0.5), (0.7, 0.7))) - view) < 0.1
+
+
+def test_a_revisited_stale_target_rules_out_its_surroundings():
+    codes = np.full((100, 100), FREE)
+    codes[45:55, :] = OCCUPIED  # a long sideboard seen long ago
+    grid = grid_of(codes, np.full(codes.shape, -100.0))
+    frontier = FrontierMap()
+    frontier.update(grid, None)
+    first = frontier.targets(grid, now=10.0, revisit=True)
+    assert len(first) == 2  # one on each side
+    frontier.forbid(first[0].xy, frontier.config.revisited_radius_m)
+    for target in frontier.targets(grid, now=10.0, revisit=True):
+        assert np.hypot(*(np.asarray(target.xy) - first[0].xy)) >= frontier.config.revisited_radius_m
