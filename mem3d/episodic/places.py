@@ -89,6 +89,14 @@ class PlaceGraph:
 
         return cKDTree(self._centers).query(xy, k=1)[0]
 
+    def within(self, xy: np.ndarray, radius: float) -> np.ndarray:
+        """Ids (ascending) of the places within ``radius`` metres (horizontally) of ``xy`` (2,)."""
+        return np.flatnonzero(np.linalg.norm(self._centers - np.asarray(xy, dtype=np.float64)[:2], axis=1) <= radius)
+
+    def distances_from(self, ids: np.ndarray, xy: np.ndarray) -> np.ndarray:
+        """Horizontal distance (metres) from ``xy`` (2,) to each of the places ``ids``."""
+        return np.linalg.norm(self._centers[ids] - np.asarray(xy, dtype=np.float64)[:2], axis=1)
+
     def require(self, place: int) -> Place:
         if not isinstance(place, int) or not 0 <= place < len(self.places):
             raise InvalidInputError(f"no place {place!r}: the memory has places 0 to {len(self.places) - 1}")
