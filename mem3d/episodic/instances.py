@@ -86,10 +86,12 @@ def feature_groups(features: np.ndarray, cosine: float) -> tuple[np.ndarray, np.
     group = np.full(k, -1, dtype=np.int64)
     similar = features @ features.T >= cosine
     n = 0
-    for row in range(k):
+    for row in range(k):  # one pass per group, not per row: rows join their leader's group at once
         if group[row] < 0:
             group[similar[row] & (group < 0)] = n
             n += 1
+            if n == k or (group >= 0).all():
+                break
     if n == k:
         return group, features
     members = np.zeros((n, k), dtype=np.float32)

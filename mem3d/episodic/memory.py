@@ -179,25 +179,28 @@ class EpisodicMemory:
     def _see(self, inst: Instance, segments: list[Segment], work: _FrameWork) -> None:
         """``inst`` seen again as ``segments`` (the frame's clusters matched to it, one sighting each)."""
         config = self.config.instances
-        added = np.concatenate([s.keys for s in segments])
-        keys = np.unique(np.concatenate([inst.keys, added]))
-        if keys.size <= config.max_keys:
-            inst.keys, inst.peak = keys, max(inst.peak, keys.size)
+        added = segments[0].keys if len(segments) == 1 else np.unique(np.concatenate([s.keys for s in segments]))
+        fresh = _missing(added, inst.keys)
+        if inst.keys.size + fresh.size <= config.max_keys:
+            if fresh.size:  # the same voxels seen again change nothing
+                inst.keys = np.insert(inst.keys, np.searchsorted(inst.keys, fresh), fresh)
+                inst.peak = max(inst.peak, inst.keys.size)
+                inst.locate(self.voxel_size)
         else:  # one segment at a time: a union over the cap restarts from that segment
             for segment in segments:
                 keys = np.union1d(inst.keys, segment.keys)
                 inst.keys = keys if keys.size <= config.max_keys else segment.keys
                 inst.peak = max(inst.peak, inst.keys.size)
+            inst.locate(self.voxel_size)
         for i, segment in enumerate(segments):
             inst.feature = _unit(inst.feature * min(inst.n_sightings + i, 20) + segment.feature)
-        inst.locate(self.voxel_size)
         if inst.status == "forgotten":
             inst.status = "present"
-        self._sighted(inst, work, added, len(segments))
+        self._sighted(inst, work, fresh, len(segments))
 
     def _sighted(self, inst: Instance, work: _FrameWork, added: np.ndarray, count: int = 1) -> None:
-        """Bookkeeping of a sighting: places, intervals, events; ``added``: the voxel keys it was seen
-        with (indexed by block), ``count`` the clusters it was seen as."""
+        """Bookkeeping of a sighting: places, intervals, events; ``added``: its voxel keys not indexed by
+        block yet, ``count`` the clusters it was seen as."""
         stamp, place = float(work.frame.stamp), work.place
         inst.seen_from[place] = stamp
         previous, inst.place = inst.place, self._place_of(inst)
@@ -433,6 +436,14 @@ def _by_instance(segments: list[Segment], matches: list[Instance | None]) -> dic
         if inst is not None:
             parts.setdefault(inst.id, []).append(segment)
     return parts
+
+
+def _missing(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """The elements of sorted unique ``keys`` that sorted unique ``sorted_keys`` lacks."""
+    if sorted_keys.size == 0:
+        return keys
+    at = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
+    return keys[sorted_keys[at] != keys]
 
 
 def _blocks(keys: np.ndarray) -> np.ndarray:
