@@ -180,7 +180,8 @@ class Instance:
     status: str = "present"
     keyframe: int = NO_KEYFRAME
     appeared_unpaired: bool = False
-    """It appeared and no disappearance has been paired with it yet (a candidate end of a move)."""
+    """It is new (it appeared, or was first seen on a revisit of its place) and no disappearance has
+    been paired with it yet: a candidate end of a move."""
     seen_from: dict[int, float] = field(default_factory=dict)
     """Place -> last stamp it was seen from there (current location only)."""
     intervals: list[list[float]] = field(default_factory=list)

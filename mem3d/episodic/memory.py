@@ -236,9 +236,12 @@ class EpisodicMemory:
 
     def _new(self, segment: Segment, work: _FrameWork) -> None:
         """A cluster no instance explains: an object that appeared (an earlier keyframe saw free space
-        where it is), the new location of one that was gone (moved), or one discovered."""
+        where it is), the new location of one that was gone (moved), or one discovered. One that
+        appeared or was first seen on a revisit of the camera's place is a candidate end of a move:
+        it takes over a similar gone instance now, or one that goes later (``_gone``)."""
         appeared = self._saw_free_before(segment)
-        if appeared:
+        candidate = appeared or self.places.places[work.place].visits > 1
+        if candidate:
             gone = self._gone_partner(segment)
             if gone is not None:
                 old_place, old_position = gone.place, gone.position.copy()
@@ -253,7 +256,7 @@ class EpisodicMemory:
                 return
         inst = Instance(self.next_instance, segment.feature.copy(), segment.keys, segment.keys.size,
                         float(work.frame.stamp), float(work.frame.stamp), int(work.frame.obs_id),
-                        appeared_unpaired=appeared)
+                        appeared_unpaired=candidate)
         self.next_instance += 1
         inst.locate(self.voxel_size)
         self.instances[inst.id] = inst

@@ -32,6 +32,8 @@ class Place:
     keyframes: list[int] = field(default_factory=list)
     instances: dict[int, float] = field(default_factory=dict)
     """Instance id -> when it was last seen from here."""
+    visits: int = 0
+    """How many times the camera entered it (1: the first visit is still going on)."""
 
     @property
     def name(self) -> str:
@@ -67,8 +69,10 @@ class PlaceGraph:
             length = (float(np.linalg.norm(self.last_position - a.center)) + step
                       + float(np.linalg.norm(position - b.center)))
             self._link(self.current, nearest, length)
-        self.current, self.last_position = nearest, position
         place = self.places[nearest]
+        if nearest != self.current:
+            place.visits += 1
+        self.current, self.last_position = nearest, position
         place.lo, place.hi = np.minimum(place.lo, position), np.maximum(place.hi, position)
         place.last_visited = float(stamp)
         return nearest
