@@ -210,16 +210,69 @@ def _vec(values: np.ndarray) -> tuple[float, float, float]:
     return float(values[0]), float(values[1]), float(values[2])
 
 
-def match_segments(segments: list[Segment], instances: list[Instance], config: InstanceConfig) -> list[Instance | None]:
+class InstanceTable:
+    """The features (float32), boxes and centroids of instances stacked in rows, for whole-frame matrix
+    operations. A row is rewritten only when its instance's arrays were replaced: the memory never
+    changes them in place, so an unchanged object means an unchanged row."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, int] = {}
+        self._refs: dict[int, tuple] = {}
+        self._features = np.empty((0, 0), dtype=np.float32)
+        self._boxes = np.empty((0, 3, 3))
+        """(rows, 3, 3): lo, hi, position."""
+
+    def take(self, instances: list[Instance]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(features (N, D), lo, hi, position (N, 3)) of ``instances``, in their order (copies)."""
+        for inst in instances:
+            refs = (inst.feature, inst.lo, inst.hi, inst.position)
+            old = self._refs.get(inst.id)
+            if old is None or any(a is not b for a, b in zip(old, refs)):
+                row = self._row(inst.id, inst.feature.shape[0])
+                self._features[row] = inst.feature
+                self._boxes[row] = (inst.lo, inst.hi, inst.position)
+                self._refs[inst.id] = refs
+        rows = np.fromiter((self._rows[inst.id] for inst in instances), dtype=np.int64, count=len(instances))
+        boxes = self._boxes[rows]
+        return self._features[rows], boxes[:, 0], boxes[:, 1], boxes[:, 2]
+
+    def forget(self, instance_id: int) -> None:
+        """An instance that ended; its row is reused when the table is compacted."""
+        self._rows.pop(instance_id, None)
+        self._refs.pop(instance_id, None)
+
+    def _row(self, instance_id: int, dim: int) -> int:
+        if instance_id in self._rows:
+            return self._rows[instance_id]
+        used = max(self._rows.values(), default=-1) + 1
+        if used > 2 * len(self._rows) + 256:  # mostly ended instances: compact
+            order = sorted(self._rows, key=self._rows.get)
+            keep = np.array([self._rows[i] for i in order], dtype=np.int64)
+            self._features[: keep.size], self._boxes[: keep.size] = self._features[keep], self._boxes[keep]
+            self._rows = {i: r for r, i in enumerate(order)}
+            used = keep.size
+        if used >= self._features.shape[0] or self._features.shape[1] != dim:
+            size = max(64, 2 * used)
+            features = np.zeros((size, dim), dtype=np.float32)
+            boxes = np.zeros((size, 3, 3))
+            if self._features.shape[1] == dim:
+                features[:used], boxes[:used] = self._features[:used], self._boxes[:used]
+            else:  # another feature size: every row is rewritten
+                self._rows, self._refs, used = {}, {}, 0
+            self._features, self._boxes = features, boxes
+        self._rows[instance_id] = used
+        return used
+
+
+def match_segments(segments: list[Segment], instances: list[Instance], config: InstanceConfig,
+                   table: InstanceTable | None = None) -> list[Instance | None]:
     """For each segment the instance it belongs to (or None): among those not gone with a similar
     feature whose grown box holds the segment's centroid, the nearest (the first on ties)."""
     candidates = [inst for inst in instances if inst.status != "gone"]
     if not segments or not candidates:
         return [None] * len(segments)
-    features = np.stack([inst.feature for inst in candidates])
-    lo = np.stack([inst.lo for inst in candidates]) - config.match_distance_m
-    hi = np.stack([inst.hi for inst in candidates]) + config.match_distance_m
-    centres = np.stack([inst.position for inst in candidates])
+    features, lo, hi, centres = (table or InstanceTable()).take(candidates)
+    lo, hi = lo - config.match_distance_m, hi + config.match_distance_m
     centroids = np.stack([segment.centroid for segment in segments])
     similar = np.stack([segment.feature for segment in segments]) @ features.T >= config.same_object_cosine
     inside = np.all((centroids[:, None, :] >= lo[None]) & (centroids[:, None, :] <= hi[None]), axis=2)

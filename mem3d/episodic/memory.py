@@ -16,7 +16,7 @@ import numpy as np
 
 from mem3d.episodic import budget
 from mem3d.episodic.config import EpisodicConfig
-from mem3d.episodic.instances import Instance, Segment, frame_segments, join_segments, match_segments
+from mem3d.episodic.instances import Instance, InstanceTable, Segment, frame_segments, join_segments, match_segments
 from mem3d.episodic.keyframes import Keyframe, KeyframeSink, MemorySink, is_novel, make_keyframe
 from mem3d.episodic.places import PlaceGraph
 from mem3d.episodic.results import NO_KEYFRAME, Event, EventKind
@@ -73,6 +73,7 @@ class EpisodicMemory:
         """(S, D) features found to be floors, walls, ceilings (``instances.frame_segments``)."""
         self.lock = threading.RLock()
         self._block_owners: dict[int, set[int]] = {}
+        self._table = InstanceTable()
 
     # --- recording ------------------------------------------------------------------------
 
@@ -84,7 +85,7 @@ class EpisodicMemory:
             segments, structure = frame_segments(frame, self.voxel_size, self.config.instances, self.structure)
             if structure:
                 self._mark_structure(np.stack(structure))
-            matches = match_segments(segments, list(self.instances.values()), self.config.instances)
+            matches = match_segments(segments, list(self.instances.values()), self.config.instances, self._table)
             matched = {inst.id for inst in matches if inst is not None}
             lost = np.concatenate([update.removed, update.contradicted])
             self._lose(lost, carved=True, spared=matched, work=work)
@@ -175,6 +176,7 @@ class EpisodicMemory:
         for place in self.places.places:
             place.instances.pop(inst.id, None)
         del self.instances[inst.id]
+        self._table.forget(inst.id)
 
     def _see(self, inst: Instance, segments: list[Segment], work: _FrameWork) -> None:
         """``inst`` seen again as ``segments`` (the frame's clusters matched to it, one sighting each)."""
@@ -274,8 +276,7 @@ class EpisodicMemory:
             return
         cos, margin = self.config.instances.same_object_cosine, self.voxel_size * 2
         row = {inst.id: r for r, inst in enumerate(present)}
-        features = np.stack([i.feature for i in present])
-        lo, hi = np.stack([i.lo for i in present]), np.stack([i.hi for i in present])
+        features, lo, hi, _ = self._table.take(present)
         alive = np.ones(len(present), dtype=bool)
         for inst_id in sorted(work.seen):
             r = row.get(inst_id)
