@@ -77,6 +77,7 @@ class Keyframe:
 
     def __post_init__(self) -> None:
         self.test_intrinsics = self.intrinsics.binned(TEST_DEPTH_BINNING)
+        self.T_camera_world = np.linalg.inv(self.T_world_camera)
 
     def ref(self) -> KeyframeRef:
         k = self.intrinsics
@@ -88,8 +89,7 @@ class Keyframe:
     def sees_free(self, points: np.ndarray, margin: float) -> np.ndarray:
         """(N,) bool: this keyframe's depth reached beyond each world point (N, 3) by more than ``margin``
         (metres), i.e. it saw free space where the point is."""
-        T_camera_world = np.linalg.inv(self.T_world_camera)
-        camera = points @ T_camera_world[:3, :3].T + T_camera_world[:3, 3]
+        camera = points @ self.T_camera_world[:3, :3].T + self.T_camera_world[:3, 3]
         z = camera[:, 2]
         k = self.test_intrinsics
         safe = np.where(z > 0.05, z, 1.0)

@@ -16,7 +16,7 @@ import numpy as np
 
 from mem3d.episodic import budget
 from mem3d.episodic.config import EpisodicConfig
-from mem3d.episodic.instances import Instance, Segment, frame_segments, match_segments
+from mem3d.episodic.instances import Instance, InstanceTable, Segment, frame_segments, join_segments, match_segments
 from mem3d.episodic.keyframes import Keyframe, KeyframeSink, MemorySink, is_novel, make_keyframe
 from mem3d.episodic.places import PlaceGraph
 from mem3d.episodic.results import NO_KEYFRAME, Event, EventKind
@@ -73,6 +73,7 @@ class EpisodicMemory:
         """(S, D) features found to be floors, walls, ceilings (``instances.frame_segments``)."""
         self.lock = threading.RLock()
         self._block_owners: dict[int, set[int]] = {}
+        self._table = InstanceTable()
 
     # --- recording ------------------------------------------------------------------------
 
@@ -84,17 +85,17 @@ class EpisodicMemory:
             segments, structure = frame_segments(frame, self.voxel_size, self.config.instances, self.structure)
             if structure:
                 self._mark_structure(np.stack(structure))
-            matches = match_segments(segments, list(self.instances.values()), self.config.instances)
+            matches = match_segments(segments, list(self.instances.values()), self.config.instances, self._table)
             matched = {inst.id for inst in matches if inst is not None}
             lost = np.concatenate([update.removed, update.contradicted])
             self._lose(lost, carved=True, spared=matched, work=work)
             self._lose(update.evicted, carved=False, spared=matched, work=work)
-            for segment, inst in zip(segments, matches):
-                if inst is not None and inst.id in self.instances:
-                    self._see(inst, segment, work)
-            for segment, inst in zip(segments, matches):
-                if inst is None:
-                    self._new(segment, work)
+            for inst_id, parts in _by_instance(segments, matches).items():
+                if inst_id in self.instances:
+                    self._see(self.instances[inst_id], parts, work)
+            unmatched = [segment for segment, inst in zip(segments, matches) if inst is None]
+            for segment in join_segments(unmatched, self.config.instances, 2 * self.voxel_size, self.voxel_size):
+                self._new(segment, work)
             self._merge_overlapping(work)
             keyframe = self._maybe_keyframe(work, update)
             self._emit(work, keyframe)
@@ -163,29 +164,45 @@ class EpisodicMemory:
         inst.intervals += other.intervals
         inst.n_sightings += other.n_sightings
         self._drop_instance(other)
-        self._own(inst)
+        self._own(inst.id, inst.keys)
 
     def _drop_instance(self, inst: Instance) -> None:
-        ids = {id(e) for e in inst.events}
-        self.log = [e for e in self.log if id(e) not in ids]
-        for keyframe in self.keyframes.values():
-            keyframe.instances.discard(inst.id)
+        if inst.events:
+            ids = {id(e) for e in inst.events}
+            self.log = [e for e in self.log if id(e) not in ids]
+        if inst.keyframe != NO_KEYFRAME:  # a keyframe that shows an instance is always one it points to
+            for keyframe in self.keyframes.values():
+                keyframe.instances.discard(inst.id)
         for place in self.places.places:
             place.instances.pop(inst.id, None)
         del self.instances[inst.id]
+        self._table.forget(inst.id)
 
-    def _see(self, inst: Instance, segment: Segment, work: _FrameWork) -> None:
+    def _see(self, inst: Instance, segments: list[Segment], work: _FrameWork) -> None:
+        """``inst`` seen again as ``segments`` (the frame's clusters matched to it, one sighting each)."""
         config = self.config.instances
-        keys = np.union1d(inst.keys, segment.keys)
-        inst.keys = keys if keys.size <= config.max_keys else segment.keys
-        inst.peak = max(inst.peak, inst.keys.size)
-        inst.feature = _unit(inst.feature * min(inst.n_sightings, 20) + segment.feature)
-        inst.locate(self.voxel_size)
+        added = segments[0].keys if len(segments) == 1 else np.unique(np.concatenate([s.keys for s in segments]))
+        fresh = _missing(added, inst.keys)
+        if inst.keys.size + fresh.size <= config.max_keys:
+            if fresh.size:  # the same voxels seen again change nothing
+                inst.keys = np.insert(inst.keys, np.searchsorted(inst.keys, fresh), fresh)
+                inst.peak = max(inst.peak, inst.keys.size)
+                inst.locate(self.voxel_size)
+        else:  # one segment at a time: a union over the cap restarts from that segment
+            for segment in segments:
+                keys = np.union1d(inst.keys, segment.keys)
+                inst.keys = keys if keys.size <= config.max_keys else segment.keys
+                inst.peak = max(inst.peak, inst.keys.size)
+            inst.locate(self.voxel_size)
+        for i, segment in enumerate(segments):
+            inst.feature = _unit(inst.feature * min(inst.n_sightings + i, 20) + segment.feature)
         if inst.status == "forgotten":
             inst.status = "present"
-        self._sighted(inst, work)
+        self._sighted(inst, work, fresh, len(segments))
 
-    def _sighted(self, inst: Instance, work: _FrameWork) -> None:
+    def _sighted(self, inst: Instance, work: _FrameWork, added: np.ndarray, count: int = 1) -> None:
+        """Bookkeeping of a sighting: places, intervals, events; ``added``: its voxel keys not indexed by
+        block yet, ``count`` the clusters it was seen as."""
         stamp, place = float(work.frame.stamp), work.place
         inst.seen_from[place] = stamp
         previous, inst.place = inst.place, self._place_of(inst)
@@ -199,9 +216,9 @@ class EpisodicMemory:
             if previous != inst.place:
                 self._refine_last_event(inst)
         inst.last_seen, inst.last_obs_id = stamp, int(work.frame.obs_id)
-        inst.n_sightings += 1
+        inst.n_sightings += count
         work.seen.add(inst.id)
-        self._own(inst)
+        self._own(inst.id, added)
 
     def _refine_last_event(self, inst: Instance) -> None:
         """A closer view placed the instance better: its latest event, if it belongs to the current
@@ -214,22 +231,26 @@ class EpisodicMemory:
         self.log[max(i for i, e in enumerate(self.log) if e is old)] = new
 
     def _place_of(self, inst: Instance) -> int:
-        """Of the places it was seen from, the nearest to it (a view implies a line of sight)."""
-        centres = {p: self.places.places[p].center for p in inst.seen_from}
-        return min(centres, key=lambda p: (float(np.linalg.norm(centres[p][:2] - inst.position[:2])), p))
+        """Of the places it was seen from, the nearest to it (a view implies a line of sight; the
+        lowest id on ties)."""
+        ids = np.array(sorted(inst.seen_from), dtype=np.int64)
+        return int(ids[np.argmin(self.places.distances_from(ids, inst.position[:2]))])
 
     def _new(self, segment: Segment, work: _FrameWork) -> None:
         """A cluster no instance explains: an object that appeared (an earlier keyframe saw free space
-        where it is), the new location of one that was gone (moved), or one discovered."""
+        where it is), the new location of one that was gone (moved), or one discovered. One that
+        appeared or was first seen on a revisit of the camera's place is a candidate end of a move:
+        it takes over a similar gone instance now, or one that goes later (``_gone``)."""
         appeared = self._saw_free_before(segment)
-        if appeared:
+        candidate = appeared or self.places.places[work.place].visits > 1
+        if candidate:
             gone = self._gone_partner(segment)
             if gone is not None:
                 old_place, old_position = gone.place, gone.position.copy()
                 self._retract_last(gone, EventKind.DISAPPEARED)
                 gone.keys, gone.peak, gone.status, gone.seen_from = segment.keys, segment.keys.size, "present", {}
                 gone.locate(self.voxel_size)
-                self._sighted(gone, work)
+                self._sighted(gone, work, segment.keys)
                 far = float(np.linalg.norm(gone.position - old_position)) > self.config.instances.match_distance_m
                 work.events = [p for p in work.events if p.instance is not gone]
                 work.events.append(_Pending(EventKind.MOVED if far else EventKind.APPEARED, gone, old_place,
@@ -237,42 +258,59 @@ class EpisodicMemory:
                 return
         inst = Instance(self.next_instance, segment.feature.copy(), segment.keys, segment.keys.size,
                         float(work.frame.stamp), float(work.frame.stamp), int(work.frame.obs_id),
-                        appeared_unpaired=appeared)
+                        appeared_unpaired=candidate)
         self.next_instance += 1
         inst.locate(self.voxel_size)
         self.instances[inst.id] = inst
         work.new_instance = True
-        self._sighted(inst, work)
+        self._sighted(inst, work, segment.keys)
         if appeared:
             work.events = [p for p in work.events if p.instance is not inst]
             work.events.append(_Pending(EventKind.APPEARED, inst))
 
     def _merge_overlapping(self, work: _FrameWork) -> None:
         """Instances seen in this frame whose boxes touch another present instance of a similar feature
-        are one object seen in pieces: the younger joins the older."""
+        are one object seen in pieces: the younger joins the older (until no such pair is left)."""
+        present = [i for i in self.instances.values() if i.status == "present"]
+        if len(present) < 2:
+            return
         cos, margin = self.config.instances.same_object_cosine, self.voxel_size * 2
+        row = {inst.id: r for r, inst in enumerate(present)}
+        features, lo, hi, _ = self._table.take(present)
+        alive = np.ones(len(present), dtype=bool)
         for inst_id in sorted(work.seen):
-            inst = self.instances.get(inst_id)
-            if inst is None or inst.status != "present":
+            r = row.get(inst_id)
+            if r is None or not alive[r]:
                 continue
-            for other in list(self.instances.values()):
-                if other.id == inst.id or other.status != "present" or float(other.feature @ inst.feature) < cos:
-                    continue
-                if np.all(other.lo - margin <= inst.hi) and np.all(inst.lo - margin <= other.hi):
-                    older, younger = (other, inst) if other.id < inst.id else (inst, other)
-                    older.keys = np.union1d(older.keys, younger.keys)[-self.config.instances.max_keys:]
-                    older.peak = max(older.peak, older.keys.size)
-                    older.first_seen = min(older.first_seen, younger.first_seen)
-                    older.last_seen = max(older.last_seen, younger.last_seen)
-                    older.seen_from.update(younger.seen_from)
-                    older.locate(self.voxel_size)
-                    work.events = [p for p in work.events if p.instance is not younger]
-                    work.seen.discard(younger.id)
-                    work.seen.add(older.id)
-                    self._drop_instance(younger)
-                    self._own(older)
-                    if younger is inst:
-                        break
+            inst = present[r]
+            similar = alive & (features @ inst.feature >= cos)
+            similar[r] = False
+            while True:
+                touching = np.flatnonzero(similar & np.all(lo - margin <= inst.hi, axis=1)
+                                          & np.all(inst.lo - margin <= hi, axis=1))
+                if touching.size == 0:
+                    break
+                other = present[int(touching[0])]
+                older, younger = (other, inst) if other.id < inst.id else (inst, other)
+                self._join(older, younger, work)
+                similar[row[younger.id]] = alive[row[younger.id]] = False
+                lo[row[older.id]], hi[row[older.id]] = older.lo, older.hi
+                if younger is inst:
+                    break
+
+    def _join(self, older: Instance, younger: Instance, work: _FrameWork) -> None:
+        """``younger`` was a piece of ``older``: its voxels and sightings go to ``older``, it ends."""
+        older.keys = np.union1d(older.keys, younger.keys)[-self.config.instances.max_keys:]
+        older.peak = max(older.peak, older.keys.size)
+        older.first_seen = min(older.first_seen, younger.first_seen)
+        older.last_seen = max(older.last_seen, younger.last_seen)
+        older.seen_from.update(younger.seen_from)
+        older.locate(self.voxel_size)
+        work.events = [p for p in work.events if p.instance is not younger]
+        work.seen.discard(younger.id)
+        work.seen.add(older.id)
+        self._drop_instance(younger)
+        self._own(older.id, younger.keys)
 
     def _gone_partner(self, segment: Segment) -> Instance | None:
         cos = self.config.instances.same_object_cosine
@@ -289,12 +327,15 @@ class EpisodicMemory:
         ``KEYFRAME_TEST_COUNT`` keyframes taken nearest to it, of places within ``KEYFRAME_TEST_PLACES_M``)."""
         config = self.config.instances
         centre = segment.centroid
-        near = [p for p in self.places.places if np.linalg.norm(p.center[:2] - centre[:2]) <= KEYFRAME_TEST_PLACES_M]
-        candidates = [self.keyframes[k] for p in near for k in p.keyframes]
-        candidates.sort(key=lambda k: float(np.linalg.norm(k.T_world_camera[:3, 3] - centre)))
+        near = self.places.within(centre[:2], KEYFRAME_TEST_PLACES_M)
+        candidates = [self.keyframes[k] for p in near.tolist() for k in self.places.places[p].keyframes]
+        if not candidates:
+            return False
+        distance = np.linalg.norm(np.stack([k.T_world_camera[:3, 3] for k in candidates]) - centre, axis=1)
+        candidates = [candidates[i] for i in np.argsort(distance, kind="stable")[:KEYFRAME_TEST_COUNT].tolist()]
         points = voxel_keys.centers(segment.keys, self.voxel_size)
         needed = max(config.min_voxels, int(np.ceil(FREE_FRACTION * points.shape[0])))
-        for keyframe in candidates[:KEYFRAME_TEST_COUNT]:
+        for keyframe in candidates:
             if int(keyframe.sees_free(points, config.free_margin_m).sum()) >= needed:
                 return True
         return False
@@ -370,21 +411,43 @@ class EpisodicMemory:
         self.places.places[keyframe.place].keyframes.remove(keyframe_id)
         self.sink.drop(keyframe_id)
 
-    def _own(self, inst: Instance) -> None:
-        for block in _blocks(inst.keys).tolist():
-            self._block_owners.setdefault(block, set()).add(inst.id)
+    def _own(self, inst_id: int, keys: np.ndarray) -> None:
+        """Index voxel ``keys`` of an instance by block (entries are never removed: ``_lose`` checks)."""
+        owners = self._block_owners
+        for block in _blocks(keys).tolist():
+            if block in owners:
+                owners[block].add(inst_id)
+            else:
+                owners[block] = {inst_id}
 
     def rebuild_owners(self) -> None:
         """The voxel-block index of the instances (after a restore)."""
         self._block_owners = {}
         for inst in self.instances.values():
-            self._own(inst)
+            self._own(inst.id, inst.keys)
 
     # --- queries (mem3d.episodic.queries) -------------------------------------------------
 
     def keyframe_images(self, keyframe_id: int):
         """The stored ``KeyframeImages`` of a keyframe."""
         return self.sink.get(keyframe_id)
+
+
+def _by_instance(segments: list[Segment], matches: list[Instance | None]) -> dict[int, list[Segment]]:
+    """Instance id -> the segments matched to it, in frame order (instances by their first segment)."""
+    parts: dict[int, list[Segment]] = {}
+    for segment, inst in zip(segments, matches):
+        if inst is not None:
+            parts.setdefault(inst.id, []).append(segment)
+    return parts
+
+
+def _missing(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """The elements of sorted unique ``keys`` that sorted unique ``sorted_keys`` lacks."""
+    if sorted_keys.size == 0:
+        return keys
+    at = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
+    return keys[sorted_keys[at] != keys]
 
 
 def _blocks(keys: np.ndarray) -> np.ndarray:

@@ -32,6 +32,8 @@ class Place:
     keyframes: list[int] = field(default_factory=list)
     instances: dict[int, float] = field(default_factory=dict)
     """Instance id -> when it was last seen from here."""
+    visits: int = 0
+    """How many times the camera entered it (1: the first visit is still going on)."""
 
     @property
     def name(self) -> str:
@@ -67,8 +69,10 @@ class PlaceGraph:
             length = (float(np.linalg.norm(self.last_position - a.center)) + step
                       + float(np.linalg.norm(position - b.center)))
             self._link(self.current, nearest, length)
-        self.current, self.last_position = nearest, position
         place = self.places[nearest]
+        if nearest != self.current:
+            place.visits += 1
+        self.current, self.last_position = nearest, position
         place.lo, place.hi = np.minimum(place.lo, position), np.maximum(place.hi, position)
         place.last_visited = float(stamp)
         return nearest
@@ -88,6 +92,14 @@ class PlaceGraph:
         from scipy.spatial import cKDTree
 
         return cKDTree(self._centers).query(xy, k=1)[0]
+
+    def within(self, xy: np.ndarray, radius: float) -> np.ndarray:
+        """Ids (ascending) of the places within ``radius`` metres (horizontally) of ``xy`` (2,)."""
+        return np.flatnonzero(np.linalg.norm(self._centers - np.asarray(xy, dtype=np.float64)[:2], axis=1) <= radius)
+
+    def distances_from(self, ids: np.ndarray, xy: np.ndarray) -> np.ndarray:
+        """Horizontal distance (metres) from ``xy`` (2,) to each of the places ``ids``."""
+        return np.linalg.norm(self._centers[ids] - np.asarray(xy, dtype=np.float64)[:2], axis=1)
 
     def require(self, place: int) -> Place:
         if not isinstance(place, int) or not 0 <= place < len(self.places):

@@ -36,7 +36,8 @@ def to_state(memory: EpisodicMemory) -> tuple[dict[str, Any], dict[str, np.ndarr
         "edges": [[a, b, length] for (a, b), length in graph.edges.items()],
         "places": [{"id": p.id, "center": p.center.tolist(), "lo": p.lo.tolist(), "hi": p.hi.tolist(),
                     "last_visited": p.last_visited, "keyframes": list(p.keyframes),
-                    "instances": [[i, s] for i, s in p.instances.items()]} for p in graph.places],
+                    "instances": [[i, s] for i, s in p.instances.items()], "visits": p.visits}
+                   for p in graph.places],
         "keyframes": [], "instances": [], "log": [_event(e) for e in memory.log]}
     for k in memory.keyframes.values():
         i = k.intrinsics
@@ -74,7 +75,8 @@ def _rebuild(header: dict[str, Any], arrays: dict[str, np.ndarray], sink: Keyfra
         setattr(memory, name, int(header[name]))
     memory.structure = arrays["structure"]
     places = [Place(p["id"], np.array(p["center"]), np.array(p["lo"]), np.array(p["hi"]), p["last_visited"],
-                    list(p["keyframes"]), {int(i): float(s) for i, s in p["instances"]}) for p in header["places"]]
+                    list(p["keyframes"]), {int(i): float(s) for i, s in p["instances"]}, int(p.get("visits", 1)))
+              for p in header["places"]]
     memory.places.restore(places, {(int(a), int(b)): float(length) for a, b, length in header["edges"]},
                           int(header["current_place"]),
                           None if header["last_position"] is None else np.array(header["last_position"]))

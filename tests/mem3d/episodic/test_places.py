@@ -32,3 +32,13 @@ def test_routes_check_their_places():
     with pytest.raises(InvalidInputError, match="no place 3"):
         graph.route(0, 3)
     assert graph.route(0, 0).places == (0,)
+
+
+def test_a_place_counts_how_often_the_camera_entered_it():
+    graph = PlaceGraph(PlaceConfig(radius_m=1.5, max_step_m=1.5))
+    walk(graph, [(0, 0), (0.5, 0), (1.0, 0)])
+    assert [p.visits for p in graph.places] == [1]  # still the first visit
+    walk(graph, [(2.0, 0), (3.0, 0), (3.5, 0)], 3)
+    assert [p.visits for p in graph.places] == [1, 1]
+    walk(graph, [(2.5, 0), (1.5, 0), (0.5, 0)], 6)  # back: the first place entered again
+    assert [p.visits for p in graph.places] == [2, 1]
