@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import zmq
 
 from mem3d.comms.endpoints import DEFAULT_OBSERVATIONS
-from mem3d.comms.sockets import STREAM_PUBLISHER, bind
+from mem3d.comms.sockets import STREAM_PUBLISHER, bind, send_end_marker
 from mem3d.protocol.messages import observation_to_message
-from mem3d.protocol.topics import END_TOPIC, OBSERVATION_TOPIC
+from mem3d.protocol.topics import OBSERVATION_TOPIC
 from mem3d.protocol.wire import encode
 from sim.embedded import EmbeddedSimSource
 from sim.tour import room_tour
@@ -59,7 +59,8 @@ def stream_tours(source: EmbeddedSimSource, config: StreamConfig) -> int:
                 sent += 1
                 next_time += period
                 time.sleep(max(0.0, next_time - time.monotonic()))
-        socket.send_multipart([END_TOPIC, b""])
+        if not send_end_marker(socket):
+            log.warning("the end of the stream could not be sent within 5 s: a reader may wait for more")
         return sent
     finally:
         socket.close()

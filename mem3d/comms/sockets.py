@@ -7,6 +7,7 @@ it cannot carry mem3d messages (a topic, a header and array frames).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import zmq
@@ -94,3 +95,27 @@ def endpoint_problem(endpoint: str, error: zmq.ZMQError, doing: str) -> str:
 def bound_endpoint(socket: zmq.Socket) -> str:
     """The endpoint a socket is bound to (the real port after binding ``tcp://HOST:*``)."""
     return socket.getsockopt_string(zmq.LAST_ENDPOINT)
+
+
+def send_end_marker(socket: zmq.Socket, timeout_s: float = 5.0, repeats: int = 5, gap_s: float = 0.1) -> bool:
+    """Send an observation stream's end marker (``END_TOPIC``) on a PUB or XPUB ``socket``.
+
+    A latest-only stream drops frames at its send high-water mark, and would drop the marker too,
+    leaving a slow reader waiting for a frame that never comes. The marker instead waits up to
+    ``timeout_s`` for room in the reader's queue, and goes out ``repeats`` more times ``gap_s``
+    apart, because libzmq can still drop a message it accepted into a full queue (a reader stops
+    at the first marker). False if no copy could get out."""
+    from mem3d.protocol.topics import END_TOPIC
+
+    socket.setsockopt(zmq.XPUB_NODROP, 1)
+    socket.setsockopt(zmq.SNDTIMEO, int(timeout_s * 1000))
+    sent = False
+    for attempt in range(1 + repeats):
+        try:
+            socket.send_multipart([END_TOPIC, b""], flags=0 if attempt == 0 else zmq.NOBLOCK)
+            sent = True
+        except zmq.Again:
+            pass
+        if attempt < repeats:
+            time.sleep(gap_s)
+    return sent

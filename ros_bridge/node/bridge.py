@@ -26,10 +26,10 @@ from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
 from mem3d.client import MemoryClient
-from mem3d.comms.sockets import STREAM_PUBLISHER, bind
+from mem3d.comms.sockets import STREAM_PUBLISHER, bind, send_end_marker
 from mem3d.errors import Mem3dError
 from mem3d.protocol.messages import observation_to_message
-from mem3d.protocol.topics import END_TOPIC, OBSERVATION_TOPIC
+from mem3d.protocol.topics import OBSERVATION_TOPIC
 from mem3d.protocol.wire import encode
 from ros_bridge.convert.clouds import array_to_cloud
 from ros_bridge.convert.events import event_json
@@ -343,7 +343,8 @@ class BridgeNode(Node):
             self.get_logger().warning(line)
 
     def destroy_node(self) -> None:
-        self._stream.send_multipart([END_TOPIC, b""])
+        if not send_end_marker(self._stream, timeout_s=1.0):
+            self.get_logger().warning("the observation stream's end marker could not be sent within 1 s")
         self._stream.close(linger=500)
         self._zmq.term()
         self.client.close()
