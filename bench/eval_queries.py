@@ -485,6 +485,8 @@ def ask(voxel_map: VoxelMap, embedding: np.ndarray, rule: LocalizeConfig, terms:
 
 def near_queries(asked_from: set[str], present: set[str], category: str) -> list[Query]:
     """Queries for each ``NEAR_CATEGORIES`` key in ``asked_from`` and not in ``present``, where one of its
-    near categories is ``present`` (right when not found)."""
+    near categories is ``present`` and no kind of it is ("bottle" is not absent beside a soap bottle):
+    right when not found."""
     return [Query(asked, category, None) for asked, near in NEAR_CATEGORIES.items()
-            if asked in asked_from and asked not in present and any(n in present for n in near)]
+            if asked in asked_from and asked not in present and any(n in present for n in near)
+            and not any(p.endswith(" " + asked) for p in present)]
