@@ -98,7 +98,10 @@ def name_embeddings(encoder: TextEncoder) -> np.ndarray:
     """Unit (V, D) float32 embeddings of ``HOUSEHOLD_NAMES`` by ``encoder`` (cached per model)."""
     key = encoder.info.model_id
     if key not in _NAME_EMBEDDINGS:
-        vectors = np.asarray(encoder.encode_text(list(HOUSEHOLD_NAMES)), dtype=np.float32)
+        # past a text cache in front of the encoder (``TextEmbeddingCache.encoder``): a one-off bulk
+        # embedding would only evict the queries it keeps
+        source = getattr(encoder, "encoder", encoder)
+        vectors = np.asarray(source.encode_text(list(HOUSEHOLD_NAMES)), dtype=np.float32)
         _NAME_EMBEDDINGS[key] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     return _NAME_EMBEDDINGS[key]
 
