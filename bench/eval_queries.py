@@ -18,18 +18,26 @@ the queries; the memory never reads it):
   ("fridge magnet"); right when not found;
 * ``absent``: a household thing not in the scene ("piano"); right when not found.
 
+* ``near_absent``: a category not in the apartment while a near one is ("stool" where chairs stand,
+  ``NEAR_CATEGORIES``), asked on the whole tour's map; right when not found;
+* ``near_unseen``: a category of the apartment that no view has shown yet while a near one was seen,
+  asked part-way through the tour (``part_fractions``): what a planner asks before exploring further;
+  right when not found.
+
 Every decision rule of ``RULES`` answers every query on the same maps: ``baseline`` is the rule
 before this evaluation (cosine >= 0.64, clusters of 3 voxels, nothing else), ``evidence`` adds the
 small-object keep rule and blended-voxel rejection, ``terms`` adds the head-noun and colour checks,
-``margin`` lets the query's clear favourite label in the map's codebook match 0.15 under the threshold
-(the rules of ``mem3d.query.localization``). ``sweep`` gives recall and false positives of the
-``terms`` and ``margin`` rules at other thresholds, and of the ``margin`` rule at other reaches.
+``margin`` lets the query's clear favourite label in the map's codebook match 0.15 under the threshold,
+``names`` adds the common-name check to ``terms``, ``default`` is ``LocalizeConfig()`` with all checks
+(the rules of ``mem3d.query.localization``). The sweep gives recall and false positives of the
+``default`` rule at other thresholds, reaches and name tolerances.
 """
 
 from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -83,8 +91,35 @@ COMPOUNDS: dict[str, tuple[str, ...]] = {
 }
 """Phrases whose modifier names a category and whose head does not ("fridge magnet")."""
 
+NEAR_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "sofa": ("armchair", "chair", "bed", "floor cushion"), "armchair": ("sofa", "chair"),
+    "stool": ("chair", "armchair"), "bench": ("chair", "sofa"), "ottoman": ("floor cushion", "sofa", "armchair"),
+    "coffee table": ("dining table", "desk", "nightstand"), "dining table": ("coffee table", "desk"),
+    "desk": ("dining table", "coffee table"), "nightstand": ("sideboard", "coffee table"),
+    "sideboard": ("wardrobe", "tv stand", "bookshelf", "nightstand"), "wardrobe": ("sideboard", "bookshelf"),
+    "bookshelf": ("wardrobe", "sideboard"), "tv stand": ("sideboard", "coffee table"),
+    "floor lamp": ("table lamp",), "table lamp": ("floor lamp",), "bathtub": ("sink cabinet", "toilet"),
+    "shower": ("bathtub",), "sink cabinet": ("bathtub", "kitchen counter"), "refrigerator": ("kitchen counter",),
+    "mug": ("toothbrush cup", "bowl"), "glass": ("mug", "bottle", "vase"), "bowl": ("plate", "mug"),
+    "plate": ("bowl",), "bottle": ("vase",), "vase": ("bottle",), "apple": ("banana",),
+    "banana": ("apple",), "pear": ("apple", "banana"), "laptop": ("television",), "tablet": ("laptop",),
+    "television": ("laptop",), "magazine": ("book",), "kettle": ("toaster",), "teapot": ("kettle", "mug"),
+    "toaster": ("kettle",), "blanket": ("pillow", "towel"), "pillow": ("floor cushion",), "suitcase": ("backpack",),
+    "handbag": ("backpack",), "football": ("basketball",), "tennis ball": ("basketball",), "doll": ("teddy bear",),
+    "teddy bear": ("rubber duck",), "rubber duck": ("teddy bear",), "watch": ("alarm clock",),
+    "phone": ("remote control",), "bucket": ("watering can", "trash can"), "hole punch": ("stapler",),
+    "heater": ("desk fan",), "lantern": ("candle",), "candle": ("vase",), "dice": ("toy brick",),
+    "toy brick": ("dice",), "oven": ("toaster", "kettle"), "dishwasher": ("kitchen counter",),
+    # names that mem3d.query.vocabulary does not hold
+    "chaise longue": ("sofa", "armchair"), "footrest": ("floor cushion", "chair"), "tumbler": ("mug", "vase"),
+    "coat stand": ("floor lamp",), "percolator": ("kettle",), "hatbox": ("cereal box",),
+}
+"""A category a person may ask for -> categories near it (a seat for a seat, a cup for a cup) that do
+not answer it: asked where it is absent (or not yet seen) and one of these is present, the right
+answer is "not found". Keys name different things from their values and from every paraphrase."""
+
 ABSENT = ("piano", "dog", "bicycle", "guitar", "umbrella", "ironing board", "vacuum cleaner", "microwave")
-CATEGORIES = ("paraphrase", "small", "colour", "attribute", "compound", "absent")
+CATEGORIES = ("paraphrase", "small", "colour", "attribute", "compound", "absent", "near_absent", "near_unseen")
 POSITIVE = ("paraphrase", "small", "colour")
 """Categories whose queries name something present (scored by recall; the others by false positives)."""
 CONTRASTS = ("red", "green", "blue", "yellow", "purple", "orange")
@@ -134,11 +169,17 @@ class QueryEvalConfig:
     near_m: float = 0.3
     """A found candidate is right within this distance of the target object's box."""
     thresholds: tuple[float, ...] = (0.5, 0.55, 0.6, 0.64, 0.7, 0.75)
-    """Thresholds of the sweep (the ``terms`` rule)."""
+    """Thresholds of the sweep (the ``default`` rule)."""
     threshold: float = 0.64
     """Threshold of the rules compared (all-MiniLM-L6-v2's calibrated value)."""
     reaches: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2)
-    """``margin_reach`` values of the sweep (the ``margin`` rule at ``threshold``)."""
+    """``margin_reach`` values of the sweep (the ``default`` rule at ``threshold``)."""
+    tolerances: tuple[float, ...] = (0.05, 0.1, 0.15)
+    """``name_tolerance`` values of the sweep (the ``default`` rule at ``threshold``)."""
+    part_fractions: tuple[float, ...] = (0.25, 0.5, 0.75)
+    """Points of each tour (shares of its frames) where ``near_unseen`` queries are asked."""
+    seen_min_pixels: int = 100
+    """A near category counts as seen part-way once some view showed it at this many pixels."""
 
 
 @dataclass(frozen=True)
@@ -150,13 +191,23 @@ class Query:
     """Label of the object it should find; None = it should answer "not found"."""
 
 
-RULES: dict[str, tuple[LocalizeConfig, bool]] = {
-    "baseline": (LocalizeConfig(pure_evidence=False, small_min_points=float("inf"), margin_reach=0.0), False),
-    "evidence": (LocalizeConfig(margin_reach=0.0), False),
-    "terms": (LocalizeConfig(margin_reach=0.0), True),
-    "margin": (LocalizeConfig(margin_reach=0.15), True),
+RULES: dict[str, tuple[LocalizeConfig, str]] = {
+    "baseline": (LocalizeConfig(pure_evidence=False, small_min_points=float("inf"), margin_reach=0.0), ""),
+    "evidence": (LocalizeConfig(margin_reach=0.0), ""),
+    "terms": (LocalizeConfig(margin_reach=0.0), "words"),
+    "margin": (LocalizeConfig(margin_reach=0.15), "words"),
+    "names": (LocalizeConfig(margin_reach=0.0), "names"),
+    "default": (LocalizeConfig(), "names"),
 }
-"""Rule name -> (localize config, whether the query's head noun and colours are checked)."""
+"""Rule name -> (localize config, which words of the query are checked: none, head noun and colours
+("words"), or those and the common names ("names"))."""
+
+
+def checked_terms(terms: QueryTerms, checks: str) -> QueryTerms | None:
+    """The part of a query's terms a rule checks (``RULES``)."""
+    if not checks:
+        return None
+    return terms if checks == "names" else replace(terms, names=None, own_name=None, broader=None)
 
 
 def _box_faces() -> list[list[int]]:
@@ -278,8 +329,10 @@ def build_queries(scene, outside: list, rng: np.random.Generator) -> list[Query]
     return queries
 
 
-def _map_of(scene, config: QueryEvalConfig, encoder, show_progress: bool) -> tuple[VoxelMap, dict[int, list[int]]]:
-    """The map of a tour of ``scene`` and, per instance, the pixels it covered in each view showing it."""
+def _map_of(scene, config: QueryEvalConfig, encoder, show_progress: bool,
+            at_part: Callable[[VoxelMap, dict[int, list[int]]], None]) -> tuple[VoxelMap, dict[int, list[int]]]:
+    """The map of a tour of ``scene`` and, per instance, the pixels it covered in each view showing it;
+    ``at_part(map, sightings so far)`` is called at each of ``config.part_fractions`` of the tour."""
     from perception.frames import build_feature_frame
     from sim.config import CameraConfig, SimConfig
     from sim.embedded import EmbeddedSimSource
@@ -290,16 +343,28 @@ def _map_of(scene, config: QueryEvalConfig, encoder, show_progress: bool) -> tup
     sightings: dict[int, list[int]] = {}
     obs = source.reset(0)
     actions = list(room_tour(source))[: config.max_frames]
-    for action in tqdm([None, *actions], desc=f"tour of apartment {scene.seed}", disable=not show_progress,
-                       file=sys.stderr):
+    parts = {max(1, int(round(f * (len(actions) + 1)))) for f in config.part_fractions}
+    for k, action in enumerate(tqdm([None, *actions], desc=f"tour of apartment {scene.seed}",
+                                    disable=not show_progress, file=sys.stderr), start=1):
         if action is not None:
             source.act(action)
             obs = source.observe()
         voxel_map.update(build_feature_frame(obs, encoder))
         for instance, pixels in source.truth.visible_instances(obs).items():
             sightings.setdefault(instance, []).append(pixels)
+        if k in parts:
+            at_part(voxel_map, sightings)
     source.close()
     return voxel_map, sightings
+
+
+def unseen_queries(scene, sightings: dict[int, list[int]], min_pixels: int) -> list[Query]:
+    """``near_unseen`` queries part-way through a tour: a category of the scene no view has shown yet,
+    while a near category was seen (at least ``min_pixels`` in some view)."""
+    nouns = {o.instance_id: _noun(o.label) for o in scene.labelled_objects()}
+    in_view = {nouns[i] for i in sightings if i in nouns}
+    seen = {nouns[i] for i, pixels in sightings.items() if i in nouns and max(pixels) >= min_pixels}
+    return near_queries(set(nouns.values()) - in_view, seen, "near_unseen")
 
 
 def _right(result, query: Query, scene, near_m: float) -> bool:
@@ -324,8 +389,10 @@ def _rates(rows: list[dict], key: str) -> dict[str, float]:
         if picked:
             share = float(np.mean(picked))
             out[category] = share if category in POSITIVE else 1.0 - share
-    negatives = [r[key] for r in rows if r["category"] in ("attribute", "compound")]
-    out["fp_attribute_compound"] = 1.0 - float(np.mean(negatives)) if negatives else 0.0
+    for name, categories in (("fp_attribute_compound", ("attribute", "compound")),
+                             ("fp_near", ("near_absent", "near_unseen"))):
+        negatives = [r[key] for r in rows if r["category"] in categories]
+        out[name] = 1.0 - float(np.mean(negatives)) if negatives else 0.0
     return out
 
 
@@ -338,9 +405,12 @@ def run(config: QueryEvalConfig, show_progress: bool = True) -> dict:
     encoder = LabelEmbeddingEncoder()
     rows: list[dict] = []
     small_seen: list[dict] = []
-    sweep_keys = [(f"{name} t={t:.2f}", RULES[name][0], t) for name in ("terms", "margin") for t in config.thresholds]
-    sweep_keys += [(f"margin reach={r:.2f}", replace(RULES["margin"][0], margin_reach=r), config.threshold)
+    default = RULES["default"][0]
+    sweep_keys = [(f"default t={t:.2f}", default, t) for t in config.thresholds]
+    sweep_keys += [(f"default reach={r:.2f}", replace(default, margin_reach=r), config.threshold)
                    for r in config.reaches]
+    sweep_keys += [(f"default tolerance={v:.2f}", replace(default, name_tolerance=v), config.threshold)
+                   for v in config.tolerances]
     with tempfile.TemporaryDirectory(prefix="mem3d-eval-queries-") as tmp:
         for seed in config.seeds:
             scene = generate_apartment(seed)
@@ -349,23 +419,10 @@ def run(config: QueryEvalConfig, show_progress: bool = True) -> dict:
             directory = Path(tmp) / str(seed)
             directory.mkdir()
             outside = place_outside(scene, OUTSIDE, directory, rng, grid.is_navigable)
-            voxel_map, sightings = _map_of(scene, config, encoder, show_progress)
-            small_seen += [{"seed": seed, "label": o.label, "frames": len(sightings.get(o.instance_id, [])),
-                            "max_pixels": max(sightings.get(o.instance_id, [0]))}
-                           for o in outside if o.label in SMALL_LABELS]
-            for query in build_queries(scene, outside, rng):
-                embedding = encoder.encode_text([query.text])[0]
-                terms = query_terms(encoder, query.text)
-                row = {"seed": seed, "text": query.text, "category": query.category, "target": query.target,
-                       "held_out": seed in config.seeds[len(config.seeds) // 2:]}
-                for name, (rule, checks) in RULES.items():
-                    result = ask(voxel_map, embedding, replace(rule, threshold=config.threshold),
-                                 terms if checks else None)
-                    row[name] = _right(result, query, scene, config.near_m)
-                for key, rule, threshold in sweep_keys:
-                    result = ask(voxel_map, embedding, replace(rule, threshold=threshold), terms)
-                    row[key] = _right(result, query, scene, config.near_m)
-                rows.append(row)
+            apartment_rows, seen = _apartment(scene, outside, rng, encoder, config, sweep_keys,
+                                              seed in config.seeds[len(config.seeds) // 2:], show_progress)
+            rows += apartment_rows
+            small_seen += seen
     held_out = [r for r in rows if r["held_out"]]
     calibration = [r for r in rows if not r["held_out"]]
     return {
@@ -383,7 +440,53 @@ def run(config: QueryEvalConfig, show_progress: bool = True) -> dict:
     }
 
 
+def _apartment(scene, outside: list, rng: np.random.Generator, encoder, config: QueryEvalConfig, sweep_keys: list,
+               held_out: bool, show_progress: bool) -> tuple[list[dict], list[dict]]:
+    """The rows of one apartment's queries (``near_unseen`` ones part-way through the tour, the others on
+    the whole tour's map) and how its small outside objects were seen."""
+    rows: list[dict] = []
+
+    def answer(voxel_map: VoxelMap, queries: list[Query]) -> None:
+        rows.extend(_answers(voxel_map, queries, scene, encoder, config, sweep_keys, scene.seed, held_out))
+
+    voxel_map, sightings = _map_of(scene, config, encoder, show_progress,
+                                   lambda part, seen: answer(part, unseen_queries(scene, seen, config.seen_min_pixels)))
+    nouns = {_noun(o.label) for o in scene.labelled_objects()}
+    answer(voxel_map, build_queries(scene, outside, rng) + near_queries(set(NEAR_CATEGORIES), nouns, "near_absent"))
+    small_seen = [{"seed": scene.seed, "label": o.label, "frames": len(sightings.get(o.instance_id, [])),
+                   "max_pixels": max(sightings.get(o.instance_id, [0]))} for o in outside if o.label in SMALL_LABELS]
+    return rows, small_seen
+
+
+def _answers(voxel_map: VoxelMap, queries: list[Query], scene, encoder, config: QueryEvalConfig,
+             sweep_keys: list, seed: int, held_out: bool) -> list[dict]:
+    """One row per query: whether each rule of ``RULES`` and of the sweep answered it right."""
+    rows = []
+    for query in queries:
+        embedding = encoder.encode_text([query.text])[0]
+        terms = query_terms(encoder, query.text)
+        row = {"seed": seed, "text": query.text, "category": query.category, "target": query.target,
+               "held_out": held_out}
+        for name, (rule, checks) in RULES.items():
+            result = ask(voxel_map, embedding, replace(rule, threshold=config.threshold), checked_terms(terms, checks))
+            row[name] = _right(result, query, scene, config.near_m)
+        for key, rule, threshold in sweep_keys:
+            result = ask(voxel_map, embedding, replace(rule, threshold=threshold), terms)
+            row[key] = _right(result, query, scene, config.near_m)
+        rows.append(row)
+    return rows
+
+
 def ask(voxel_map: VoxelMap, embedding: np.ndarray, rule: LocalizeConfig, terms: QueryTerms | None) -> LocalizeResult:
     """``voxel_map``'s answer to a query under the decision rule ``rule`` (not the map's own)."""
     return localize(voxel_map.grid.store, voxel_map.voxel_size, voxel_map.codebook,
                     check_query(embedding, voxel_map.feature_dim), 5, rule, terms)
+
+
+def near_queries(asked_from: set[str], present: set[str], category: str) -> list[Query]:
+    """Queries for each ``NEAR_CATEGORIES`` key in ``asked_from`` and not in ``present``, where one of its
+    near categories is ``present`` and no kind of it is ("bottle" is not absent beside a soap bottle):
+    right when not found."""
+    return [Query(asked, category, None) for asked, near in NEAR_CATEGORIES.items()
+            if asked in asked_from and asked not in present and any(n in present for n in near)
+            and not any(p.endswith(" " + asked) for p in present)]

@@ -21,7 +21,15 @@ The decision rule (what makes a cluster a candidate, i.e. the object "found"):
    it surely (``sure_threshold``: an exact name such as "trash can" whose head "can" means little
    alone). "fridge magnet" then does not find the fridge;
 5. (``QueryTerms.colours``) the colour the map observed (median of the cluster's voxel colours)
-   agrees with every colour word of the query (``mem3d.query.terms.colour_agrees``).
+   agrees with every colour word of the query (``mem3d.query.terms.colour_agrees``);
+6. (``QueryTerms.own_name``) where the query is one of the common names of
+   ``mem3d.query.vocabulary`` ("sofa", colour words aside), that name is one of that voxel's
+   centroid's names: it fits the centroid within ``name_tolerance`` of the best-fitting common name,
+   or the query is a broader word for one of them ("clock" for "alarm clock"). "sofa" then does not
+   find an armchair (which "armchair" and "chair" fit far better than "sofa"), while "couch" still
+   finds the sofa ("sofa" fits it best, "couch" nearly as well) and "ball" the basketball. A query
+   that is no common name but whose head noun is ("sink cabinet": "cabinet") is held to its head's
+   name where it matches only under the threshold (by the margin part of rule 1).
 
 Candidates are ranked by the mean score of their ``score_voxels`` best voxels.
 """
@@ -77,13 +85,15 @@ class LocalizeConfig:
     """Cosine the query's head noun needs with that centroid (when the query has a separate head)."""
     sure_threshold: float = 0.78
     """A centroid matching the whole query at least this well needs no head-noun check."""
-    margin_reach: float = 0.0
+    margin_reach: float = 0.15
     """How far under ``threshold`` the voxels of the query's clear favourite centroid may match (0 = no
-    margin rule, the default). 0.15 lifts paraphrase recall on fully explored maps (docs/perception.md)
-    but, while the target is not yet in memory, lets a related object stand in for it ("sofa" found
-    at another seat): planners then stop at the wrong thing instead of exploring."""
+    margin rule). It lifts paraphrase recall; the common-name check (rule 6) keeps a related object
+    from standing in for a target not yet in memory ("sofa" found at an armchair), which made planners
+    stop at the wrong thing while the margin rule worked without it (docs/perception.md)."""
     margin: float = 0.1
     """By how much the favourite centroid must beat every other centroid for ``margin_reach``."""
+    name_tolerance: float = 0.1
+    """Names fitting a centroid (cosine) within this of its best-fitting common name are its names."""
 
     def __post_init__(self) -> None:
         if self.min_cluster_voxels < 1 or self.score_voxels < 1 or self.small_min_sightings < 1:
@@ -182,6 +192,9 @@ def localize(store: VoxelStore, voxel_size: float, codebook: FeatureCodebook, qu
     terms = terms or QueryTerms()
     if terms.head is not None:
         terms = replace(terms, head=check_query(terms.head, query.shape[0]))
+    if terms.names is not None and terms.names.shape[1:] != query.shape:
+        raise SchemaMismatchError(f"the names of the query's terms have dimension {terms.names.shape[1:]}, "
+                                  f"this map's features {query.shape[0]}")
     centroid_scores = codebook.centroids @ query
     favourite = _favourite(centroid_scores, config)
     reach = config.threshold - (config.margin_reach if favourite >= 0 else 0.0)
@@ -256,6 +269,9 @@ def _explained(store: VoxelStore, codebook: FeatureCodebook, slots: np.ndarray, 
     else:
         whole = scores
     ok = (whole >= config.threshold) | ((codes == favourite) & (whole >= reach))
+    if terms.names is not None and terms.own_name is not None and terms.broader is not None:
+        misnamed = _misnamed(codebook, codes, terms, config)
+        ok &= ~(misnamed & (whole < config.threshold)) if terms.head_name else ~misnamed
     if terms.head is not None:
         if config.pure_evidence:
             head = (codebook.centroids @ terms.head)[codes]
@@ -263,6 +279,16 @@ def _explained(store: VoxelStore, codebook: FeatureCodebook, slots: np.ndarray, 
             head = _dot_rows(store.feature, slots, terms.head) * store.feature_scale[slots]
         ok &= (head >= config.head_threshold) | (whole >= config.sure_threshold)
     return np.bincount(labels, weights=ok, minlength=int(labels.max()) + 1) > 0
+
+
+def _misnamed(codebook: FeatureCodebook, codes: np.ndarray, terms: QueryTerms, config: LocalizeConfig) -> np.ndarray:
+    """Per code of ``codes``: whether the query names a common thing that its centroid is not, nor a kind
+    of (rule 6 of the module notes)."""
+    used, inverse = np.unique(codes, return_inverse=True)
+    fits = terms.names @ codebook.centroids[used].T  # (V, U): how well each name fits each centroid
+    its_names = fits >= fits.max(axis=0) - config.name_tolerance
+    kind_of = (its_names & terms.broader[:, None]).any(axis=0)
+    return (~its_names[terms.own_name] & ~kind_of)[inverse]
 
 
 def _colours_agree(colors: np.ndarray, names: tuple[str, ...]) -> bool:

@@ -1,11 +1,14 @@
-"""The words of a text query that are checked apart from its embedding: its head noun and its colours.
+"""The words of a text query that are checked apart from its embedding: its head noun, its colours,
+and how it compares with the names of common things.
 
 An embedding weighs every word of a phrase, so a query whose head noun names something else ("fridge
 magnet") can match the thing its modifier names (the fridge), and "red mug" matches a white mug almost
 as well as a red one. ``parse_query`` finds the head noun (the last word before any preposition:
 "shelf of books" -> "shelf", "fridge magnet" -> "magnet") and the basic colour words; localization
 then checks the head's own embedding against a candidate (``QueryTerms.head``) and the colour
-against the colour the map observed there (``colour_agrees``). English only.
+against the colour the map observed there (``colour_agrees``), and names the evidence of a candidate
+with ``mem3d.query.vocabulary.HOUSEHOLD_NAMES`` (``QueryTerms.names``): "sofa" is not answered by
+an armchair, whose own name fits it better and is not a word for a sofa. English only.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mem3d.encoder import TextEncoder
+from mem3d.query.vocabulary import HOUSEHOLD_NAMES
 
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (200, 40, 40), "orange": (235, 130, 30), "yellow": (230, 200, 40), "green": (50, 150, 60),
@@ -45,6 +49,8 @@ class ParsedQuery:
     """Head noun ("magnet" of "fridge magnet"); "" when the query is that one word already."""
     colours: tuple[str, ...]
     """Basic colour names it uses (``COLOURS`` keys)."""
+    name: str = ""
+    """Its words without articles and colour words ("the grey sofa" -> "sofa")."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,16 @@ class QueryTerms:
     """Unit (D,) embedding of the head noun, or None (no separate head)."""
     colours: tuple[str, ...] = ()
     """Colour names a candidate's observed colour must agree with."""
+    names: np.ndarray | None = None
+    """Unit (V, D) embeddings of the names of common things (``HOUSEHOLD_NAMES``), or None (no name check)."""
+    own_name: int | None = None
+    """Row of ``names`` the query is (its words, colours and articles left out, equal that name), else
+    the row of its head noun's name ("sink cabinet" -> "cabinet"), else None."""
+    head_name: bool = False
+    """Whether ``own_name`` is only its head noun's."""
+    broader: np.ndarray | None = None
+    """(V,) bool: names the query's words end ("clock" ends "alarm clock", "ball" ends "basketball"): a
+    thing of that name is one of the query too."""
 
 
 def parse_query(text: str) -> ParsedQuery:
@@ -70,14 +86,36 @@ def parse_query(text: str) -> ParsedQuery:
     nouns = [w for w in phrase if COLOUR_SYNONYMS.get(w, w) not in COLOURS] or phrase
     head = nouns[-1] if nouns else ""
     separate = len(words) > 1 and head != " ".join(words) and head not in _GENERIC
-    return ParsedQuery(head if separate else "", colours)
+    name = " ".join(w for w in words if COLOUR_SYNONYMS.get(w, w) not in COLOURS)
+    return ParsedQuery(head if separate else "", colours, name)
+
+
+_NAME_EMBEDDINGS: dict[str, np.ndarray] = {}
+"""``HOUSEHOLD_NAMES`` embedded, per encoder model id (embedded once per process)."""
+
+
+def name_embeddings(encoder: TextEncoder) -> np.ndarray:
+    """Unit (V, D) float32 embeddings of ``HOUSEHOLD_NAMES`` by ``encoder`` (cached per model)."""
+    key = encoder.info.model_id
+    if key not in _NAME_EMBEDDINGS:
+        # past a text cache in front of the encoder (``TextEmbeddingCache.encoder``): a one-off bulk
+        # embedding would only evict the queries it keeps
+        source = getattr(encoder, "encoder", encoder)
+        vectors = np.asarray(source.encode_text(list(HOUSEHOLD_NAMES)), dtype=np.float32)
+        _NAME_EMBEDDINGS[key] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return _NAME_EMBEDDINGS[key]
 
 
 def query_terms(encoder: TextEncoder, text: str) -> QueryTerms:
-    """The head-noun embedding (by ``encoder``) and colour words of a text query."""
+    """The head-noun embedding (by ``encoder``), colour words and common names of a text query."""
     parsed = parse_query(text)
     head = encoder.encode_text([parsed.head])[0] if parsed.head else None
-    return QueryTerms(None if head is None else np.asarray(head, dtype=np.float32), parsed.colours)
+    word = parsed.name if parsed.name in HOUSEHOLD_NAMES else parsed.head
+    own = HOUSEHOLD_NAMES.index(word) if word in HOUSEHOLD_NAMES else None
+    broader = np.array([bool(word) and name.endswith(word) for name in HOUSEHOLD_NAMES])
+    return QueryTerms(None if head is None else np.asarray(head, dtype=np.float32), parsed.colours,
+                      names=name_embeddings(encoder), own_name=own, broader=broader,
+                      head_name=own is not None and word != parsed.name)
 
 
 def _normalised(rgb: np.ndarray) -> np.ndarray:

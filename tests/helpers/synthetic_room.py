@@ -76,6 +76,16 @@ class ConceptEncoder:
         self.embedded: list[str] = []
 
     def encode_text(self, texts):
+        from mem3d.query.vocabulary import HOUSEHOLD_NAMES
+
+        if tuple(texts) == HOUSEHOLD_NAMES:  # the common names, embedded once per model by query_terms
+            rng = np.random.default_rng(0)  # names of nothing in the room: directions apart from the concepts
+            names = rng.normal(size=(len(texts), self.concepts.shape[1]))
+            names /= np.linalg.norm(names, axis=1, keepdims=True)
+            for k, text in enumerate(texts):
+                if text in self.NAMES:
+                    names[k] = self.concepts[self.NAMES[text]]
+            return names.astype(np.float32)
         self.embedded.extend(texts)
         return np.stack([self.concepts[self.NAMES[text.strip().lower()]] for text in texts]).astype(np.float32)
 

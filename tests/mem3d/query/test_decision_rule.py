@@ -1,5 +1,5 @@
 """The decision rule of localization: small objects kept on evidence, blends at contact rejected,
-head nouns and colours checked apart from the embedding."""
+head nouns, colours and common names checked apart from the embedding."""
 
 import numpy as np
 import pytest
@@ -37,7 +37,8 @@ def frame(points: np.ndarray, palette: np.ndarray, index: np.ndarray, stamp: flo
 
 
 def new_map(**rule) -> VoxelMap:
-    return VoxelMap(MapConfig(feature_dim=D, voxel_size=VOXEL, localize=LocalizeConfig(threshold=0.6, **rule)))
+    rule = {"threshold": 0.6, **rule}
+    return VoxelMap(MapConfig(feature_dim=D, voxel_size=VOXEL, localize=LocalizeConfig(**rule)))
 
 
 def test_a_one_voxel_object_seen_twice_is_found_and_a_single_glimpse_is_not():
@@ -138,3 +139,48 @@ def test_a_small_object_whose_surroundings_were_seen_later_without_it_is_forgott
     # the brick has gone: the table top is seen again later, its bottom voxel stays (depth cannot carve it)
     voxel_map.update(frame(voxel_points(top, 2), table[None], np.zeros(2 * len(top)), 10.0, 3), carve=False)
     assert not voxel_map.localize(brick).found
+
+
+def named_map(feature: np.ndarray, **rule) -> VoxelMap:
+    """A map holding one object of ``feature`` (six voxels, seen twice)."""
+    voxel_map = new_map(**rule)
+    for k in range(2):
+        voxel_map.update(frame(voxel_points([(x, 0, 0) for x in range(6)], 3), feature[None], np.zeros(18),
+                               1.0 + k, k), carve=False)
+    return voxel_map
+
+
+def name_terms(names: list[np.ndarray], own: int, broader: tuple[int, ...] = (), head_name: bool = False) -> QueryTerms:
+    flags = np.zeros(len(names), bool)
+    flags[list(broader)] = True
+    return QueryTerms(names=np.stack(names), own_name=own, broader=flags, head_name=head_name)
+
+
+def test_a_query_naming_another_common_thing_is_not_answered_by_a_near_one():
+    armchair, sofa = basis(0), basis(1)
+    voxel_map = named_map(armchair)
+    query = unit(basis(0) + 0.9 * basis(1))  # "sofa": 0.74 with the armchair, above the threshold
+    assert voxel_map.localize(query).found  # the embedding alone takes the armchair for it
+    assert not voxel_map.localize(query, terms=name_terms([armchair, sofa], own=1)).found
+    assert voxel_map.localize(query, terms=name_terms([armchair, sofa], own=0)).found  # "armchair" is its name
+
+
+def test_a_synonym_fitting_nearly_as_well_and_a_broader_word_still_find_the_thing():
+    sofa, couch = basis(1), unit(basis(1) + 0.3 * basis(2))  # "couch" fits the sofa 0.96, "sofa" 1.0
+    voxel_map = named_map(sofa)
+    assert voxel_map.localize(couch, terms=name_terms([basis(0), sofa, couch], own=2)).found
+    basketball, ball = basis(3), unit(basis(3) + basis(4))  # "ball" fits the basketball only 0.71
+    balls = named_map(basketball)
+    query = unit(basis(3) + 0.5 * basis(4))
+    assert not balls.localize(query, terms=name_terms([basketball, ball], own=1)).found
+    assert balls.localize(query, terms=name_terms([basketball, ball], own=1, broader=(0,))).found
+
+
+def test_a_head_noun_name_is_checked_only_where_the_match_is_under_the_threshold():
+    sideboard, cabinet = basis(0), unit(basis(0) + basis(5))  # "cabinet" fits the sideboard only 0.71
+    above = unit(basis(0) + 0.5 * basis(6))  # 0.89 with the sideboard
+    under = unit(basis(0) + 1.2 * basis(6))  # 0.64: under the threshold 0.7, found by the margin part
+    voxel_map = named_map(sideboard, threshold=0.7, margin_reach=0.15)
+    terms = name_terms([sideboard, cabinet], own=1, head_name=True)
+    assert voxel_map.localize(above, terms=terms).found
+    assert voxel_map.localize(under).found and not voxel_map.localize(under, terms=terms).found
