@@ -62,7 +62,8 @@ class QueryTerms:
     colours: tuple[str, ...] = ()
     """Colour names a candidate's observed colour must agree with."""
     names: np.ndarray | None = None
-    """Unit (V, D) embeddings of the names of common things (``HOUSEHOLD_NAMES``), or None (no name check)."""
+    """Unit (V, D) embeddings of the names of common things (``HOUSEHOLD_NAMES``), or None where the
+    query names none of them (no name check)."""
     own_name: int | None = None
     """Row of ``names`` the query is (its words, colours and articles left out, equal that name), else
     the row of its head noun's name ("sink cabinet" -> "cabinet"), else None."""
@@ -114,7 +115,7 @@ def query_terms(encoder: TextEncoder, text: str) -> QueryTerms:
     own = HOUSEHOLD_NAMES.index(word) if word in HOUSEHOLD_NAMES else None
     broader = np.array([bool(word) and name.endswith(word) for name in HOUSEHOLD_NAMES])
     return QueryTerms(None if head is None else np.asarray(head, dtype=np.float32), parsed.colours,
-                      names=name_embeddings(encoder), own_name=own, broader=broader,
+                      names=None if own is None else name_embeddings(encoder), own_name=own, broader=broader,
                       head_name=own is not None and word != parsed.name)
 
 

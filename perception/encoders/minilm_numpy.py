@@ -113,10 +113,14 @@ class MiniLMTextEncoder:
         return self._info
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, D) float32 unit embeddings of ``texts`` (each text run alone: no padding to mix in)."""
-        rows = []
+        """(n, D) float32 unit embeddings of ``texts``. Texts of the same token count run as one batch,
+        so there is no padding to mix in, and a vocabulary of short names costs a few passes."""
+        encodings = self._tokenizer.encode_batch(require_texts(texts))
+        lengths = np.array([len(e.ids) for e in encodings])
+        rows = np.empty((len(encodings), self._bert.hidden), dtype=np.float32)
         with blas_threads(1):  # products this small: 250 ms with 2 threads on busy shared cores, 15 with 1
-            for encoding in self._tokenizer.encode_batch(require_texts(texts)):
-                ids = np.asarray([encoding.ids], dtype=np.int64)
-                rows.append(self._bert(ids, np.ones_like(ids))[0].mean(0))
-        return l2_normalise(np.stack(rows))
+            for length in np.unique(lengths):
+                members = np.flatnonzero(lengths == length)
+                ids = np.asarray([encodings[i].ids for i in members], dtype=np.int64)
+                rows[members] = self._bert(ids, np.ones_like(ids)).mean(1)
+        return l2_normalise(rows)
