@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # an edge package: the report only holds its dataclass
-    from planners.navigator import GoalReport
+    from planners.reports import GoalReport
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class NavGoal:
     """One goal of the navigation stage: the planner's own report and the demo's score of it."""
 
     planner: GoalReport
-    """``planners.navigator.GoalReport``: stop reason, path travelled (what the simulator reported for
+    """``planners.reports.GoalReport``: stop reason, path travelled (what the simulator reported for
     each move, metres), actions, time (s), start and end (world x, y), the verified candidate's centroid."""
     reached: bool
     """Verified by looking (the planner's verdict) and stopped within ``NAV_SUCCESS_M`` of the object

@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def navigate(source, client, encoder, goals: Sequence[str], seed: int = 0, samples: int = 8000,
              max_actions: int = 400, on_progress: Callable | None = None):
     """Run the task on ``source`` (reset with ``seed``) against the service behind ``client``; the
-    ``planners.navigator.TaskReport``. Each view is perceived and acknowledged before planning goes on."""
+    ``planners.reports.TaskReport``. Each view is perceived and acknowledged before planning goes on."""
     from dataclasses import replace
 
     from perception.config import FrameConfig
@@ -57,7 +57,7 @@ def navigate(source, client, encoder, goals: Sequence[str], seed: int = 0, sampl
 
 
 def progress_line(progress) -> str:
-    """One ``planners.navigator.Progress`` as a line: goal, going or exploring, distance left, travelled."""
+    """One ``planners.reports.Progress`` as a line: goal, going or exploring, distance left, travelled."""
     left = "?" if progress.distance_left_m is None else f"{progress.distance_left_m:.1f} m"
     mode = "exploring" if progress.exploring else "going"
     return (f"[goal {progress.goal_index + 1}: {progress.goal}] {mode}, {left} left, {progress.travelled_m:.1f} m "
