@@ -11,6 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+try:  # the kernel behind scipy's CSR x dense product, which adds into an array we give it
+    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+except ImportError:  # pragma: no cover - a scipy that moved it: the public product (one allocation more)
+    _csr_matvecs = None
+
 from mem3d.errors import InvalidInputError
 from mem3d.map import keys as voxel_keys
 from mem3d.map.codebook import FeatureCodebook
@@ -43,16 +48,32 @@ class FrameVoxels:
     dominant: np.ndarray
     """(U,) int64 palette row that contributed most points to each voxel (the lowest row on ties)."""
 
-    def feature_sums(self, voxels: np.ndarray) -> np.ndarray:
-        """(len(voxels), D) float32: each voxel's sum of its points' palette features, for the voxels at
-        the given indices (a sparse product: it costs pairs x D, whatever the palette size K)."""
+    def feature_sums(self, voxels: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Each voxel's sum of its points' palette features, for the voxels at the given indices, into
+        ``out`` ((len(voxels), D) float32). A sparse product: it costs pairs x D, whatever K."""
         lengths = self.indptr[voxels + 1] - self.indptr[voxels]
-        indptr = np.zeros(voxels.size + 1, dtype=np.int64)
+        indptr = np.zeros(voxels.size + 1, dtype=np.int32)
         np.cumsum(lengths, out=indptr[1:])
         pairs = np.repeat(self.indptr[voxels] - indptr[:-1], lengths) + np.arange(indptr[-1])
-        membership = sp.csr_matrix((self.points[pairs], self.rows[pairs], indptr),
-                                   shape=(voxels.size, self.palette.shape[0]))
-        return membership @ self.palette
+        _sparse_product(indptr, self.rows[pairs], self.points[pairs], self.palette, out)
+        return out
+
+
+def _sparse_product(indptr: np.ndarray, columns: np.ndarray, values: np.ndarray, dense: np.ndarray,
+                    out: np.ndarray) -> None:
+    """``out`` = the CSR matrix (int32 ``indptr`` / ``columns``, float32 ``values``) times ``dense``.
+
+    Through scipy's compiled kernel into ``out``: the public product allocates its result, and a fresh
+    2 MB array per chunk costs 500 page faults, more than the product itself.
+    """
+    if not out.flags.c_contiguous:
+        raise ValueError("the product needs a C-contiguous output array")
+    out.fill(0.0)
+    if _csr_matvecs is None:
+        out += sp.csr_matrix((values, columns, indptr), shape=(out.shape[0], dense.shape[0])) @ dense
+    else:
+        _csr_matvecs(out.shape[0], dense.shape[0], dense.shape[1], indptr, columns, values, dense.ravel(),
+                     out.ravel())
 
 
 def group_by_voxel(frame: FeatureFrame, palette: np.ndarray, voxel_size: float) -> FrameVoxels:
@@ -155,7 +176,7 @@ def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, 
     for lo in range(0, order.size, CHUNK_ROWS):  # cache-sized chunks: every pass stays in cache
         voxels = order[lo:lo + CHUNK_ROWS]
         chunk_slots = slots[voxels]
-        fused = fv.feature_sums(voxels)  # (n, D) float32, blended and quantized in place
+        fused = fv.feature_sums(voxels, workspace.get("fused", voxels.size, store.feature_dim, np.float32))
         held = voxels[: max(0, min(voxels.size, n_seen - lo))]
         if held.size:
             suspects = np.flatnonzero(store.code[chunk_slots[: held.size]] != dominant_codes[held])
