@@ -186,7 +186,7 @@ def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, 
             old_weight[held] = weight  # discounted where contradicted
             contradicted[held[conflict]] = True
         stored = workspace.get("stored", voxels.size, store.feature_dim, np.int8)
-        scales = quantize_into(fused, stored)  # fused now holds the stored int8 values as floats
+        scales = quantize_into(fused, stored, workspace.get("held", voxels.size, store.feature_dim, np.float32))
         store.feature[chunk_slots] = stored
         store.feature_scale[chunk_slots] = scales
         _assign_codes(store, codebook, chunk_slots, seen[voxels], fused, scales, dominant_codes[voxels],
