@@ -244,6 +244,11 @@ def _agreement(held: np.ndarray, new_sum: np.ndarray) -> np.ndarray:
     return dots / np.sqrt(np.maximum(squared, 1e-12))
 
 
+def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dot product of each row pair: ``np.vecdot`` (numpy >= 2.0, twice as fast as einsum) or einsum."""
+    return np.vecdot(a, b) if hasattr(np, "vecdot") else np.einsum("ij,ij->i", a, b)
+
+
 def _assign_codes(store, codebook: FeatureCodebook, slots: np.ndarray, seen: np.ndarray, rounded: np.ndarray,
                   scales: np.ndarray, dominant_codes: np.ndarray, centroid_buffer: np.ndarray) -> None:
     """Keep each voxel's code while its residual is small; otherwise try its dominant palette code.
@@ -252,7 +257,7 @@ def _assign_codes(store, codebook: FeatureCodebook, slots: np.ndarray, seen: np.
     """
     codes = np.where(seen, store.code[slots], dominant_codes).astype(np.int32)
     # sums of integer squares, below 2^24 for D <= 1040: exact in float32 in any order (the fastest product)
-    squared_norms = np.vecdot(rounded, rounded) * scales**2
+    squared_norms = _row_dots(rounded, rounded) * scales**2
     residuals = codebook.stored_residuals(rounded, scales, squared_norms, codes, centroid_buffer)
     retry = np.flatnonzero((codes != dominant_codes) & (residuals > codebook.config.new_centroid_residual))
     if retry.size:
