@@ -26,8 +26,9 @@ from mem3d.types import FeatureFrame
 
 @dataclass
 class FrameVoxels:
-    """A frame's points grouped by voxel; U = number of distinct voxels hit, E = (voxel, palette row)
-    pairs among its points. The pairs are ``membership`` in CSR form: sorted by voxel, then row."""
+    """A frame's points grouped by voxel; U = number of distinct voxels hit, E = distinct (voxel,
+    palette row) pairs among its points. The pairs form a sparse (U, K) matrix of point counts in CSR
+    form (``indptr``, ``rows``, ``points``): sorted by voxel, then by row."""
 
     coords: np.ndarray
     """(U, 3) int64 voxel coordinates."""
@@ -50,7 +51,9 @@ class FrameVoxels:
 
     def feature_sums(self, voxels: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Each voxel's sum of its points' palette features, for the voxels at the given indices, into
-        ``out`` ((len(voxels), D) float32). A sparse product: it costs pairs x D, whatever K."""
+        ``out`` ((len(voxels), D) float32). A voxel holds points of one to a few palette rows: the
+        sparse product costs pairs x D whatever K, where a dense one would cost U x K x D (4x slower
+        at a ViT's K = 140)."""
         lengths = self.indptr[voxels + 1] - self.indptr[voxels]
         indptr = np.zeros(voxels.size + 1, dtype=np.int32)
         np.cumsum(lengths, out=indptr[1:])
