@@ -17,20 +17,30 @@ def normalize_rows(rows: np.ndarray) -> np.ndarray:
     return rows
 
 
-def quantize_into(rows: np.ndarray, out: np.ndarray) -> np.ndarray:
+def quantize_into(rows: np.ndarray, out: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
     """Quantize the directions of float32 ``rows`` (any norm) into int8 ``out``; returns the scales.
 
     Works in place: afterwards ``rows`` holds the int8 values as floats (handy for exact dot products
-    with what is stored), so the whole step is a few passes over the rows and no allocation.
+    with what is stored), so the whole step is a few passes over the rows and no allocation
+    (``scratch``, an array of the shape of ``rows`` and 4-byte items, saves the one it would make).
     """
     norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
-    peaks = np.maximum(rows.max(axis=1), -rows.min(axis=1))
+    peaks = peak_magnitudes(rows, scratch)
     peaks[peaks == 0] = 1.0
     norms[norms == 0] = 1.0
     rows *= (127.0 / peaks)[:, None]
     np.rint(rows, out=rows)
     np.copyto(out, rows, casting="unsafe")
     return (peaks / (127.0 * norms)).astype(np.float32)
+
+
+def peak_magnitudes(rows: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
+    """max |x| of each float32 row, exactly. The magnitude of a float32 is its bit pattern with the
+    sign bit cleared, and those patterns order like the magnitudes: one integer pass and an integer
+    maximum, where the float maximum and minimum would take two slower reductions."""
+    bits = np.empty(rows.shape, np.int32) if scratch is None else scratch.view(np.int32)
+    np.bitwise_and(rows.view(np.int32), 0x7FFFFFFF, out=bits)
+    return bits.max(axis=1).view(np.float32)
 
 
 def dequantize_rows(quantized: np.ndarray, scales: np.ndarray) -> np.ndarray:

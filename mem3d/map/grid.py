@@ -32,9 +32,9 @@ class VoxelGrid:
         """
         block_coords, cells = voxel_keys.block_of(coords)
         block_keys = voxel_keys.pack(block_coords)
-        unique_keys, first, inverse = np.unique(block_keys, return_index=True, return_inverse=True)
+        unique_keys, one, inverse = voxel_keys.group(block_keys)
         if create:
-            rows = self.blocks.find_or_add(unique_keys, block_coords[first])
+            rows = self.blocks.find_or_add(unique_keys, block_coords[one])
         else:
             rows = self.blocks.find(unique_keys)
         return rows[inverse], cells, block_keys

@@ -44,6 +44,21 @@ def unpack(keys: np.ndarray) -> np.ndarray:
     return out - AXIS_OFFSET
 
 
+def group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(K,) distinct keys, sorted; the index of one occurrence of each; (N,) each key's group in them.
+
+    What ``np.unique(keys, return_index=True, return_inverse=True)`` gives, except that the
+    occurrence is any one, not the first: so an unstable sort does, 5x faster than the stable one.
+    """
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    new = sorted_keys[1:] != sorted_keys[:-1]
+    starts = np.flatnonzero(np.concatenate((np.ones(min(keys.size, 1), dtype=bool), new)))
+    inverse = np.empty(keys.size, dtype=np.int64)
+    inverse[order] = np.concatenate((np.zeros(min(keys.size, 1), dtype=np.int64), np.cumsum(new)))
+    return sorted_keys[starts], order[starts], inverse
+
+
 def block_of(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Voxel coordinates -> (block coordinates (N, 3) int64, cell index within the block (N,) int64)."""
     blocks = coords >> BLOCK_SHIFT

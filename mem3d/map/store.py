@@ -160,8 +160,9 @@ class VoxelStore:
         """Make room for ``count`` new voxels at the end; returns their slots (zero-filled data)."""
         self.reserve(self.n + count)
         slots = np.arange(self.n, self.n + count, dtype=np.int64)
+        stale = min(self.n + count, self._used)  # rows ever used hold stale data; those beyond, zeros
         for array in self._arrays.values():
-            array[self.n:self.n + count] = 0  # slots freed by removals hold stale data
+            array[self.n:stale] = 0
         self._set_live(self.n + count)
         self.mark_changed(slots)
         return slots

@@ -80,3 +80,29 @@ def test_quantization_keeps_cosine_within_a_few_thousandths():
     assert np.abs(np.einsum("ij,ij->i", back, rows) - 1.0).max() < 2e-3
     query = unit(rng.standard_normal((1, 512)))[0]
     assert np.abs(back @ query - rows @ query).max() < 5e-3
+
+
+def test_peak_magnitudes_are_exact_for_any_signs():
+    from mem3d.map.codec import peak_magnitudes
+    rng = np.random.default_rng(4)
+    rows = (rng.standard_normal((50, 33)) * 10.0 ** rng.integers(-30, 30, (50, 1))).astype(np.float32)
+    rows[0] = -np.abs(rows[0])  # all negative
+    rows[1] = np.abs(rows[1])   # all positive
+    rows[2] = 0.0
+    rows[3] = -0.0
+    assert np.array_equal(peak_magnitudes(rows), np.abs(rows).max(axis=1))
+    assert np.array_equal(peak_magnitudes(rows, np.empty_like(rows)), np.abs(rows).max(axis=1))
+
+
+def test_learning_accumulates_members_in_order_as_add_at_would():
+    """The centroid sums are float32 running sums: the same rows in the same order, bit for bit."""
+    rng = np.random.default_rng(5)
+    base = unit(rng.standard_normal((3, 16)))
+    codebook = FeatureCodebook(16, IndexConfig(max_centroids=10, new_centroid_residual=0.5, freeze_after=1000))
+    codebook.learn(base)
+    palette = unit(base[rng.integers(0, 3, 40)] + 0.05 * rng.standard_normal((40, 16)))  # repeated codes
+    sums = codebook.sums.copy()
+    codes = codebook.learn(palette)
+    np.add.at(sums, codes, palette)
+    assert np.array_equal(codebook.sums, sums)
+    assert codebook.counts.tolist() == (1 + np.bincount(codes, minlength=3)).tolist()

@@ -77,3 +77,18 @@ def test_growing_a_chunk_at_a_time_keeps_every_row_and_refuses_changes_meanwhile
     grid.add(np.array([[99, 99, 99]]))  # the store changes before the copy is done
     with pytest.raises(RuntimeError, match="changed"):
         stale.step()
+
+
+def test_appended_rows_start_from_zero_after_removals_and_after_growing_by_a_copy():
+    grid = VoxelGrid(0.05, feature_dim=4, capacity=4)
+    slots = grid.add(np.array([[0, 0, 0], [1, 0, 0], [2, 0, 0]]))
+    data = [c.name for c in grid.store.columns if c.name != "key"]
+    for name in data:
+        grid.store.array(name)[slots] = 1
+    grid.remove(slots[1:])  # two stale rows beyond the live one
+    fresh = grid.add(np.array([[5, 5, 5], [6, 6, 6], [7, 7, 7], [8, 8, 8], [9, 9, 9]]))  # grows by a copy
+    assert grid.store.capacity >= 6
+    for name in data:
+        assert not grid.store.array(name)[fresh].any(), name
+        assert grid.store.array(name)[slots[0]].all(), name  # the live voxel kept its data
+    assert_consistent(grid)

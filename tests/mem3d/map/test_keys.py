@@ -29,3 +29,13 @@ def test_block_of_splits_coordinates_into_block_and_cell():
 def test_centers_are_in_the_middle_of_voxels():
     keys = voxel_keys.pack(np.array([[0, 0, 0], [-1, 2, 3]]))
     assert np.allclose(voxel_keys.centers(keys, 0.1), [[0.05, 0.05, 0.05], [-0.05, 0.25, 0.35]])
+
+
+def test_grouping_keys_gives_what_unique_gives_with_one_occurrence_of_each():
+    keys = np.random.default_rng(6).integers(-50, 50, 2000)
+    distinct, one, inverse = voxel_keys.group(keys)
+    expected, expected_inverse = np.unique(keys, return_inverse=True)
+    assert np.array_equal(distinct, expected) and np.array_equal(inverse, expected_inverse)
+    assert np.array_equal(keys[one], distinct)
+    empty = voxel_keys.group(np.empty(0, dtype=np.int64))
+    assert [part.size for part in empty] == [0, 0, 0]
