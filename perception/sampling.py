@@ -12,14 +12,23 @@ def depth_edges(depth: np.ndarray, threshold: float) -> np.ndarray:
     nearer of the two depths. Only pairs of measured depths (finite, > 0) count as a jump."""
     with np.errstate(invalid="ignore"):
         z = np.where(np.isfinite(depth) & (depth > 0), depth, np.nan)  # NaN never compares true
-        vertical = np.abs(z[1:] - z[:-1]) > threshold * np.fmin(z[1:], z[:-1])
-        horizontal = np.abs(z[:, 1:] - z[:, :-1]) > threshold * np.fmin(z[:, 1:], z[:, :-1])
+        vertical = _jumps(z[1:], z[:-1], threshold)
+        horizontal = _jumps(z[:, 1:], z[:, :-1], threshold)
     edges = np.zeros(depth.shape, dtype=bool)
     edges[1:] |= vertical
     edges[:-1] |= vertical
     edges[:, 1:] |= horizontal
     edges[:, :-1] |= horizontal
     return edges
+
+
+def _jumps(a: np.ndarray, b: np.ndarray, threshold: float) -> np.ndarray:
+    """``|a - b| > threshold * fmin(a, b)``, elementwise, in two reused buffers (no other temporaries)."""
+    difference = np.subtract(a, b)
+    np.abs(difference, out=difference)
+    nearer = np.fmin(a, b)
+    nearer *= threshold
+    return np.greater(difference, nearer)
 
 
 def trusted_depth(depth: np.ndarray, config: FrameConfig) -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 
 from mem3d.apps.offline import Evidence, evidence_for, open_view, place_layer, text_encoder_for
 from mem3d.errors import InvalidInputError, NotAvailableError
-from mem3d.query.terms import query_terms
+from mem3d.query.terms import query_terms, text_embedding
 from mem3d.types import Candidate, LocalizeResult
 
 HEAT_BELOW_THRESHOLD = 0.15
@@ -78,11 +78,11 @@ def answer(view, encoder, text: str, top_k: int, threshold: float | None
            ) -> tuple[QueryAnswer, LocalizeResult, np.ndarray]:
     """Embed ``text`` and localize it in ``view``'s map: the answer, the raw result, the (D,) embedding."""
     started = time.perf_counter()
-    embedding = encoder.encode_text([text])[0]
+    terms = query_terms(encoder, text)  # as the service decides; first, so a common name's row is there
+    embedding = text_embedding(encoder, text)
     if threshold is None:  # as the service answers text queries: the encoder's calibrated threshold
         threshold = encoder.info.match_threshold
-    result = view.voxel_map.localize(embedding, top_k=top_k, threshold=threshold,
-                                     terms=query_terms(encoder, text))  # as the service decides
+    result = view.voxel_map.localize(embedding, top_k=top_k, threshold=threshold, terms=terms)
     rows = tuple(CandidateRow.of(rank, c, evidence_for(view, c)) for rank, c in enumerate(result.candidates, 1))
     return QueryAnswer(text, result.found, round(result.threshold, 3), result.n_matching_voxels, rows,
                        round(time.perf_counter() - started, 4)), result, embedding

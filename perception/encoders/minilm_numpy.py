@@ -11,6 +11,7 @@ so a map built by ``LabelEmbeddingEncoder`` is queried by this one. Text only: i
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     """BERT's exact GELU, x * Phi(x)."""
     from scipy.special import erf
 
-    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
 
 
 class NumpyBert:
@@ -69,7 +70,7 @@ class NumpyBert:
 
             q, k, v = (dense(f"attention.self.{n}", x).reshape(b, t, self.heads, head).transpose(0, 2, 1, 3)
                        for n in ("query", "key", "value"))
-            scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(head) + bias
+            scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(head) + bias
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             context = (scores / scores.sum(-1, keepdims=True)) @ v
             context = context.transpose(0, 2, 1, 3).reshape(b, t, self.hidden)

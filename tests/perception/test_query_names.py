@@ -53,3 +53,19 @@ def test_paraphrases_synonyms_and_broader_words_still_find_it(label_encoder, tex
     voxel_map = labelled_map(label_encoder, [label, "toilet (lavatory)"])
     result = ask(voxel_map, label_encoder, text)
     assert result.found and result.candidates[0].centroid[1] < 0.1, text  # the first object, not the toilet
+
+
+def test_a_common_name_takes_its_row_of_the_embedded_names(label_encoder):
+    """The head noun of "white mug" and the query "soap bottle" are common names: their embeddings come from
+    the embedded names (no other pass of the model) and are the ones the model gives them alone."""
+    from mem3d.query.terms import name_embeddings, text_embedding
+    from mem3d.query.vocabulary import HOUSEHOLD_NAMES
+
+    names = name_embeddings(label_encoder)
+    terms = query_terms(label_encoder, "white mug")
+    alone = label_encoder.encode_text(["mug", "soap bottle", "white mug"])
+    assert np.array_equal(terms.head, names[HOUSEHOLD_NAMES.index("mug")])
+    assert float(terms.head @ alone[0]) > 0.99999
+    bottle = text_embedding(label_encoder, "soap bottle")
+    assert np.array_equal(bottle, names[HOUSEHOLD_NAMES.index("soap bottle")]) and float(bottle @ alone[1]) > 0.99999
+    assert np.allclose(text_embedding(label_encoder, "white mug"), alone[2], atol=1e-6)  # not a name: the model's
