@@ -114,6 +114,7 @@ def hint(text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mem3d.service.factory import load_text_encoder
+    from mem3d.service.priority import start_zarr_threads_nicer
     from mem3d.service.server import MemoryService
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
@@ -125,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"mem3d serve: --text-cache-size must be >= 0, got {args.text_cache_size}", file=sys.stderr)
         return 2
     config = service_config(args)
+    start_zarr_threads_nicer()  # before check_store reads the store: checkpoints yield to queries
     advice = check_store(Path(config.store), config.encoder, config.map)  # at once, before a model loads
     require_free(config.endpoints)
     if advice is not None:

@@ -32,6 +32,7 @@ from mem3d.io.verify import WAL, StoreReport, Verdict, inspect_store, read_recor
 from mem3d.protocol.messages import message_to_frame
 from mem3d.protocol.migrations import upgrade
 from mem3d.protocol.wire import decode
+from mem3d.service.priority import CHECKPOINT_NICE, lower_thread_priority
 from mem3d.service.wal import WriteAheadLog
 from mem3d.types import FeatureFrame, MapUpdate
 from mem3d.voxel_map import MapConfig, MapContents, VoxelMap
@@ -254,6 +255,7 @@ class DurableMemory:
         self.frames_since_checkpoint = 0
 
         def write(contents: MapContents) -> None:
+            lower_thread_priority(CHECKPOINT_NICE)  # its checksums too (mem3d.service.priority)
             try:
                 number = _next_checkpoint_number(self.store)
                 name = f"{PREFIX}{number:06d}"

@@ -12,6 +12,8 @@ the map meanwhile. Per turn it takes the worker's results (each applied frame's 
 replica, then the frame is acknowledged and announced), reads a batch of ingests, and answers up to
 ``QUERIES_PER_TURN`` queries. A query never waits for a frame being applied or a checkpoint being
 copied, only for the replica taking a frame's rows (a few milliseconds) and for the queries ahead.
+Checkpoints are written by threads a few steps nicer (``mem3d.service.priority``), so that on a machine
+with few cores the queries get a core first.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from mem3d.service.config import ServiceConfig
 from mem3d.service.durable import DurableMemory
 from mem3d.service.handlers import RequestHandlers
 from mem3d.service.ingest import IngestPipeline
+from mem3d.service.priority import start_zarr_threads_nicer
 from mem3d.service.routing import Router
 from mem3d.threads import blas_threads
 from mem3d.voxel_map import MapConfig
@@ -62,6 +65,7 @@ class MemoryService:
             raise InvalidInputError(f"the config names the text encoder {config.encoder!r}: pass it built "
                                     "(mem3d.service.factory.create_service does)")
         self.config = config
+        start_zarr_threads_nicer()  # checkpoints take the CPU time queries leave (mem3d.service.priority)
         map_config = config.map
         if map_config is None and encoder is not None:
             info = encoder.info

@@ -69,3 +69,25 @@ def test_bad_queries_are_refused(observed, concepts):
 
 def test_empty_map_answers_not_found(new_map, concepts):
     assert not new_map.localize(concepts[MUG]).found
+
+
+def test_matches_are_exactly_the_voxels_over_their_thresholds(observed, concepts):
+    """The lower threshold of the query's favourite centroid is looked for among its voxels only: the
+    matches are those scoring the threshold, and the favourite's voxels scoring its lower one."""
+    from mem3d.query.localization import check_query, matching_voxels
+
+    store, codebook = observed.grid.store, observed.codebook
+    n = store.n
+    query = check_query(concepts[MUG] + concepts[BOOK], concepts.shape[1])  # the mug and the book alike
+    every = np.clip((store.feature[:n].astype(np.float32) @ query) * store.feature_scale[:n], -1, 1)
+    favourite = int(np.argmax(codebook.centroids @ check_query(concepts[MUG], concepts.shape[1])))
+    mug = float(np.median(every[store.code[:n] == favourite]))
+    threshold, lower = mug + 0.05, mug - 0.05
+    between = (every >= lower) & (every < threshold)
+    assert (between & (store.code[:n] == favourite)).any()  # the mug's voxels match only at the lower one,
+    assert (between & (store.code[:n] != favourite)).any()  # the book's not
+    for high, low in [(threshold, lower), (0.5, 0.35), (threshold, 0.99)]:
+        slots, scores = matching_voxels(store, codebook, query, high, favourite, low)
+        wanted = (every >= high) | ((store.code[:n] == favourite) & (every >= low))
+        assert np.array_equal(slots, np.flatnonzero(wanted))
+        np.testing.assert_allclose(scores, every[slots], atol=1e-5)
