@@ -143,7 +143,8 @@ class EpisodicMemory:
             self._table.put(inst)
             if inst.id in spared:
                 continue
-            if carved and inst.keys.size <= self.config.instances.gone_fraction * inst.peak:
+            if carved and (inst.keys.size <= self.config.instances.gone_fraction * inst.peak
+                           or inst.keys.size < self.config.instances.min_voxels):
                 self._gone(inst, work)
             elif not carved and inst.keys.size == 0:
                 inst.status = "forgotten"
