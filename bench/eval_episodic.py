@@ -59,6 +59,8 @@ class EpisodicEvalConfig:
     max_voxels: int | None = None
     max_keyframes: int | None = None
     """The memory budget (``mem3d.episodic.budget``); None = unbounded."""
+    change_min_sightings: int = 1
+    """``changes_since``'s persistence rule: only instances sighted this often count as changes."""
     seed: int = 0
 
 
@@ -108,6 +110,7 @@ def run(config: EpisodicEvalConfig, show_progress: bool = True) -> dict:
         "n_route": len(totals["route"]),
         "n_voxels": [v for v, _ in sizes], "n_keyframes": [k for _, k in sizes],
         "max_voxels": config.max_voxels, "max_keyframes": config.max_keyframes,
+        "change_min_sightings": config.change_min_sightings,
     }
 
 
@@ -209,7 +212,7 @@ def _score(episode: _Run, encoder, config: EpisodicEvalConfig, totals: dict, cha
         totals["time"].append(abs(sighting.stamp - obj.last_seen))
     _binary(episode, embeddings, labels, counts, totals, np.random.default_rng(config.seed))
     for k in range(len(episode.tour_ends) - 1):
-        _changes(episode, k, label_matrix, labels, changes)
+        _changes(episode, k, label_matrix, labels, changes, config.change_min_sightings)
     _routes(episode, config, totals)
 
 
@@ -233,7 +236,8 @@ def _binary(episode: _Run, embeddings: dict, labels: list[str], counts: dict, to
                 totals["binary"].append(answer == truth)
 
 
-def _changes(episode: _Run, k: int, label_matrix: np.ndarray, labels: list[str], changes: list) -> None:
+def _changes(episode: _Run, k: int, label_matrix: np.ndarray, labels: list[str], changes: list,
+             min_sightings: int = 1) -> None:
     """Khronos-style change precision / recall between the end of tour k and the end of the episode."""
     before, after = episode.states[k], episode.states[-1]
     stamp = episode.tour_ends[k]
@@ -247,7 +251,7 @@ def _changes(episode: _Run, k: int, label_matrix: np.ndarray, labels: list[str],
             truths.append(("appeared", b[0], b[1]))
     predicted = []
     memory = episode.memory
-    for inst_id in {e.instance for e in queries.changes_since(memory, stamp)}:
+    for inst_id in {e.instance for e in queries.changes_since(memory, stamp, min_sightings=min_sightings)}:
         inst = memory.instances[inst_id]
         label = labels[int(np.argmax(label_matrix @ inst.feature))]
         then = queries.state_at(inst, stamp)

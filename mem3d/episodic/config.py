@@ -39,8 +39,9 @@ class KeyframeConfig:
 class InstanceConfig:
     same_object_cosine: float = 0.9
     """Two features this similar may belong to one object (label features of one category: 1.0)."""
-    min_voxels: int = 4
-    """Smaller clusters of a frame are noise, not objects."""
+    min_voxels: int = 3
+    """Smaller clusters of a frame are noise, not objects (3: an apple or a banana at a few metres is
+    often sampled as 3 voxels; 4 lost them at their new spot after a move)."""
     match_distance_m: float = 0.4
     """A cluster joins an instance whose box, grown by this margin, holds the cluster's centroid."""
     max_extent_m: float = 3.0

@@ -1,7 +1,7 @@
 """Object instances: a frame's points grouped into clusters of one feature, matched to tracked instances.
 
 A frame's segments are the connected clusters of the voxels its points fall in, per palette feature
-(``mem3d.query.localization.cluster_labels``). A feature one of whose clusters is structure (wider or
+(26-neighbourhood, ``_components``). A feature one of whose clusters is structure (wider or
 taller than an object, or a large thin surface: a floor, a wall, a ceiling) is structure from then
 on, and its points make no instances; thin patches of other features are skipped too. A segment belongs to an instance
 of a similar feature (``same_object_cosine``) whose box, grown by ``match_distance_m``, holds its
@@ -18,9 +18,14 @@ from scipy.sparse.csgraph import connected_components
 
 from mem3d.episodic.config import InstanceConfig
 from mem3d.episodic.results import NO_KEYFRAME, NO_PLACE, Sighting
+from mem3d.errors import SchemaMismatchError
 from mem3d.map import keys as voxel_keys
-from mem3d.query.localization import cluster_labels
 from mem3d.types import FeatureFrame
+
+_HALF_NEIGHBOURHOOD = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)
+                                if (i, j, k) > (0, 0, 0)], dtype=np.int64)
+_KEY_OFFSETS = voxel_keys.pack(_HALF_NEIGHBOURHOOD) - voxel_keys.pack(np.zeros((1, 3), dtype=np.int64))
+"""Packed key offsets of half the 26-neighbourhood (all positive): with the mirror image, every pair once."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,38 @@ def _clusters_per_row(keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
             labels[at] = _clusters_per_row(keys[at], rows[at]) + r * keys.size
         return labels
     cells, inverse = np.unique(voxel_keys.pack(coarse), return_inverse=True)
-    return cluster_labels(cells)[inverse]
+    return _components(cells)[inverse]
+
+
+def _components(cells: np.ndarray) -> np.ndarray:
+    """Connected components (26-neighbourhood) of sorted unique voxel keys, numbered in the order of
+    each component's first key (as ``scipy.sparse.csgraph.connected_components`` numbers them).
+
+    Union-find in whole-array steps: each neighbour pair hooks the larger root under the smaller, then
+    pointers jump to their roots, until every pair shares a root (a few rounds; a frame has ~10^3
+    cells, where scipy's graph set-up would cost more than the search)."""
+    n = cells.shape[0]
+    if n < 2:
+        return np.zeros(n, dtype=np.int64)
+    neighbours = (cells[None, :] + _KEY_OFFSETS[:, None]).ravel()
+    at = np.searchsorted(cells, neighbours)
+    np.minimum(at, n - 1, out=at)
+    hit = np.flatnonzero(cells[at] == neighbours)
+    a, b = hit % n, at[hit]
+    parent = np.arange(n)
+    while a.size:
+        pa, pb = parent[a], parent[b]
+        apart = pa != pb
+        if not apart.any():
+            break
+        a, b, pa, pb = a[apart], b[apart], pa[apart], pb[apart]
+        np.minimum.at(parent, np.maximum(pa, pb), np.minimum(pa, pb))
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+    return np.unique(parent, return_inverse=True)[1]
 
 
 def is_structure(size: np.ndarray, config: InstanceConfig) -> bool:
@@ -199,6 +235,19 @@ class Instance:
             centres = voxel_keys.centers(self.keys, voxel_size)
             self.position, self.lo, self.hi = centres.mean(axis=0), centres.min(axis=0), centres.max(axis=0)
 
+    def grow(self, fresh: np.ndarray, voxel_size: float) -> None:
+        """Add sorted unique voxel keys it lacks; position and box follow without a pass over all its
+        voxels (the centroid as a running mean)."""
+        held = self.keys.size
+        self.keys = np.insert(self.keys, np.searchsorted(self.keys, fresh), fresh)
+        self.peak = max(self.peak, self.keys.size)
+        if held == 0:
+            self.locate(voxel_size)
+            return
+        centres = voxel_keys.centers(fresh, voxel_size)
+        self.position = (self.position * held + centres.sum(axis=0)) / self.keys.size
+        self.lo, self.hi = np.minimum(self.lo, centres.min(axis=0)), np.maximum(self.hi, centres.max(axis=0))
+
     def sighting(self, voxel_size: float, score: float = 1.0, keyframe=None) -> Sighting:
         half = voxel_size / 2
         return Sighting(instance=self.id, position=_vec(self.position), bbox_min=_vec(self.lo - half),
@@ -210,74 +259,92 @@ def _vec(values: np.ndarray) -> tuple[float, float, float]:
     return float(values[0]), float(values[1]), float(values[2])
 
 
+STATUS_CODES = {"present": 1, "forgotten": 2, "gone": 3}
+"""``Instance.status`` -> its code in ``InstanceTable.status`` (0: a free row)."""
+
+
 class InstanceTable:
-    """The features (float32), boxes and centroids of instances stacked in rows, for whole-frame matrix
-    operations. A row is rewritten only when its instance's arrays were replaced: the memory never
-    changes them in place, so an unchanged object means an unchanged row."""
+    """The features (float32), boxes, centroids and status codes of the instances stacked in rows in
+    the order of their ids, for whole-frame matrix operations. The memory ``put``s an instance whenever
+    it changes its feature, box or status, so no frame walks all instances in Python."""
 
     def __init__(self) -> None:
         self._rows: dict[int, int] = {}
-        self._refs: dict[int, tuple] = {}
-        self._features = np.empty((0, 0), dtype=np.float32)
-        self._boxes = np.empty((0, 3, 3))
+        self.ids = np.empty(0, dtype=np.int64)
+        """(rows,) the instance of each row, -1 where free."""
+        self.status = np.empty(0, dtype=np.int8)
+        self.features = np.empty((0, 0), dtype=np.float32)
+        self.boxes = np.empty((0, 3, 3))
         """(rows, 3, 3): lo, hi, position."""
+        self._used = 0
 
-    def take(self, instances: list[Instance]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(features (N, D), lo, hi, position (N, 3)) of ``instances``, in their order (copies)."""
-        for inst in instances:
-            refs = (inst.feature, inst.lo, inst.hi, inst.position)
-            old = self._refs.get(inst.id)
-            if old is None or any(a is not b for a, b in zip(old, refs)):
-                row = self._row(inst.id, inst.feature.shape[0])
-                self._features[row] = inst.feature
-                self._boxes[row] = (inst.lo, inst.hi, inst.position)
-                self._refs[inst.id] = refs
-        rows = np.fromiter((self._rows[inst.id] for inst in instances), dtype=np.int64, count=len(instances))
-        boxes = self._boxes[rows]
-        return self._features[rows], boxes[:, 0], boxes[:, 1], boxes[:, 2]
+    def put(self, inst: Instance) -> None:
+        """Write ``inst``'s current feature, box, centroid and status to its row."""
+        row = self._row(inst.id, inst.feature.shape[0])
+        self.features[row] = inst.feature
+        self.boxes[row, 0], self.boxes[row, 1], self.boxes[row, 2] = inst.lo, inst.hi, inst.position
+        self.status[row] = STATUS_CODES[inst.status]
 
     def forget(self, instance_id: int) -> None:
         """An instance that ended; its row is reused when the table is compacted."""
-        self._rows.pop(instance_id, None)
-        self._refs.pop(instance_id, None)
+        row = self._rows.pop(instance_id, None)
+        if row is not None:
+            self.ids[row], self.status[row] = -1, 0
+
+    def rows(self, *statuses: str) -> np.ndarray:
+        """Rows (ascending, so in id order) of the instances with one of ``statuses``."""
+        used = self.status[: self._used]
+        if len(statuses) == 1:
+            return np.flatnonzero(used == STATUS_CODES[statuses[0]])
+        return np.flatnonzero(np.isin(used, [STATUS_CODES[s] for s in statuses]))
 
     def _row(self, instance_id: int, dim: int) -> int:
-        if instance_id in self._rows:
-            return self._rows[instance_id]
-        used = max(self._rows.values(), default=-1) + 1
-        if used > 2 * len(self._rows) + 256:  # mostly ended instances: compact
-            order = sorted(self._rows, key=self._rows.get)
-            keep = np.array([self._rows[i] for i in order], dtype=np.int64)
-            self._features[: keep.size], self._boxes[: keep.size] = self._features[keep], self._boxes[keep]
-            self._rows = {i: r for r, i in enumerate(order)}
-            used = keep.size
-        if used >= self._features.shape[0] or self._features.shape[1] != dim:
-            size = max(64, 2 * used)
-            features = np.zeros((size, dim), dtype=np.float32)
-            boxes = np.zeros((size, 3, 3))
-            if self._features.shape[1] == dim:
-                features[:used], boxes[:used] = self._features[:used], self._boxes[:used]
-            else:  # another feature size: every row is rewritten
-                self._rows, self._refs, used = {}, {}, 0
-            self._features, self._boxes = features, boxes
-        self._rows[instance_id] = used
-        return used
+        row = self._rows.get(instance_id)
+        if row is not None:
+            return row
+        if self._used and self.features.shape[1] != dim:
+            raise SchemaMismatchError(f"an instance feature of dimension {dim}; the memory's have "
+                                      f"{self.features.shape[1]}")
+        if self._used > 2 * len(self._rows) + 256:  # mostly ended instances: compact, keeping id order
+            keep = np.flatnonzero(self.ids[: self._used] >= 0)
+            for name in ("ids", "status", "features", "boxes"):
+                array = getattr(self, name)
+                array[: keep.size] = array[keep]
+            self.ids[keep.size: self._used], self.status[keep.size: self._used] = -1, 0
+            self._rows = {i: r for r, i in enumerate(self.ids[: keep.size].tolist())}
+            self._used = keep.size
+        if self._used >= self.ids.shape[0]:
+            size = max(64, 2 * self._used)
+            grown = (np.full(size, -1, dtype=np.int64), np.zeros(size, dtype=np.int8),
+                     np.zeros((size, dim), dtype=np.float32), np.zeros((size, 3, 3)))
+            if self._used:
+                for array, old in zip(grown, (self.ids, self.status, self.features, self.boxes)):
+                    array[: self._used] = old[: self._used]
+            self.ids, self.status, self.features, self.boxes = grown
+        row = self._used
+        self._rows[instance_id], self.ids[row] = row, instance_id
+        self._used += 1
+        return row
 
 
-def match_segments(segments: list[Segment], instances: list[Instance], config: InstanceConfig,
-                   table: InstanceTable | None = None) -> list[Instance | None]:
-    """For each segment the instance it belongs to (or None): among those not gone with a similar
-    feature whose grown box holds the segment's centroid, the nearest (the first on ties)."""
-    candidates = [inst for inst in instances if inst.status != "gone"]
-    if not segments or not candidates:
+def match_segments(segments: list[Segment], table: InstanceTable, config: InstanceConfig) -> list[int | None]:
+    """For each segment the id of the instance it belongs to (or None): among those not gone with a
+    similar feature whose grown box holds the segment's centroid, the nearest (the lowest id on ties).
+    Boxes are tested first, so features are compared only where a box holds a centroid."""
+    rows = table.rows("present", "forgotten")
+    if not segments or rows.size == 0:
         return [None] * len(segments)
-    features, lo, hi, centres = (table or InstanceTable()).take(candidates)
-    lo, hi = lo - config.match_distance_m, hi + config.match_distance_m
+    boxes = table.boxes[rows]
+    lo, hi, centres = boxes[:, 0] - config.match_distance_m, boxes[:, 1] + config.match_distance_m, boxes[:, 2]
     centroids = np.stack([segment.centroid for segment in segments])
-    similar = np.stack([segment.feature for segment in segments]) @ features.T >= config.same_object_cosine
     inside = np.all((centroids[:, None, :] >= lo[None]) & (centroids[:, None, :] <= hi[None]), axis=2)
-    distance = np.linalg.norm(centres[None, :, :] - centroids[:, None, :], axis=2)
-    distance = np.where(similar & inside, distance, np.inf)
+    segment_at, candidate = np.nonzero(inside)
+    features = np.stack([segment.feature for segment in segments])
+    similar = np.einsum("pd,pd->p", features[segment_at], table.features[rows[candidate]]) >= config.same_object_cosine
+    segment_at, candidate = segment_at[similar], candidate[similar]
+    distance = np.full(inside.shape, np.inf)
+    distance[segment_at, candidate] = np.linalg.norm(centres[candidate] - centroids[segment_at], axis=1)
     best = np.argmin(distance, axis=1)
     found = np.isfinite(distance[np.arange(len(segments)), best])
-    return [candidates[b] if ok else None for b, ok in zip(best.tolist(), found.tolist())]
+    ids = table.ids[rows[best]].tolist()
+    return [i if ok else None for i, ok in zip(ids, found.tolist())]

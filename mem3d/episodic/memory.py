@@ -16,7 +16,15 @@ import numpy as np
 
 from mem3d.episodic import budget
 from mem3d.episodic.config import EpisodicConfig
-from mem3d.episodic.instances import Instance, InstanceTable, Segment, frame_segments, join_segments, match_segments
+from mem3d.episodic.instances import (
+    STATUS_CODES,
+    Instance,
+    InstanceTable,
+    Segment,
+    frame_segments,
+    join_segments,
+    match_segments,
+)
 from mem3d.episodic.keyframes import Keyframe, KeyframeSink, MemorySink, is_novel, make_keyframe
 from mem3d.episodic.places import PlaceGraph
 from mem3d.episodic.results import NO_KEYFRAME, Event, EventKind
@@ -85,15 +93,15 @@ class EpisodicMemory:
             segments, structure = frame_segments(frame, self.voxel_size, self.config.instances, self.structure)
             if structure:
                 self._mark_structure(np.stack(structure))
-            matches = match_segments(segments, list(self.instances.values()), self.config.instances, self._table)
-            matched = {inst.id for inst in matches if inst is not None}
+            matches = match_segments(segments, self._table, self.config.instances)
+            matched = {i for i in matches if i is not None}
             lost = np.concatenate([update.removed, update.contradicted])
             self._lose(lost, carved=True, spared=matched, work=work)
             self._lose(update.evicted, carved=False, spared=matched, work=work)
             for inst_id, parts in _by_instance(segments, matches).items():
                 if inst_id in self.instances:
                     self._see(self.instances[inst_id], parts, work)
-            unmatched = [segment for segment, inst in zip(segments, matches) if inst is None]
+            unmatched = [segment for segment, inst_id in zip(segments, matches) if inst_id is None]
             for segment in join_segments(unmatched, self.config.instances, 2 * self.voxel_size, self.voxel_size):
                 self._new(segment, work)
             self._merge_overlapping(work)
@@ -109,9 +117,12 @@ class EpisodicMemory:
     def _mark_structure(self, features: np.ndarray) -> None:
         """New structure features: instances made of them were pieces of floors and walls."""
         self.structure = features if self.structure.size == 0 else np.vstack([self.structure, features])
-        cos = self.config.instances.same_object_cosine
-        for inst in [i for i in self.instances.values() if (features @ i.feature).max() >= cos]:
-            self._drop_instance(inst)
+        rows = self._table.rows(*STATUS_CODES)
+        if rows.size == 0:
+            return
+        made_of = (self._table.features[rows] @ features.T).max(axis=1) >= self.config.instances.same_object_cosine
+        for inst_id in self._table.ids[rows[made_of]].tolist():
+            self._drop_instance(self.instances[inst_id])
 
     def _lose(self, keys: np.ndarray, carved: bool, spared: set[int], work: _FrameWork) -> None:
         """Take voxels the map lost out of the instances; those carved away (or all evicted) end."""
@@ -123,17 +134,21 @@ class EpisodicMemory:
             inst = self.instances.get(inst_id)
             if inst is None or inst.status != "present" or inst.keys.size == 0:
                 continue
-            keep = ~np.isin(inst.keys, keys, assume_unique=True)
-            if keep.all():
+            at = np.minimum(np.searchsorted(inst.keys, keys), inst.keys.size - 1)
+            held = at[inst.keys[at] == keys]
+            if held.size == 0:
                 continue
-            inst.keys = inst.keys[keep]
+            inst.keys = np.delete(inst.keys, held)
             inst.locate(self.voxel_size)
+            self._table.put(inst)
             if inst.id in spared:
                 continue
-            if carved and inst.keys.size <= self.config.instances.gone_fraction * inst.peak:
+            if carved and (inst.keys.size <= self.config.instances.gone_fraction * inst.peak
+                           or inst.keys.size < self.config.instances.min_voxels):
                 self._gone(inst, work)
             elif not carved and inst.keys.size == 0:
                 inst.status = "forgotten"
+                self._table.put(inst)
                 work.events.append(_Pending(EventKind.EVICTED, inst))
 
     def _gone(self, inst: Instance, work: _FrameWork) -> None:
@@ -142,6 +157,7 @@ class EpisodicMemory:
         if partner is None:
             inst.status = "gone"
             inst.appeared_unpaired = False
+            self._table.put(inst)
             work.events.append(_Pending(EventKind.DISAPPEARED, inst))
             return
         old_place, old_position = inst.place, inst.position.copy()
@@ -164,6 +180,7 @@ class EpisodicMemory:
         inst.intervals += other.intervals
         inst.n_sightings += other.n_sightings
         self._drop_instance(other)
+        self._table.put(inst)
         self._own(inst.id, inst.keys)
 
     def _drop_instance(self, inst: Instance) -> None:
@@ -185,9 +202,7 @@ class EpisodicMemory:
         fresh = _missing(added, inst.keys)
         if inst.keys.size + fresh.size <= config.max_keys:
             if fresh.size:  # the same voxels seen again change nothing
-                inst.keys = np.insert(inst.keys, np.searchsorted(inst.keys, fresh), fresh)
-                inst.peak = max(inst.peak, inst.keys.size)
-                inst.locate(self.voxel_size)
+                inst.grow(fresh, self.voxel_size)
         else:  # one segment at a time: a union over the cap restarts from that segment
             for segment in segments:
                 keys = np.union1d(inst.keys, segment.keys)
@@ -198,6 +213,7 @@ class EpisodicMemory:
             inst.feature = _unit(inst.feature * min(inst.n_sightings + i, 20) + segment.feature)
         if inst.status == "forgotten":
             inst.status = "present"
+        self._table.put(inst)
         self._sighted(inst, work, fresh, len(segments))
 
     def _sighted(self, inst: Instance, work: _FrameWork, added: np.ndarray, count: int = 1) -> None:
@@ -250,6 +266,7 @@ class EpisodicMemory:
                 self._retract_last(gone, EventKind.DISAPPEARED)
                 gone.keys, gone.peak, gone.status, gone.seen_from = segment.keys, segment.keys.size, "present", {}
                 gone.locate(self.voxel_size)
+                self._table.put(gone)
                 self._sighted(gone, work, segment.keys)
                 far = float(np.linalg.norm(gone.position - old_position)) > self.config.instances.match_distance_m
                 work.events = [p for p in work.events if p.instance is not gone]
@@ -262,6 +279,7 @@ class EpisodicMemory:
         self.next_instance += 1
         inst.locate(self.voxel_size)
         self.instances[inst.id] = inst
+        self._table.put(inst)
         work.new_instance = True
         self._sighted(inst, work, segment.keys)
         if appeared:
@@ -271,32 +289,34 @@ class EpisodicMemory:
     def _merge_overlapping(self, work: _FrameWork) -> None:
         """Instances seen in this frame whose boxes touch another present instance of a similar feature
         are one object seen in pieces: the younger joins the older (until no such pair is left)."""
-        present = [i for i in self.instances.values() if i.status == "present"]
-        if len(present) < 2:
+        table = self._table
+        rows = table.rows("present")
+        if rows.size < 2:
             return
         cos, margin = self.config.instances.same_object_cosine, self.voxel_size * 2
-        row = {inst.id: r for r, inst in enumerate(present)}
-        features, lo, hi, _ = self._table.take(present)
-        alive = np.ones(len(present), dtype=bool)
+        ids, lo, hi = table.ids[rows], table.boxes[rows, 0], table.boxes[rows, 1]
+        alive = np.ones(rows.size, dtype=bool)
         for inst_id in sorted(work.seen):
-            r = row.get(inst_id)
-            if r is None or not alive[r]:
+            r = int(np.searchsorted(ids, inst_id))  # ids ascend with the rows
+            if r == ids.size or ids[r] != inst_id or not alive[r]:
                 continue
-            inst = present[r]
-            similar = alive & (features @ inst.feature >= cos)
-            similar[r] = False
+            inst = self.instances[inst_id]
+            alive[r] = False  # not its own partner (restored below)
             while True:
-                touching = np.flatnonzero(similar & np.all(lo - margin <= inst.hi, axis=1)
-                                          & np.all(inst.lo - margin <= hi, axis=1))
+                near = np.flatnonzero(alive & np.all(lo - margin <= inst.hi, axis=1)
+                                      & np.all(inst.lo - margin <= hi, axis=1))
+                touching = near[table.features[rows[near]] @ inst.feature >= cos]
                 if touching.size == 0:
                     break
-                other = present[int(touching[0])]
+                other = self.instances[int(ids[touching[0]])]
                 older, younger = (other, inst) if other.id < inst.id else (inst, other)
                 self._join(older, younger, work)
-                similar[row[younger.id]] = alive[row[younger.id]] = False
-                lo[row[older.id]], hi[row[older.id]] = older.lo, older.hi
+                gone_row, kept_row = np.searchsorted(ids, [younger.id, older.id])
+                alive[gone_row] = False
+                lo[kept_row], hi[kept_row] = older.lo, older.hi
                 if younger is inst:
                     break
+            alive[r] = inst.id in self.instances
 
     def _join(self, older: Instance, younger: Instance, work: _FrameWork) -> None:
         """``younger`` was a piece of ``older``: its voxels and sightings go to ``older``, it ends."""
@@ -306,6 +326,7 @@ class EpisodicMemory:
         older.last_seen = max(older.last_seen, younger.last_seen)
         older.seen_from.update(younger.seen_from)
         older.locate(self.voxel_size)
+        self._table.put(older)
         work.events = [p for p in work.events if p.instance is not younger]
         work.seen.discard(younger.id)
         work.seen.add(older.id)
@@ -421,10 +442,11 @@ class EpisodicMemory:
                 owners[block] = {inst_id}
 
     def rebuild_owners(self) -> None:
-        """The voxel-block index of the instances (after a restore)."""
-        self._block_owners = {}
+        """The voxel-block index and the stacked table of the instances (after a restore)."""
+        self._block_owners, self._table = {}, InstanceTable()
         for inst in self.instances.values():
             self._own(inst.id, inst.keys)
+            self._table.put(inst)
 
     # --- queries (mem3d.episodic.queries) -------------------------------------------------
 
@@ -433,12 +455,12 @@ class EpisodicMemory:
         return self.sink.get(keyframe_id)
 
 
-def _by_instance(segments: list[Segment], matches: list[Instance | None]) -> dict[int, list[Segment]]:
+def _by_instance(segments: list[Segment], matches: list[int | None]) -> dict[int, list[Segment]]:
     """Instance id -> the segments matched to it, in frame order (instances by their first segment)."""
     parts: dict[int, list[Segment]] = {}
-    for segment, inst in zip(segments, matches):
-        if inst is not None:
-            parts.setdefault(inst.id, []).append(segment)
+    for segment, inst_id in zip(segments, matches):
+        if inst_id is not None:
+            parts.setdefault(inst_id, []).append(segment)
     return parts
 
 

@@ -81,14 +81,20 @@ def when_seen(memory: EpisodicMemory, query: np.ndarray, threshold: float | None
         return inst.id, tuple(Interval(start=a, end=b, place=int(p)) for a, b, p in inst.intervals)
 
 
-def changes_since(memory: EpisodicMemory, stamp: float, place: int | None = None) -> tuple[Event, ...]:
+def changes_since(memory: EpisodicMemory, stamp: float, place: int | None = None, min_sightings: int = 1
+                  ) -> tuple[Event, ...]:
     """The appeared, moved and disappeared events after ``stamp`` (seconds), at ``place`` if given
-    (a move counts at both of its places)."""
+    (a move counts at both of its places), of instances sighted at least ``min_sightings`` times (a
+    persistence rule for noisy perception: a flicker of a confused label or a dropped mask is seen once
+    or twice, an object many times; 1 keeps every change)."""
+    if min_sightings < 1:
+        raise InvalidInputError(f"min_sightings must be at least 1, got {min_sightings}")
     with memory.lock:
         if place is not None:
             memory.places.require(place)
         return tuple(e for e in memory.log if e.kind in CHANGE_KINDS and e.stamp > stamp
-                     and (place is None or place in (e.place, e.from_place)))
+                     and (place is None or place in (e.place, e.from_place))
+                     and (min_sightings == 1 or memory.instances[e.instance].n_sightings >= min_sightings))
 
 
 def what_was_at(memory: EpisodicMemory, stamp: float, place: int | None = None,

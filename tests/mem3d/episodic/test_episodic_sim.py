@@ -6,6 +6,7 @@ import pytest
 
 from mem3d.episodic import queries
 from mem3d.episodic.results import EventKind
+from mem3d.errors import InvalidInputError
 from tests.helpers.episodes import room_of, run_episode
 
 pytestmark = pytest.mark.edge
@@ -86,3 +87,15 @@ def test_history_when_seen_and_what_was_at_follow_the_move(episode, label_encode
     after = queries.what_was_at(memory, move.stamp + 1.0, place=move.from_place)
     assert instance in {s.instance for s in before} and instance not in {s.instance for s in after}
     assert instance in {s.instance for s in queries.what_was_at(memory, move.stamp + 1.0, place=move.place)}
+
+
+def test_changes_since_keeps_only_persistent_instances_when_asked(episode):
+    memory = episode.memory
+    every = queries.changes_since(memory, float("-inf"))
+    assert every and queries.changes_since(memory, float("-inf"), min_sightings=1) == every
+    most = max(memory.instances[e.instance].n_sightings for e in every)
+    persistent = queries.changes_since(memory, float("-inf"), min_sightings=most)
+    assert persistent and all(memory.instances[e.instance].n_sightings >= most for e in persistent)
+    assert len(persistent) < len(every) or all(memory.instances[e.instance].n_sightings == most for e in every)
+    with pytest.raises(InvalidInputError):
+        queries.changes_since(memory, 0.0, min_sightings=0)

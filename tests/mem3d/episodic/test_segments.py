@@ -46,3 +46,46 @@ def test_a_vit_like_palette_gives_the_objects_one_row_per_label_gives():
     assert n_label >= 3 and abs(n_vit - n_label) <= max(1, n_label // 4)
     for inst in vit_memory.instances.values():  # each instance's feature is its object's concept
         assert float(np.max(concepts @ inst.feature)) >= 0.95
+
+
+def test_the_whole_array_union_find_numbers_components_as_scipy_does():
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from mem3d.episodic.instances import _KEY_OFFSETS, _components
+    from mem3d.map import keys as voxel_keys
+
+    rng = np.random.default_rng(3)
+    for trial in range(40):  # sparse speckle (many components) to dense blobs (few, long chains)
+        coords = rng.integers(0, int(rng.integers(3, 30)), (int(rng.integers(1, 1500)), 3))
+        cells = np.unique(voxel_keys.pack(coords))
+        rows, cols = [], []
+        for offset in _KEY_OFFSETS:
+            at = np.minimum(np.searchsorted(cells, cells + offset), cells.size - 1)
+            hit = np.flatnonzero(cells[at] == cells + offset)
+            rows.append(hit)
+            cols.append(at[hit])
+        graph = coo_matrix((np.ones(sum(r.size for r in rows)), (np.concatenate(rows), np.concatenate(cols))),
+                           shape=(cells.size, cells.size))
+        expected = connected_components(graph, directed=False)[1]
+        assert np.array_equal(_components(cells), expected), trial
+
+
+def test_the_instance_table_keeps_rows_in_id_order_through_compaction():
+    from mem3d.episodic.instances import Instance, InstanceTable
+
+    table = InstanceTable()
+    instances = [Instance(i, np.full(4, i, dtype=np.float32), np.empty(0, dtype=np.int64), 0, 0.0, 0.0, 0)
+                 for i in range(700)]
+    for inst in instances:
+        table.put(inst)
+    for inst in instances[:600]:  # most end: the next new row compacts the table
+        table.forget(inst.id)
+    instances[650].status = "gone"
+    table.put(instances[650])
+    late = Instance(700, np.full(4, 700, dtype=np.float32), np.empty(0, dtype=np.int64), 0, 0.0, 0.0, 0)
+    table.put(late)
+    present = table.ids[table.rows("present")].tolist()
+    assert present == [i for i in range(600, 701) if i != 650]
+    assert table.ids[table.rows("gone")].tolist() == [650]
+    assert np.all(table.features[table.rows("present"), 0] == np.array(present))
