@@ -15,13 +15,14 @@ the same questions.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bench.nav_world import WorldConfig, label_encoder, make_world
+from bench.nav_world import WorldConfig, episodes, label_encoder, make_world
 from planners.frontier import FrontierConfig
 
 NEAR_M = 0.5
@@ -40,6 +41,9 @@ class LocalizeEvalConfig:
     width: int = 160
     height: int = 120
     samples: int = 4000
+    workers: int = 0
+    """Episodes run at once, each in its own process (0 = one per CPU core); the results do not
+    depend on it."""
 
 
 def box_distance_3d(point, lo, hi) -> float:
@@ -56,8 +60,11 @@ def score(memory, label: str, truth, removed: bool) -> bool:
     return box_distance_3d(np.asarray(result.candidates[0].centroid), truth.bbox_min, truth.bbox_max) <= NEAR_M
 
 
-def run_episode(seed: int, config: LocalizeEvalConfig, encoder) -> list[dict]:
+def run_episode(seed: int, config: LocalizeEvalConfig, encoder=None) -> list[dict]:
+    """Apartment ``seed``'s query rows (``encoder`` None = label-minilm)."""
     from sim.scene import ObjectKind
+
+    encoder = label_encoder() if encoder is None else encoder
 
     world = make_world(seed, WorldConfig(config.width, config.height, config.samples, config.perception), encoder,
                        static=True)
@@ -100,15 +107,14 @@ def _rate(rows, key="success") -> float | None:
 
 def run(config: LocalizeEvalConfig, show_progress: bool = True) -> dict:
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if show_progress else (lambda text: None)
-    encoder = label_encoder()
     started = time.monotonic()
-    rows = []
-    for k in range(config.n_episodes):
-        seed = config.first_seed + k
-        episode = run_episode(seed, config, encoder)
-        rows += episode
-        say(f"episode {k + 1}/{config.n_episodes} (apartment {seed}): {sum(r['success'] for r in episode)}/"
+    seeds = [config.first_seed + k for k in range(config.n_episodes)]
+    finished: dict[int, list[dict]] = {}
+    for seed, episode in episodes(functools.partial(run_episode, config=config), seeds, config.workers):
+        finished[seed] = episode
+        say(f"episode {len(finished)}/{len(seeds)} (apartment {seed}): {sum(r['success'] for r in episode)}/"
             f"{len(episode)} right, static {sum(r['static_success'] for r in episode)}/{len(episode)}")
+    rows = [row for seed in seeds for row in finished[seed]]
     out = {"perception": "label-minilm" + (" + degraded" if config.perception == "degraded" else ""),
            "success_rate": _rate(rows), "static_baseline_success_rate": _rate(rows, "static_success"),
            "n_queries": len(rows), "n_episodes": config.n_episodes}

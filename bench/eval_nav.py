@@ -20,13 +20,14 @@ every subtask; its subtasks keep the memory run's categories (and the same objec
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from bench.nav_world import WorldConfig, label_encoder, make_world, shortest_path_m, spl, succeeded
+from bench.nav_world import WorldConfig, episodes, label_encoder, make_world, shortest_path_m, spl, succeeded
 
 GOAL_KINDS = ("furniture", "small")
 
@@ -45,6 +46,9 @@ class NavEvalConfig:
     height: int = 120
     samples: int = 4000
     max_actions_per_goal: int = 300
+    workers: int = 0
+    """Episodes run at once, each in its own process (0 = one per CPU core); the results do not
+    depend on it."""
 
 
 def pick_goals(source, n: int, rng: np.random.Generator) -> list:
@@ -134,20 +138,28 @@ def summarize(rows: list[dict], n_goals: int) -> dict:
     return out
 
 
+def run_pair(seed: int, config: NavEvalConfig) -> tuple[list[dict], list[dict]]:
+    """Apartment ``seed``: the memory run's subtask rows and, if configured, the no-memory baseline's
+    on the same episode (empty otherwise)."""
+    encoder = label_encoder()
+    rows = run_episode(seed, config, encoder, wipe=False)
+    baseline = run_episode(seed, config, encoder, wipe=True, categories=[r["category"] for r in rows]) \
+        if config.no_memory_baseline else []
+    return rows, baseline
+
+
 def run(config: NavEvalConfig, show_progress: bool = True) -> dict:
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if show_progress else (lambda text: None)
-    encoder = label_encoder()
     started = time.monotonic()
     seeds = [config.first_seed + k for k in range(config.n_episodes)]
-    rows, baseline = [], []
-    for k, seed in enumerate(seeds):
-        rows += run_episode(seed, config, encoder, wipe=False)
-        last = rows[-config.goals_per_episode:]
+    finished: dict[int, tuple[list[dict], list[dict]]] = {}
+    for seed, (last, base) in episodes(functools.partial(run_pair, config=config), seeds, config.workers):
+        finished[seed] = (last, base)
         goals = ", ".join(f"{r['goal']} ({r['category']}) spl {r['spl']:.2f}" for r in last)
-        say(f"episode {k + 1}/{len(seeds)} (apartment {seed}): {sum(r['success'] for r in last)}/{len(last)} "
+        say(f"episode {len(finished)}/{len(seeds)} (apartment {seed}): {sum(r['success'] for r in last)}/{len(last)} "
             f"goals: {goals}")
-        if config.no_memory_baseline:
-            baseline += run_episode(seed, config, encoder, wipe=True, categories=[r["category"] for r in last])
+    rows = [row for seed in seeds for row in finished[seed][0]]
+    baseline = [row for seed in seeds for row in finished[seed][1]]
     result = {"perception": "label-minilm" + (" + degraded" if config.perception == "degraded" else ""),
               "n_episodes": len(seeds), "goals_per_episode": config.goals_per_episode, "n_subtasks": len(rows),
               **summarize(rows, config.goals_per_episode)}

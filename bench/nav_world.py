@@ -8,6 +8,9 @@ here only to build episodes and to score them.
 
 from __future__ import annotations
 
+import functools
+import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,10 +54,32 @@ class World:
     before)."""
 
 
+@functools.cache
 def label_encoder():
+    """The label-minilm encoder, loaded once per process."""
     from mem3d.encoder import create_encoder
 
     return create_encoder("label-minilm")
+
+
+def episodes(run_one: Callable[[int], object], seeds: Iterable[int], workers: int = 0) -> Iterator[tuple[int, object]]:
+    """``(seed, run_one(seed))`` for every seed, as episodes finish: in ``workers`` spawned processes
+    (0 = one per CPU core; 1 = in this process, in seed order). Episodes are independent and seeded,
+    so the results do not depend on ``workers``; ``run_one`` must pickle (a module-level function or a
+    ``functools.partial`` of one)."""
+    seeds = list(seeds)
+    workers = min(len(seeds), workers or os.cpu_count() or 1)
+    if workers <= 1:
+        for seed in seeds:
+            yield seed, run_one(seed)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        running = {pool.submit(run_one, seed): seed for seed in seeds}
+        for done in as_completed(running):
+            yield running[done], done.result()
 
 
 def map_config(encoder) -> MapConfig:

@@ -38,6 +38,9 @@ class FrontierConfig:
     revisit_view_m: float = 1.2
     """A revisit looks at stale things from about this far (a 1.2 m high camera sees a table top from
     there)."""
+    resolved_radius_m: float = 0.5
+    """A frontier target with fewer than ``min_cells`` frontier cells left this close to it was
+    uncovered by the views on the way: the trip there ends and the next target is chosen."""
     revisited_radius_m: float = 2.0
     """Stale targets this close to one just revisited are skipped (the look-around there renewed what
     the camera can see; the floor near the robot it never sees, so it would stay stale)."""
@@ -117,9 +120,8 @@ class FrontierMap:
         return self._groups(grid, mask, "stale", lambda cells: float(len(cells)), np.abs(reach - view))
 
     def _groups(self, grid: PlanningGrid, mask: np.ndarray, kind: str, gain, rank: np.ndarray) -> list[Target]:
-        """Connected groups of ``mask`` of at least ``min_cells``; each group's target is its member of
-        lowest ``rank`` that is not blacklisted (a group none of whose cells is free of the blacklist is
-        left out)."""
+        """Connected groups of ``mask`` with at least ``min_cells`` outside the blacklist; each group's
+        target is its member of lowest ``rank`` that is not blacklisted, its gain that of those members."""
         labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
         if count == 0:
             return []
@@ -136,7 +138,7 @@ class FrontierMap:
             allowed = np.ones(len(cells), bool)
             for b, radius in self.blacklist:
                 allowed &= np.hypot(*(xy - b).T) >= radius
-            if not allowed.any():
+            if allowed.sum() < self.config.min_cells:  # what the blacklist leaves of it is noise too
                 continue
             order = np.flatnonzero(allowed)
             k_best = order[int(np.argmin(rank[cells[order, 0], cells[order, 1]]))]
@@ -157,6 +159,19 @@ class FrontierMap:
             if utility > best_utility:
                 best, best_utility = target, utility
         return best
+
+    def resolved(self, grid: PlanningGrid, xy, radius_m: float) -> bool:
+        """Whether fewer than ``min_cells`` frontier cells are left within ``radius_m`` of world ``xy``:
+        a frontier target the views on the way there have uncovered."""
+        r, c = grid.cell(np.asarray(xy, float))
+        k = int(np.ceil(radius_m / grid.cell_m))
+        r0, r1 = max(0, r - k), min(self.mask.shape[0], r + k + 1)
+        c0, c1 = max(0, c - k), min(self.mask.shape[1], c + k + 1)
+        if r1 <= r0 or c1 <= c0:
+            return True
+        rr, cc = np.mgrid[r0:r1, c0:c1]
+        near = np.hypot(rr - r, cc - c) <= k
+        return int((self.mask[r0:r1, c0:c1] & near).sum()) < self.config.min_cells
 
     def forbid(self, xy, radius_m: float | None = None) -> None:
         """Skip targets within ``radius_m`` (default ``blacklist_radius_m``) of ``xy`` from now on."""

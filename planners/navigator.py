@@ -372,7 +372,8 @@ class Navigator:
     # ------------------------------------------------------------------ exploration
     def _explore_once(self, goal: str | None, wrong: list[np.ndarray], revisit: bool = False) -> bool:
         """Go to the best frontier (or stale area; only those with ``revisit``) and look around there;
-        False when none is reachable. Stops early when the memory finds the goal on the way."""
+        False when none is reachable. Stops early when the memory finds the goal on the way, or when the
+        views on the way uncovered the frontier (no need to stand at what was already seen)."""
         xy = pose_of(self.obs)[0]
         start = self.grid.cell(xy)
         targets = self.frontier.targets(self.grid, self.obs.stamp, revisit)
@@ -384,11 +385,14 @@ class Navigator:
             return False
         self._report(float(distance[target.cell]), True, f"exploring a {target.kind} target")
 
-        def found() -> bool:
-            return goal is not None and self._candidate(goal, wrong) is not None
+        def found_or_uncovered() -> bool:  # the goal turned up, or the views on the way saw the frontier
+            if goal is not None and self._candidate(goal, wrong) is not None:
+                return True
+            return target.kind == "frontier" and \
+                self.frontier.resolved(self.grid, target.xy, self.frontier.config.resolved_radius_m)
 
         mask = _disk_mask(self.grid, np.asarray(target.xy), 0.3)
-        outcome = self._drive(mask, np.asarray(target.xy), 0.3, exploring=True, interrupt=found)
+        outcome = self._drive(mask, np.asarray(target.xy), 0.3, exploring=True, interrupt=found_or_uncovered)
         if outcome == "interrupted":
             return True
         if outcome != "arrived":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import eval_localize, eval_nav, nav_bench
+from bench import eval_localize, eval_nav, nav_bench, nav_world
 
 
 def test_nav_benchmark_reduced():
@@ -38,3 +38,9 @@ def test_localize_evaluation_reduced():
     assert result["n_queries"] == len(result["queries"]) >= 4
     assert result["unmoved_n"] == 3 and result["removed_n"] == 2
     assert 0 <= result["static_baseline_success_rate"] <= result["success_rate"] <= 1
+
+
+def test_episodes_run_in_worker_processes_give_every_seed_its_result():
+    serial = dict(nav_world.episodes(abs, [-3, 4, -5], workers=1))
+    parallel = dict(nav_world.episodes(abs, [-3, 4, -5], workers=2))
+    assert serial == parallel == {-3: 3, 4: 4, -5: 5}

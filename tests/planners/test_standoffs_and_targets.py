@@ -64,3 +64,32 @@ def test_a_revisited_stale_target_rules_out_its_surroundings():
     frontier.forbid(first[0].xy, frontier.config.revisited_radius_m)
     for target in frontier.targets(grid, now=10.0, revisit=True):
         assert np.hypot(*(np.asarray(target.xy) - first[0].xy)) >= frontier.config.revisited_radius_m
+
+
+def walled(codes: np.ndarray) -> np.ndarray:
+    """The room's outline as walls (the unknown margin outside the copy makes no frontier)."""
+    codes[0, :] = codes[-1, :] = codes[:, 0] = codes[:, -1] = OCCUPIED
+    return codes
+
+
+def test_a_frontier_seen_on_the_way_is_resolved_and_blacklist_remnants_are_no_targets():
+    codes = np.full((80, 80), FREE)
+    codes[:, 60:] = UNKNOWN  # a frontier along column 59 (x = 2.975 m)
+    grid = grid_of(walled(codes))
+    frontier = FrontierMap()
+    frontier.update(grid, None)
+    (target,) = frontier.targets(grid, now=0.0)
+    assert abs(target.xy[0] - 2.975) < 1e-9 and not frontier.resolved(grid, target.xy, 0.5)
+    assert frontier.resolved(grid, (1.0, 2.0), 0.5)  # nothing unseen near the middle of the room
+    seen = walled(np.full((80, 80), FREE, np.int8))[:, 50:]
+    frontier.update(grid, grid.merge(OccupancyGrid(seen, np.ones(seen.shape), 50, 0, 0.05, 2, 1.0)))
+    assert frontier.resolved(grid, target.xy, 0.5)  # the view on the way saw past it
+    assert "frontier" not in {t.kind for t in frontier.targets(grid, now=1.0)}
+    small = np.full((40, 40), FREE)
+    small[:, 30:] = UNKNOWN  # a 38-cell frontier along column 29, rows 1-38
+    grid = grid_of(walled(small))
+    frontier = FrontierMap()
+    frontier.update(grid, None)
+    assert len(frontier.targets(grid, now=0.0)) == 1
+    frontier.forbid((1.475, 1.0), 0.85)  # leaves rows 1-2 and 37-38 outside the blacklist: 4 cells
+    assert frontier.targets(grid, now=0.0) == []
