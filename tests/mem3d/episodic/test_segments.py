@@ -5,7 +5,7 @@ import numpy as np
 
 from bench.aisle import AisleSpec, AisleWalker
 from mem3d.episodic.config import EpisodicConfig, InstanceConfig
-from mem3d.episodic.instances import feature_groups, frame_segments
+from mem3d.episodic.instances import _sorted_pairs, feature_groups, frame_segments
 from mem3d.episodic.memory import EpisodicMemory
 from mem3d.synthetic import random_concepts
 from mem3d.voxel_map import MapConfig, VoxelMap
@@ -22,6 +22,17 @@ def test_noisy_variants_of_a_feature_form_one_group_and_distinct_features_stay_a
     assert np.allclose(np.linalg.norm(means, axis=1), 1.0, atol=1e-5)
     group, means = feature_groups(concepts, 0.9)  # one row per label: untouched
     assert group.tolist() == [0, 1, 2] and means is concepts
+
+
+def test_pairs_are_sorted_by_row_then_key_as_lexsort_sorts_them():
+    rng = np.random.default_rng(3)
+    for n_rows in (1, 7, 40_000):  # 40,000 rows: past the 16-bit radix path
+        keys = rng.integers(-(1 << 62), 1 << 62, size=3000)
+        keys[::3] = keys[1::3]  # repeated keys, with the same or other rows
+        rows = rng.integers(0, n_rows, size=3000)
+        order = np.lexsort((keys, rows))
+        sorted_keys, sorted_rows = _sorted_pairs(keys, rows)
+        assert np.array_equal(sorted_keys, keys[order]) and np.array_equal(sorted_rows, rows[order])
 
 
 def _walk(palette_variants: int, feature_noise: float) -> tuple[list[int], EpisodicMemory, np.ndarray]:
