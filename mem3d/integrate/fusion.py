@@ -270,8 +270,7 @@ def _assign_codes(store, codebook: FeatureCodebook, slots: np.ndarray, seen: np.
         better = alt_residuals < residuals[retry]
         codes[retry[better]] = alternative[better]
         residuals[retry[better]] = alt_residuals[better]
-    store.code[slots] = codes
-    store.bound_slack[slots] = codebook.slack(residuals, codes)
+    store.set_search_bounds(slots, codes, codebook.slack(residuals, codes))
 
 
 def unit_palette(frame: FeatureFrame) -> np.ndarray:

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mem3d.map.bound_pages import BoundPages
+
 GROWTH = 1.5
 """Beyond its capacity a store grows by this factor (one copy of the columns)."""
 PAGE_BYTES = 4096
@@ -89,6 +91,9 @@ class VoxelStore:
         self._used = 0
         """High-water mark of ``n``: rows [0, _used) have been written (their pages are committed)."""
         self._changed: list[np.ndarray] | None = None
+        self.bounds = BoundPages()
+        """The search bounds by page (``mem3d.map.bound_pages``), kept on every write of ``code`` and
+        ``bound_slack`` made through the store's methods."""
         if capacity is None:
             self._arrays = self._reserve(reserved_rows(sum(c.row_bytes for c in self.columns)))
         else:
@@ -164,6 +169,7 @@ class VoxelStore:
         for array in self._arrays.values():
             array[self.n:stale] = 0
         self._set_live(self.n + count)
+        self.bounds.note(slots, self.code[slots], self.bound_slack)
         self.mark_changed(slots)
         return slots
 
@@ -184,8 +190,16 @@ class VoxelStore:
             array = self._arrays[column.name]
             array[holes] = array[movers]
         self.n = new_n
+        self.bounds.note(holes, self.code[holes], self.bound_slack)
         self.mark_changed(holes)
         return movers, holes
+
+    def set_search_bounds(self, slots: np.ndarray, codes: np.ndarray, slack: np.ndarray) -> None:
+        """Write the ``code`` and ``bound_slack`` of the voxels at ``slots`` (the codebook search's
+        columns; only through here, so that ``bounds`` follows)."""
+        self.code[slots] = codes
+        self.bound_slack[slots] = slack
+        self.bounds.note(slots, self.code[slots], self.bound_slack)
 
     def assign(self, n: int, slots: np.ndarray, rows: dict[str, np.ndarray]) -> None:
         """Write ``rows`` (column name -> values for ``slots``) and make ``n`` voxels live: how a
@@ -193,6 +207,7 @@ class VoxelStore:
         self.reserve(n)
         for name, values in rows.items():
             self._arrays[name][slots] = values
+        self.bounds.note(slots, self.code[slots], self.bound_slack)
         self._set_live(n)
 
     def _set_live(self, n: int) -> None:
@@ -225,7 +240,7 @@ class VoxelStore:
         for column in self.columns:
             used = self._used * column.row_bytes
             total += min(self._arrays[column.name].nbytes, -(-used // PAGE_BYTES) * PAGE_BYTES)
-        return total
+        return total + self.bounds.nbytes()
 
 
 COPY_CHUNK_ROWS = 16384
