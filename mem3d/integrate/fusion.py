@@ -204,6 +204,7 @@ def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, 
     newest = is_new | (store.last_seen[slots] <= stamp)
     store.last_seen[slots[newest]] = stamp
     store.last_obs_id[slots[newest]] = obs_id
+    store.note_search_bounds(slots)  # once for every chunk's codes
     keys = store.key[slots]
     return FusionResult(added=keys[is_new], updated=keys[seen], contradicted=keys[contradicted])
 
@@ -270,7 +271,8 @@ def _assign_codes(store, codebook: FeatureCodebook, slots: np.ndarray, seen: np.
         better = alt_residuals < residuals[retry]
         codes[retry[better]] = alternative[better]
         residuals[retry[better]] = alt_residuals[better]
-    store.set_search_bounds(slots, codes, codebook.slack(residuals, codes))
+    store.code[slots] = codes
+    store.bound_slack[slots] = codebook.slack(residuals, codes)
 
 
 def unit_palette(frame: FeatureFrame) -> np.ndarray:

@@ -52,9 +52,13 @@ class BoundPages:
         self._reserve(int(slots.max() >> PAGE_SHIFT) + 1, int(codes.max()) + 1)
         np.maximum.at(self.highest, (slots >> PAGE_SHIFT, codes), slack)
         np.maximum.at(self.code_highest, codes, slack)
-        lines = np.unique(slots >> LINE_SHIFT)
-        rows = np.minimum(lines[:, None] * LINE_SLOTS + _LINE_OFFSETS, slack_column.shape[0] - 1)
-        self.line_highest[lines] = slack_column[rows].max(axis=1)
+        lines = np.sort(slots >> LINE_SHIFT)
+        lines = lines[np.concatenate(([True], lines[1:] != lines[:-1]))]
+        whole = slack_column.shape[0] >> LINE_SHIFT  # lines that lie wholly inside the column
+        inside = lines[: np.searchsorted(lines, whole)]
+        self.line_highest[inside] = _row_max(slack_column[: whole << LINE_SHIFT].reshape(whole, LINE_SLOTS)[inside])
+        for line in lines[inside.size:].tolist():  # the column's last, partial line (if any)
+            self.line_highest[line] = slack_column[line << LINE_SHIFT:].max()
 
     def _reserve(self, pages: int, codes: int) -> None:
         old_pages, old_codes = self.highest.shape
@@ -91,3 +95,13 @@ class BoundPages:
 
     def nbytes(self) -> int:
         return self.highest.nbytes + self.code_highest.nbytes + self.line_highest.nbytes
+
+
+def _row_max(rows: np.ndarray) -> np.ndarray:
+    """Per row of (L, LINE_SLOTS), its maximum: halving the width each step (twice as fast as ``max(axis=1)``
+    on rows this short)."""
+    width = rows.shape[1]
+    while width > 1:
+        width //= 2
+        rows = np.maximum(rows[:, :width], rows[:, width:])
+    return rows[:, 0]

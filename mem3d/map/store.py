@@ -194,11 +194,9 @@ class VoxelStore:
         self.mark_changed(holes)
         return movers, holes
 
-    def set_search_bounds(self, slots: np.ndarray, codes: np.ndarray, slack: np.ndarray) -> None:
-        """Write the ``code`` and ``bound_slack`` of the voxels at ``slots`` (the codebook search's
-        columns; only through here, so that ``bounds`` follows)."""
-        self.code[slots] = codes
-        self.bound_slack[slots] = slack
+    def note_search_bounds(self, slots: np.ndarray) -> None:
+        """Bring ``bounds`` up to date for the ``code`` and ``bound_slack`` written at ``slots``: a writer
+        of those columns (``mem3d.integrate.fusion``) calls it once for all it wrote, before any search."""
         self.bounds.note(slots, self.code[slots], self.bound_slack)
 
     def assign(self, n: int, slots: np.ndarray, rows: dict[str, np.ndarray]) -> None:

@@ -27,7 +27,8 @@ def test_candidates_equal_a_scan_of_every_voxel(seed, n_codes, steps):
             slots = np.unique(rng.integers(0, store.n, int(rng.integers(1, store.n + 1))))
             codes = (slots // int(rng.integers(LINE_SLOTS, 2 * PAGE_SLOTS)) + rng.integers(0, 3)) % n_codes
             slack = rng.normal(-0.2, 0.05, slots.size) + 0.8 * (rng.random(slots.size) < 0.002)
-            store.set_search_bounds(slots, codes.astype(np.int32), slack.astype(np.float32))
+            store.code[slots], store.bound_slack[slots] = codes, slack
+            store.note_search_bounds(slots)
         if store.n and rng.random() < 0.6:
             store.remove(np.unique(rng.integers(0, store.n, int(rng.integers(1, store.n // 2 + 2)))))
         for _ in range(6):
