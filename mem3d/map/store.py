@@ -93,7 +93,8 @@ class VoxelStore:
         self._changed: list[np.ndarray] | None = None
         self.bounds = BoundPages()
         """The search bounds by page (``mem3d.map.bound_pages``), kept on every write of ``code`` and
-        ``bound_slack`` made through the store's methods."""
+        ``bound_slack``: the store's own (append, remove, assign), and a writer's, which it announces
+        with ``note_search_bounds``."""
         if capacity is None:
             self._arrays = self._reserve(reserved_rows(sum(c.row_bytes for c in self.columns)))
         else:
