@@ -60,6 +60,12 @@ def may_stop_at(grid: PlanningGrid, candidate: Candidate, xy: np.ndarray, config
     return grid.inside(row, col) and bool(standoff_cells(grid, standing_extent(grid, candidate), config)[row, col])
 
 
+def within_reach(grid: PlanningGrid, candidate: Candidate, xy: np.ndarray, config: StandoffConfig) -> bool:
+    """Whether ``xy`` is at most ``config.max_m`` from the candidate's ``standing_extent``."""
+    extent = standing_extent(grid, candidate)
+    return float(box_distance(np.asarray(xy, float), extent.bbox_min, extent.bbox_max)) <= config.max_m
+
+
 def same_object(a: Candidate, b: Candidate, radius_m: float) -> bool:
     """Either's centroid within ``radius_m`` of the other's box footprint."""
     return min(float(box_distance(np.asarray(a.centroid[:2]), b.bbox_min, b.bbox_max)),

@@ -21,6 +21,12 @@ class StandoffConfig:
     """Farthest it stands from it."""
 
 
+NOISY_STANDOFF = StandoffConfig(max_m=0.7)
+"""For perception whose boxes run past the object (labels bleeding onto what is round it, depth noise
+at range: ``perception.degradation.DEGRADED`` widens a box by 0.1-0.25 m): stand nearer, so that a
+stop 0.9 m from the memory's box is not 1.1 m from the object."""
+
+
 def box_distance(points: np.ndarray, bbox_min, bbox_max) -> np.ndarray:
     """Floor-plane distance (m) of world points (..., 2) to a box's footprint (0 inside)."""
     lo, hi = np.asarray(bbox_min, float)[:2], np.asarray(bbox_max, float)[:2]

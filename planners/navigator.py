@@ -27,7 +27,7 @@ import numpy as np
 from mem3d.nav.traversability import OccupancyGrid
 from mem3d.source import Action, ActionKind, ActionResult
 from mem3d.types import Candidate, LocalizeResult, Observation
-from planners.approach import grew, may_stop_at, same_object, standoff_mask
+from planners.approach import grew, may_stop_at, same_object, standoff_mask, within_reach
 from planners.astar import astar, distance_field, smooth
 from planners.frontier import FrontierConfig, FrontierMap
 from planners.goals import StandoffConfig, box_distance
@@ -325,7 +325,7 @@ class Navigator:
                 if may_stop_at(self.grid, seen, here, self.config.standoff):
                     return seen, True
                 candidate = seen
-        latest = [candidate]
+        latest, looked = [candidate], False
         """The memory's newest answer for the object on the way (None: it vanished)."""
 
         def changed() -> bool:  # it vanished, the robot already stands near it, or its box grew
@@ -349,7 +349,10 @@ class Navigator:
                 continue  # its box grew: plan for the new one
             close = box_distance(here, latest[0].bbox_min, latest[0].bbox_max) <= self.config.standoff.max_m + 0.3
             if outcome in ("arrived", "interrupted") or close:  # close enough to look, even where the plan
-                return self._verify(latest[0], goal), True  # could not end
+                seen = self._verify(latest[0], goal)  # could not end
+                if seen is None or within_reach(self.grid, seen, here, self.config.standoff) or looked:
+                    return seen, True
+                looked, latest[0] = True, seen  # the near views moved its box away: once more to it
         return None, False
 
     def _verify(self, candidate: Candidate, goal: str) -> Candidate | None:
