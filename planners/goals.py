@@ -17,8 +17,9 @@ from planners.grid import PlanningGrid
 class StandoffConfig:
     min_m: float = 0.3
     """Closest the robot's centre comes to the object's box (in the floor plane)."""
-    max_m: float = 0.9
-    """Farthest it stands from it."""
+    max_m: float = 0.93
+    """Farthest it stands from it: under the ObjectNav rule's 1.0 m by one voxel's overhang (a box of
+    voxels reaches up to a voxel, 0.05 m, past the surface it was seen on) and a little more."""
 
 
 NOISY_STANDOFF = StandoffConfig(max_m=0.7)

@@ -36,7 +36,7 @@ def test_the_robot_may_stop_near_the_box_with_it_in_view_and_nowhere_else():
     cabinet = box((1.0, 1.9, 0.0), (1.2, 2.1, 0.8))
     assert may_stop_at(grid, cabinet, np.array([0.52, 2.02]), config)  # 0.48 m in front of it
     assert not may_stop_at(grid, cabinet, np.array([1.12, 2.02]), config)  # inside it
-    assert not may_stop_at(grid, cabinet, np.array([0.07, 2.02]), config)  # 0.93 m: too far
+    assert not may_stop_at(grid, cabinet, np.array([0.02, 2.02]), config)  # 0.975 m: too far
     assert not may_stop_at(grid, cabinet, np.array([2.42, 2.02]), config)  # behind the wall: out of view
     mask = standoff_mask(grid, cabinet, config)
     rows, cols = np.nonzero(mask)
@@ -68,4 +68,4 @@ def test_the_standing_extent_drops_floor_the_label_bled_onto():
     assert standing_extent(grid, rug) == rug
     here = np.array([0.12, 2.02])  # 0.68 m from the floor it bled onto, 0.88 m from the cabinet
     assert may_stop_at(grid, bled, here, StandoffConfig())
-    assert not may_stop_at(grid, bled, np.array([0.07, 2.02]), StandoffConfig())
+    assert not may_stop_at(grid, bled, np.array([0.02, 2.02]), StandoffConfig())
