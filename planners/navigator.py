@@ -314,7 +314,8 @@ class Navigator:
         it, whether the place was looked at; False when no path got there or it vanished on the way).
         From near enough it first looks from where it stands (turning costs no path): the box grows
         to what is in view, and a confirmed object within reach needs no step. On the way it stops
-        as soon as it stands at a standoff of the newest box."""
+        as soon as it stands at a standoff of the newest box; when the views at the stop moved the
+        box out of reach, it steps up to it once more."""
         target = np.asarray(candidate.centroid[:2])
         for leg in self.router.waypoints(pose_of(self.obs)[0], target)[:-1]:
             self._drive(_disk_mask(self.grid, leg, 1.0), leg, 1.0, exploring=False)
