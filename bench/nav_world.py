@@ -20,7 +20,7 @@ from mem3d.types import Observation
 from mem3d.voxel_map import MapConfig
 from planners.astar import distance_field
 from planners.body import InProcessMemory, SensedBody
-from planners.goals import box_distance
+from planners.goals import NOISY_STANDOFF, box_distance
 from planners.navigator import NavConfig, Navigator
 
 SUCCESS_DISTANCE_M = 1.0
@@ -118,7 +118,10 @@ def make_world(seed: int, config: WorldConfig, encoder, static: bool = False) ->
             baseline.ingest(frame)
 
     body = SensedBody(source, perceive)
-    world.navigator = Navigator(body, memory, replace(NavConfig(), max_actions_per_goal=config.max_actions_per_goal))
+    nav = replace(NavConfig(), max_actions_per_goal=config.max_actions_per_goal)
+    if config.perception == "degraded":  # its boxes run past the objects: stand nearer
+        nav = replace(nav, standoff=NOISY_STANDOFF)
+    world.navigator = Navigator(body, memory, nav)
     perceive(first)
     world.navigator.start(first)
     return world

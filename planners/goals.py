@@ -17,8 +17,15 @@ from planners.grid import PlanningGrid
 class StandoffConfig:
     min_m: float = 0.3
     """Closest the robot's centre comes to the object's box (in the floor plane)."""
-    max_m: float = 0.9
-    """Farthest it stands from it."""
+    max_m: float = 0.93
+    """Farthest it stands from it: under the ObjectNav rule's 1.0 m by one voxel's overhang (a box of
+    voxels reaches up to a voxel, 0.05 m, past the surface it was seen on) and a little more."""
+
+
+NOISY_STANDOFF = StandoffConfig(max_m=0.7)
+"""For perception whose boxes run past the object (labels bleeding onto what is round it, depth noise
+at range: ``perception.degradation.DEGRADED`` widens a box by 0.1-0.25 m): stand nearer, so that a
+stop 0.9 m from the memory's box is not 1.1 m from the object."""
 
 
 def box_distance(points: np.ndarray, bbox_min, bbox_max) -> np.ndarray:

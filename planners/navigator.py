@@ -27,9 +27,10 @@ import numpy as np
 from mem3d.nav.traversability import OccupancyGrid
 from mem3d.source import Action, ActionKind, ActionResult
 from mem3d.types import Candidate, LocalizeResult, Observation
+from planners.approach import grew, may_stop_at, same_object, standoff_mask, within_reach
 from planners.astar import astar, distance_field, smooth
 from planners.frontier import FrontierConfig, FrontierMap
-from planners.goals import StandoffConfig, box_distance, standoff_cells
+from planners.goals import StandoffConfig, box_distance
 from planners.grid import CostConfig, PlanningGrid
 from planners.reports import GoalReport, Progress, TaskReport
 
@@ -80,6 +81,14 @@ class NavConfig:
     verify_radius_m: float = 0.6
     """Looking verifies the goal when memory then has a fresh candidate this close to the one approached
     (the centroid of either within this of the other's box footprint)."""
+    verify_agree: int = 2
+    verify_views: int = 4
+    """Looking verifies the goal when ``verify_agree`` of at most ``verify_views`` views agree."""
+    preview_m: float = 4.0
+    """A candidate this near (box footprint) is first looked at from where the robot stands."""
+    regrow_m: float = 0.2
+    """The standoffs are planned again on the way when the candidate's box grew by more than this."""
+    max_approach_plans: int = 6
     look_turns: int = 4
     """Views in a look-around (turns of 360 / look_turns degrees)."""
     look_deg: float = 15.0
@@ -302,39 +311,59 @@ class Navigator:
     # ------------------------------------------------------------------ goals
     def _approach(self, candidate: Candidate, goal: str) -> tuple[Candidate | None, bool]:
         """Go to a standoff from the candidate and look at it: (the fresh candidate if memory confirms
-        it, whether the place was looked at; False when no path got there or it vanished on the way)."""
+        it, whether the place was looked at; False when no path got there or it vanished on the way).
+        From near enough it first looks from where it stands (turning costs no path): the box grows
+        to what is in view, and a confirmed object within reach needs no step. On the way it stops
+        as soon as it stands at a standoff of the newest box; when the views at the stop moved the
+        box out of reach, it steps up to it once more."""
         target = np.asarray(candidate.centroid[:2])
         for leg in self.router.waypoints(pose_of(self.obs)[0], target)[:-1]:
             self._drive(_disk_mask(self.grid, leg, 1.0), leg, 1.0, exploring=False)
-        for _ in range(3):  # the mask is remade when the grid grows or when the plan ends short
-            # with a clear floor-plane sight line; else over what stands between (a table it is on:
-            # the camera looks down over it); else on any enterable cell a little farther out
-            mask = standoff_cells(self.grid, candidate, self.config.standoff)
-            if not mask.any():
-                mask = standoff_cells(self.grid, candidate, self.config.standoff, need_view=False)
-            if not mask.any():
-                relaxed = StandoffConfig(self.config.standoff.min_m, self.config.standoff.max_m + 0.1)
-                mask = standoff_cells(self.grid, candidate, relaxed, free=np.isfinite(self.grid.cost()),
-                                      need_view=False)
+        here = pose_of(self.obs)[0]
+        if box_distance(here, candidate.bbox_min, candidate.bbox_max) <= self.config.preview_m:
+            seen = self._verify(candidate, goal)
+            if seen is not None:
+                if may_stop_at(self.grid, seen, here, self.config.standoff):
+                    return seen, True
+                candidate = seen
+        latest, looked = [candidate], False
+        """The memory's newest answer for the object on the way (None: it vanished)."""
+
+        def changed() -> bool:  # it vanished, the robot already stands near it, or its box grew
+            fresh = self._near(goal, latest[0], self.config.verify_radius_m, fresh_after=None)
+            previous, latest[0] = latest[0], fresh
+            return fresh is None or may_stop_at(self.grid, fresh, pose_of(self.obs)[0], self.config.standoff) \
+                or grew(previous, fresh, self.config.regrow_m)
+
+        for _ in range(self.config.max_approach_plans):  # the mask is remade when the grid or the box
+            # grows or when the plan ends short
+            candidate = latest[0]
+            mask = standoff_mask(self.grid, candidate, self.config.standoff)
             if not mask.any():
                 return None, False
-
-            def gone() -> bool:
-                return self._near(goal, candidate, self.config.verify_radius_m, fresh_after=None) is None
-
-            outcome = self._drive(mask, target, self.config.standoff.max_m + 0.6, exploring=False, interrupt=gone)
-            if outcome == "interrupted":
+            outcome = self._drive(mask, np.asarray(candidate.centroid[:2]), self.config.standoff.max_m + 0.6,
+                                  exploring=False, interrupt=changed)
+            if latest[0] is None:
                 return None, True  # the view on the way carved it: it is not there
             here = pose_of(self.obs)[0]
-            close = box_distance(here, candidate.bbox_min, candidate.bbox_max) <= self.config.standoff.max_m + 0.3
-            if outcome == "arrived" or close:  # close enough to look, even where the plan could not end
-                return self._verify(candidate, goal), True
+            if outcome == "interrupted" and not may_stop_at(self.grid, latest[0], here, self.config.standoff):
+                continue  # its box grew: plan for the new one
+            close = box_distance(here, latest[0].bbox_min, latest[0].bbox_max) <= self.config.standoff.max_m + 0.3
+            if outcome in ("arrived", "interrupted") or close:  # close enough to look, even where the plan
+                seen = self._verify(latest[0], goal)  # could not end
+                if seen is None or within_reach(self.grid, seen, here, self.config.standoff) or looked:
+                    return seen, True
+                looked, latest[0] = True, seen  # the near views moved its box away: once more to it
         return None, False
 
     def _verify(self, candidate: Candidate, goal: str) -> Candidate | None:
-        """Face the candidate (tilting the camera towards it) and look: verified by the memory's fresh
-        candidate near it. (A candidate merely surviving a view is no proof: depth carving spares the
-        voxels of a flat object that lay on a surface, so a moved laptop would look still there.)"""
+        """Face the candidate (tilting the camera towards it) and look until ``verify_agree`` views
+        agree: after each, the memory has a fresh candidate near it; at most ``verify_views`` views,
+        each tilt (towards it, then one step lower) twice. One view is no proof: a segmenter that
+        misnames something once in a while names it so in one view, rarely in two, and the views in
+        between give its voxels their right name again. (Nor is a candidate merely surviving a view:
+        depth carving spares the voxels of a flat object that lay on a surface, so a moved laptop
+        would look still there.) The fresh candidate of the last agreeing view, or None."""
         xy, _, camera_z = pose_of(self.obs)
         offset = np.asarray(candidate.centroid[:2]) - xy
         self._act(Action(ActionKind.MOVE_TO, (float(xy[0]), float(xy[1]), math.atan2(offset[1], offset[0]))),
@@ -343,29 +372,29 @@ class Navigator:
         pitch = math.degrees(math.atan2(candidate.centroid[2] - camera_z, distance))
         tilt_steps = int(np.clip(round(pitch / self.config.look_deg), -self.config.max_look_steps,
                                  self.config.max_look_steps))
-        tilted, fresh = 0, None
-        for wanted in (tilt_steps, tilt_steps - 1):  # the view towards it, then one step lower
+        tilted, agreed, fresh = 0, 0, None
+        tilts = [tilt_steps - k // 2 for k in range(self.config.verify_views)]  # t, t, t - 1, t - 1
+        for k, wanted in enumerate(tilts):
             while tilted != wanted:
                 self._act(Action(ActionKind.LOOK_DOWN if wanted < tilted else ActionKind.LOOK_UP), exploring=False)
                 tilted += -1 if wanted < tilted else 1
             seen = self._look()
-            fresh = self._near(goal, candidate, self.config.verify_radius_m, fresh_after=seen.stamp - 1e-6)
-            if fresh is not None:
+            now = self._near(goal, candidate, self.config.verify_radius_m, fresh_after=seen.stamp - 1e-6)
+            agreed, fresh = (agreed + 1, now) if now is not None else (agreed, fresh)
+            if agreed >= self.config.verify_agree or \
+                    agreed + len(tilts) - k - 1 < self.config.verify_agree:  # done, or it cannot be any more
                 break
         while tilted != 0:
             self._act(Action(ActionKind.LOOK_UP if tilted < 0 else ActionKind.LOOK_DOWN), exploring=False)
             tilted += 1 if tilted < 0 else -1
-        return fresh
+        return fresh if agreed >= self.config.verify_agree else None
 
     def _near(self, goal: str, reference: Candidate, radius: float, fresh_after: float | None) -> Candidate | None:
         """Memory's candidate for ``goal`` (seen at or after ``fresh_after``, if given) that is the same
         object as ``reference``: either's centroid within ``radius`` of the other's box footprint."""
         for candidate in self.memory.localize(text=goal, top_k=self.config.top_k).candidates:
-            close = min(float(box_distance(np.asarray(candidate.centroid[:2]), reference.bbox_min,
-                                           reference.bbox_max)),
-                        float(box_distance(np.asarray(reference.centroid[:2]), candidate.bbox_min,
-                                           candidate.bbox_max))) <= radius
-            if close and (fresh_after is None or candidate.last_seen >= fresh_after):
+            fresh = fresh_after is None or candidate.last_seen >= fresh_after
+            if fresh and same_object(candidate, reference, radius):
                 return candidate
         return None
 

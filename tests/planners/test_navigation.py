@@ -74,6 +74,21 @@ def test_exploration_finds_an_object_hidden_in_an_unvisited_room(label_encoder):
     assert report.travelled_m > 1.0
 
 
+def test_a_seen_goal_is_reached_on_a_path_close_to_the_shortest(label_encoder):
+    """The bathtub seen from the start of apartment 0, 3.8 m away: the agent stops at the first place
+    near it with it in view (ObjectNav success), not on the far side of it."""
+    from bench.nav_world import shortest_path_m, succeeded
+
+    source, memory, navigator = in_process(0, label_encoder)
+    navigator.run([], look_first=True)
+    assert memory.localize(text="bathtub").found
+    shortest = shortest_path_m(source, navigator.obs.T_world_camera[:2, 3], "bathtub")
+    report = navigator.pursue("bathtub")
+    assert report.reached and succeeded(source, "bathtub", report.end_xy)
+    assert report.exploring_actions == 0 and report.wrong_places == 0
+    assert shortest > 2.0 and report.travelled_m <= 1.15 * shortest  # SPL >= 0.87
+
+
 def test_a_moved_object_is_found_again_after_memory_sends_the_agent_to_its_old_place(label_encoder):
     source, memory, navigator = in_process(0, label_encoder)
     first = navigator.run(["laptop"]).goals[0]

@@ -5,6 +5,7 @@ import numpy as np
 
 from mem3d.nav.traversability import FREE, INFLATED, OCCUPIED, OccupancyGrid
 from mem3d.types import Candidate
+from planners.goals import StandoffConfig
 from ros_bridge.plan import plan_to_candidate
 
 CELL = 0.05
@@ -37,7 +38,7 @@ def test_the_path_goes_round_the_wall_to_a_standoff_from_the_object():
     np.testing.assert_allclose(points[0], start)
     lo, hi = np.array(OBJECT.bbox_min[:2]), np.array(OBJECT.bbox_max[:2])
     gap = np.maximum(np.maximum(lo - points[-1], points[-1] - hi), 0)
-    assert 0.3 <= np.hypot(*gap) <= 0.9
+    assert StandoffConfig().min_m <= np.hypot(*gap) <= StandoffConfig().max_m + 1e-9
     legs = np.concatenate([np.linspace(a, b, 40) for a, b in zip(points[:-1], points[1:])])
     assert not (cells_of(grid, legs) == OCCUPIED).any()
     assert legs[:, 1].max() > 3.0  # the wall ends at y = 3 m: the path goes over its end

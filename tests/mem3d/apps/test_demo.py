@@ -70,7 +70,7 @@ def check_navigation(numbers: dict, report: str, text: str) -> None:
     path = np.asarray(numbers["navigation_path_xy"])
     travelled = float(np.linalg.norm(np.diff(path, axis=0), axis=1).sum())
     assert travelled == pytest.approx(sum(p["travelled_m"] for p in plans), abs=0.01)  # straight, checked moves
-    assert travelled > 0.5
+    assert travelled > 0.1  # it moved (it stops at the first standoff of the newest box: 0.3 m in this demo)
     assert np.allclose(path[0], plans[0]["start_xy"], atol=1e-3)
     assert np.allclose(path[-1], plans[-1]["end_xy"], atol=1e-3)
     truth = EmbeddedSimSource.from_spec("0")  # the same apartment; its truth scores the stops
