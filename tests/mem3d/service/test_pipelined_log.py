@@ -78,27 +78,30 @@ def test_a_batch_is_applied_only_once_its_fsync_returned(memory, frames, monkeyp
     assert_same(DurableMemory(memory.store, CONFIG).map, reference(frames[:2]))
 
 
-def test_the_previous_batch_is_applied_while_the_next_one_is_synced(memory, frames, monkeypatch):
-    real_sync, calls, second_entered, release = memory.wal.sync, [], threading.Event(), threading.Event()
+def test_the_next_batch_is_synced_while_the_previous_one_is_applied(memory, frames, monkeypatch):
+    real_apply, applying, second_synced = memory.apply, threading.Event(), threading.Event()
+    real_sync, syncs = memory.wal.sync, []
+
+    def apply(entry):  # the first batch's apply holds until the second batch's fsync has run
+        if entry.seq == 1:
+            applying.set()
+            assert second_synced.wait(WAIT_S), "the second batch was not synced during the first one's apply"
+        return real_apply(entry)
 
     def sync():
-        calls.append(len(memory.map))  # voxels applied when each fsync starts
-        if len(calls) == 2:  # the second batch's fsync holds until the test releases it
-            second_entered.set()
-            assert release.wait(WAIT_S)
         real_sync()
+        syncs.append(memory.seq)
+        if len(syncs) == 2:
+            second_synced.set()
 
+    monkeypatch.setattr(memory, "apply", apply)
     monkeypatch.setattr(memory.wal, "sync", sync)
     worker = IngestWorker(memory, CheckpointPolicy(10_000, 1e6))
     submit(worker, frames[:1], b"a")  # both batches wait before the worker starts
     submit(worker, frames[1:3], b"b")
     worker.start()
-    assert second_entered.wait(WAIT_S)
-    first = collect(worker, 1)  # applied and answered with the second batch's fsync still running
-    assert [r.seq for r in first] == [1] and memory.seq == 3
-    assert calls == [0, 0]  # the second fsync began before the first batch was applied: they overlapped
-    release.set()
-    assert [r.seq for r in collect(worker, 2)] == [2, 3]
+    assert [(type(r), r.seq) for r in collect(worker, 3)] == [(Applied, 1), (Applied, 2), (Applied, 3)]
+    assert applying.is_set() and syncs == [1, 3]
     stop(worker)
 
 
