@@ -12,7 +12,9 @@ is built, less what it was before, per voxel (an upper bound: it includes frames
 
 from __future__ import annotations
 
+import gc
 import os
+import resource
 import time
 from dataclasses import asdict, dataclass
 
@@ -74,14 +76,21 @@ def _run(config: MapBenchConfig, show_progress: bool) -> dict:
                                    feature_model="synthetic"))
 
     frame_seconds: list[float] = []
+    frame_work: list[FrameWork] = []
     comparisons: list[dict] = []
     carved = 0
+    collections = _CollectionCount()
 
     def timed_update(frame: FeatureFrame) -> None:
         nonlocal carved
-        start = time.perf_counter()
+        faults, collected = _minor_faults(), collections.count
+        start, cpu_start = time.perf_counter(), time.thread_time()
         update = voxel_map.update(frame)
         frame_seconds.append(time.perf_counter() - start)
+        frame_work.append(FrameWork(len(frame_seconds) - 1, round(1e3 * frame_seconds[-1], 2),
+                                    round(1e3 * (time.thread_time() - cpu_start), 2), update.added.size,
+                                    update.updated.size, update.removed.size, _minor_faults() - faults,
+                                    collections.count - collected))
         carved += update.removed.size
 
     def compare_with_rebuild(frames: list[FeatureFrame]) -> None:
@@ -120,14 +129,19 @@ def _run(config: MapBenchConfig, show_progress: bool) -> dict:
         timed_update(next_frame(x_sweep))
     compare_with_rebuild([next_frame(x_sweep) for x_sweep in sweep[n_plain:]])
 
+    collections.stop()
     rss_built = _resident_bytes()
     query_stats = _query_latency(voxel_map, scene, concepts, config)
     frame_ms = 1e3 * np.asarray(frame_seconds)
+    frame_cpu_ms = np.array([work.cpu_ms for work in frame_work])
     return {
         "frames_per_s": round(1e3 / float(np.median(frame_ms)), 2),
         "frames_per_s_mean": round(len(frame_ms) / (frame_ms.sum() / 1e3), 2),
         "frame_ms_p50": round(float(np.median(frame_ms)), 2),
         "frame_ms_p99": round(float(np.percentile(frame_ms, 99)), 2),
+        "frame_cpu_ms_p50": round(float(np.median(frame_cpu_ms)), 2),
+        "frame_cpu_ms_p99": round(float(np.percentile(frame_cpu_ms, 99)), 2),
+        "tail_frames": _tail(frame_work, float(np.percentile(frame_ms, 99))),
         **query_stats,
         "bytes_per_voxel": round(voxel_map.nbytes() / len(voxel_map), 1),
         "rss_bytes_per_voxel": round((rss_built - rss_before) / len(voxel_map), 1),
@@ -142,6 +156,45 @@ def _run(config: MapBenchConfig, show_progress: bool) -> dict:
         "config": asdict(config),
         "machine": machine_info(),
     }
+
+
+@dataclass(frozen=True)
+class FrameWork:
+    """One timed frame: wall and thread CPU time (ms), the voxels it changed, what the process paid."""
+
+    frame: int
+    wall_ms: float
+    cpu_ms: float
+    added: int
+    updated: int
+    removed: int
+    minor_faults: int
+    """Minor page faults of the thread (first touches of new pages)."""
+    gc_collections: int
+
+
+def _tail(frame_work: list[FrameWork], p99_ms: float) -> list[dict]:
+    """The frames at or over the p99, slowest first: where wall >> CPU, the machine stretched them."""
+    slow = [work for work in frame_work if work.wall_ms >= p99_ms]
+    return [asdict(work) for work in sorted(slow, key=lambda work: -work.wall_ms)]
+
+
+def _minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+
+
+class _CollectionCount:
+    """Counts the garbage collector's runs (``gc.callbacks``) until ``stop``."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        gc.callbacks.append(self._called)
+
+    def _called(self, phase: str, info: dict) -> None:
+        self.count += phase == "stop"
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._called)
 
 
 def _resident_bytes() -> int:

@@ -246,8 +246,7 @@ class VoxelMap:
                 raise InvalidInputError(f"voxel column {column.name} has shape "
                                         f"{contents.columns[column.name].shape}, expected {expected}")
         slots = voxel_map.grid.add(voxel_keys.unpack(contents.columns["key"]))
-        for column in store.columns:
-            store.array(column.name)[slots] = contents.columns[column.name]
+        store.assign(store.n, slots, {c.name: contents.columns[c.name] for c in store.columns})
         voxel_map.codebook.restore(contents.codebook)
         return voxel_map
 

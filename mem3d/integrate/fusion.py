@@ -204,6 +204,7 @@ def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, 
     newest = is_new | (store.last_seen[slots] <= stamp)
     store.last_seen[slots[newest]] = stamp
     store.last_obs_id[slots[newest]] = obs_id
+    store.note_search_bounds(slots)  # once for every chunk's codes
     keys = store.key[slots]
     return FusionResult(added=keys[is_new], updated=keys[seen], contradicted=keys[contradicted])
 

@@ -125,12 +125,21 @@ class FeatureCodebook:
 
     def candidates(self, codes: np.ndarray, slack: np.ndarray, query: np.ndarray,
                    threshold: float) -> np.ndarray:
-        """Indices whose score upper bound reaches ``threshold`` for a unit ``query``."""
+        """Indices whose score upper bound reaches ``threshold`` for a unit ``query``, by a scan of
+        every voxel (``mem3d.map.bound_pages`` finds the same ones, scanning fewer)."""
         if not len(self):
             return np.empty(0, dtype=np.int64)
-        # bound >= threshold  <=>  slack >= threshold - (q.c + drift)[code]: one gather, one compare
-        needed = (threshold - BOUND_SLACK) - (self.centroids @ query + self.drift)
-        return np.flatnonzero(slack >= np.take(needed, codes))
+        return np.flatnonzero(slack >= np.take(self.needed_slack(self.bound_scores(query), threshold), codes))
+
+    def bound_scores(self, query: np.ndarray) -> np.ndarray:
+        """(C,) q.c + drift per centroid: the part of every voxel's score bound that a query sets."""
+        return self.centroids @ query + self.drift
+
+    @staticmethod
+    def needed_slack(bound_scores: np.ndarray, threshold: float) -> np.ndarray:
+        """(C,) the slack a voxel of each code needs for its bound to reach ``threshold``:
+        bound >= threshold  <=>  slack >= threshold - (q.c + drift)[code]."""
+        return (threshold - BOUND_SLACK) - bound_scores
 
     def state(self) -> dict[str, np.ndarray]:
         """Everything needed to restore the codebook exactly (for saving)."""

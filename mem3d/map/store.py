@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mem3d.map.bound_pages import BoundPages
+
 GROWTH = 1.5
 """Beyond its capacity a store grows by this factor (one copy of the columns)."""
 PAGE_BYTES = 4096
@@ -89,6 +91,10 @@ class VoxelStore:
         self._used = 0
         """High-water mark of ``n``: rows [0, _used) have been written (their pages are committed)."""
         self._changed: list[np.ndarray] | None = None
+        self.bounds = BoundPages()
+        """The search bounds by page (``mem3d.map.bound_pages``), kept on every write of ``code`` and
+        ``bound_slack``: the store's own (append, remove, assign), and a writer's, which it announces
+        with ``note_search_bounds``."""
         if capacity is None:
             self._arrays = self._reserve(reserved_rows(sum(c.row_bytes for c in self.columns)))
         else:
@@ -164,6 +170,7 @@ class VoxelStore:
         for array in self._arrays.values():
             array[self.n:stale] = 0
         self._set_live(self.n + count)
+        self.bounds.note(slots, self.code[slots], self.bound_slack)
         self.mark_changed(slots)
         return slots
 
@@ -184,8 +191,14 @@ class VoxelStore:
             array = self._arrays[column.name]
             array[holes] = array[movers]
         self.n = new_n
+        self.bounds.note(holes, self.code[holes], self.bound_slack)
         self.mark_changed(holes)
         return movers, holes
+
+    def note_search_bounds(self, slots: np.ndarray) -> None:
+        """Bring ``bounds`` up to date for the ``code`` and ``bound_slack`` written at ``slots``: a writer
+        of those columns (``mem3d.integrate.fusion``) calls it once for all it wrote, before any search."""
+        self.bounds.note(slots, self.code[slots], self.bound_slack)
 
     def assign(self, n: int, slots: np.ndarray, rows: dict[str, np.ndarray]) -> None:
         """Write ``rows`` (column name -> values for ``slots``) and make ``n`` voxels live: how a
@@ -193,6 +206,7 @@ class VoxelStore:
         self.reserve(n)
         for name, values in rows.items():
             self._arrays[name][slots] = values
+        self.bounds.note(slots, self.code[slots], self.bound_slack)
         self._set_live(n)
 
     def _set_live(self, n: int) -> None:
@@ -225,7 +239,7 @@ class VoxelStore:
         for column in self.columns:
             used = self._used * column.row_bytes
             total += min(self._arrays[column.name].nbytes, -(-used // PAGE_BYTES) * PAGE_BYTES)
-        return total
+        return total + self.bounds.nbytes()
 
 
 COPY_CHUNK_ROWS = 16384

@@ -131,16 +131,20 @@ def matching_voxels(store: VoxelStore, codebook: FeatureCodebook, query: np.ndar
 
     The lower threshold is looked for among the favourite's voxels only: lowering it for the whole map
     would make every voxel whose bound reaches it a candidate to score exactly (at 650k voxels, 10x the
-    rows for the service benchmark's queries, all of them to be thrown away)."""
+    rows for the service benchmark's queries, all of them to be thrown away). Candidates are found by
+    the store's page summary (``mem3d.map.bound_pages``): only pages that can hold one are scanned."""
+    if not len(codebook):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    bound_scores = codebook.bound_scores(query)
+    needed = codebook.needed_slack(bound_scores, threshold)
+    lowered = favourite >= 0 and favourite_threshold is not None and favourite_threshold < threshold
+    if lowered:
+        needed[favourite] = codebook.needed_slack(bound_scores[favourite:favourite + 1], favourite_threshold)[0]
     n = store.n
-    codes, slack = store.code[:n], store.bound_slack[:n]
-    slots = codebook.candidates(codes, slack, query, threshold)
+    slots = store.bounds.candidates(store.code[:n], store.bound_slack[:n], needed)
     floor: float | np.ndarray = threshold
-    if favourite >= 0 and favourite_threshold is not None and favourite_threshold < threshold:
-        own = np.flatnonzero(codes == favourite)
-        own = own[codebook.candidates(codes[own], slack[own], query, favourite_threshold)]
-        slots = np.union1d(slots, own)
-        floor = np.where(codes[slots] == favourite, np.float32(favourite_threshold), np.float32(threshold))
+    if lowered:
+        floor = np.where(store.code[slots] == favourite, np.float32(favourite_threshold), np.float32(threshold))
     scores = _dot_rows(store.feature, slots, query) * store.feature_scale[slots]
     np.clip(scores, -1.0, 1.0, out=scores)  # quantization can nudge a perfect match past 1
     keep = scores >= floor

@@ -30,6 +30,10 @@ def test_map_benchmark_reduced():
     assert figures["queries_near_a_mapped_concept_found"] == "5/5"
     assert figures["queries_unrelated_found"] == "0/5"
     assert figures["speedup_vs_rebuild"] > 1
+    tail = figures["tail_frames"]  # the frames at or over the p99, with what they did and cost
+    assert tail and all(frame["wall_ms"] >= figures["frame_ms_p99"] for frame in tail)
+    assert all(frame["cpu_ms"] > 0 and frame["added"] + frame["updated"] > 0 for frame in tail)
+    assert 0 < figures["frame_cpu_ms_p50"] <= figures["frame_cpu_ms_p99"]
 
 
 @pytest.mark.slow
