@@ -7,7 +7,9 @@
    clients see them, and ``errors`` (refused or unanswered queries and frames). The service writes a
    checkpoint in the middle of this phase, as it does every ``checkpoint_every_frames`` in service.
    ``freshness_frames_p50`` / ``_p99``: how many applied frames an answer trailed by when it was sent
-   (``applied_seq - seq`` of each ``localize_result``).
+   (``applied_seq - seq`` of each ``localize_result``). ``service_cpu_cores``: the service process's
+   CPU seconds (all its threads, from ``/proc``; None off Linux) per second of this phase, beside the
+   machine's ``cpus``: the clients, the ingest sender and the subscriber share the cores with it.
 
 The service is a separate ``mem3d serve`` process; frames are 640x480 views of the benchmark aisle
 with 20,000 points and D = 512 features (as ``mem3d bench map``), made before the clock starts.
@@ -16,6 +18,7 @@ with 20,000 points and D = 512 features (as ``mem3d bench map``), made before th
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 import tempfile
 import time
@@ -60,16 +63,28 @@ def run(config: ServiceBenchConfig, show_progress: bool = True) -> dict:
                                    ) as service:
             with service.client(timeout=config.ack_timeout_s) as client:
                 throughput = _ingest_throughput(client, frames[: config.throughput_frames], config.in_flight)
+                cpu_before, load_started = _cpu_seconds(service.process.pid), time.perf_counter()
                 load = _queries_under_load(client, service.endpoints, frames[config.throughput_frames:], concepts,
                                            config)
+                cpu_after, load_s = _cpu_seconds(service.process.pid), time.perf_counter() - load_started
                 stats = client.stats()
                 client.shutdown()
             service.wait(timeout=120)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return {"ingest_frames_per_s": round(throughput, 2), **load, "n_voxels": stats.n_voxels,
+    cores = None if cpu_before is None or cpu_after is None else round((cpu_after - cpu_before) / load_s, 2)
+    return {"ingest_frames_per_s": round(throughput, 2), **load, "service_cpu_cores": cores, "n_voxels": stats.n_voxels,
             "frames_ingested": stats.frames_ingested, "last_checkpoint": stats.last_checkpoint,
             "config": asdict(config), "machine": machine_info()}
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far, all threads (Linux ``/proc``; else None)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
 
 
 def _make_frames(config: ServiceBenchConfig, count: int, show_progress: bool) -> tuple[list[FeatureFrame], np.ndarray]:

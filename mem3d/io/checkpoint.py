@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import zarr
-from zarr.codecs import ZstdCodec
+from zarr.codecs import BloscCodec
 
 from mem3d.config import config_from_dict, config_to_dict
 from mem3d.errors import InvalidInputError, SchemaMismatchError, StoreError
@@ -40,8 +40,7 @@ CODEBOOK = "codebook/"
 """Array name prefixes in a checkpoint: ``voxels/<column>``, ``codebook/<part>``."""
 CHUNK_ROWS = 65536
 COMPRESSION_LEVEL = 1
-"""zstd level: at 1M voxels, 60% of the default level's CPU time for 12% more bytes (a checkpoint is
-written while the service keeps answering queries)."""
+"""Blosc's level for its LZ4 codec (``_compressor``)."""
 
 
 def list_checkpoints(path: str | Path) -> list[str]:
@@ -162,6 +161,16 @@ def _checksum(array: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(array).view(np.uint8).ravel())
 
 
+def _compressor(dtype: np.dtype) -> BloscCodec:
+    """LZ4 through Blosc, byte-shuffled for multi-byte types. A checkpoint is written while the service
+    answers queries, and almost all of it is the int8 feature column: at 380k voxels LZ4 takes about
+    half the CPU time of zstd level 1 (the codec before: stores written with it still load, zarr reads
+    the codec from each array's metadata) for 13% more bytes. No byte shuffle for 1-byte types."""
+    size = dtype.itemsize
+    return BloscCodec(cname="lz4", clevel=COMPRESSION_LEVEL, typesize=size,
+                      shuffle="shuffle" if size > 1 else "noshuffle")
+
+
 def _write_checkpoint(contents: MapContents, where: Path, extra: dict) -> None:
     group = zarr.open_group(str(where), mode="w", zarr_format=3)
     checksums = {}
@@ -170,7 +179,7 @@ def _write_checkpoint(contents: MapContents, where: Path, extra: dict) -> None:
     for key, data in arrays.items():
         chunks = (min(CHUNK_ROWS, max(data.shape[0], 1)),) + data.shape[1:]
         written = group.create_array(key, shape=data.shape, dtype=data.dtype, chunks=chunks, fill_value=0,
-                                     compressors=[ZstdCodec(level=COMPRESSION_LEVEL)])
+                                     compressors=[_compressor(data.dtype)])
         if data.size:
             written[...] = data
         checksums[key] = _checksum(data)

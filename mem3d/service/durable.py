@@ -17,7 +17,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -96,6 +96,21 @@ class Logged:
 
 
 @dataclass(frozen=True)
+class Appended:
+    """A batch appended to the log and not yet settled (``DurableMemory.append``)."""
+
+    outcomes: list
+    """Per ingest of the batch: its refusal or duplicate outcome, None for the logged ones."""
+    logged: list[Logged]
+    start: int
+    """Byte offset in the current segment where the batch's records begin (to cut them back)."""
+    seq_before: int
+    sources_before: OrderedDict[str, int]
+    refused: bool = False
+    """The records could not be written and were cut back: nothing of the batch is logged."""
+
+
+@dataclass(frozen=True)
 class IngestOutcome:
     seq: int
     """Position in the log; 0 for a duplicate that was not applied again."""
@@ -162,53 +177,78 @@ class DurableMemory:
         Returns an outcome for each refused or duplicate ingest (None for the others) and the logged
         ingests, which must then go through ``apply`` in order before anything else changes the map.
         """
+        appended = self.append(batch)
+        error = None
+        try:
+            self.wal_sync(appended)
+        except OSError as failed:
+            error = failed
+        return self.settle(appended, error)
+
+    def append(self, batch: list[Ingest]) -> Appended:
+        """The first half of ``log``: validate the batch and append the acceptable ingests to the log,
+        not yet durable. ``wal_sync`` then makes them durable (it touches only the log's file, so it
+        may run in another thread while earlier ingests are applied), and ``settle`` ends the batch;
+        nothing else may append, rotate the log or take a checkpoint in between. The batch's ingests
+        already have their sequence numbers and count for deduplication (``sources``)."""
         outcomes: list[IngestOutcome | Mem3dError | None] = [None] * len(batch)
         logged: list[Logged] = []
-        newest_in_batch: dict[str, int] = {}
+        before = (self.seq, OrderedDict(self.sources))
         for i, item in enumerate(batch):
             try:
                 self.map.check(item.frame)
             except Mem3dError as error:
                 outcomes[i] = error
                 continue
-            last = max(self.sources.get(item.source, -1), newest_in_batch.get(item.source, -1))
-            if item.frame.obs_id <= last:
+            if item.frame.obs_id <= self.sources.get(item.source, -1):
                 outcomes[i] = IngestOutcome(0, None, duplicate=True)
                 continue
             logged.append(Logged(i, self.seq + len(logged) + 1, item))
-            newest_in_batch[item.source] = item.frame.obs_id
+            note_source(self.sources, item.source, item.frame.obs_id)
+        appended = Appended(outcomes, logged, self.wal.end() if logged else 0, *before)
         if logged:
-            try:
-                self._write(logged)
-            except OSError as error:  # disk full, I/O error: nothing of the batch is kept or acknowledged
-                log.error("could not log %d ingests: %s", len(logged), error)
-                for entry in logged:
-                    outcomes[entry.index] = StoreError(f"the write-ahead log could not be written: {error}")
-                return outcomes, []
             self.seq += len(logged)
             self._unapplied += len(logged)
-        return outcomes, logged
-
-    def _write(self, logged: list[Logged]) -> None:
-        """Append and fsync the records; on failure cut the log back so that it holds none of them."""
-        start = self.wal.end()
-        try:
-            for entry in logged:
-                self.wal.append(entry.seq, entry.item.frames)
-            self.wal.sync()
-        except OSError:
             try:
-                self.wal.rollback(start)
-            except OSError as error:  # the log may now hold refused records: nothing may be logged after them
-                raise WalBrokenError(f"the write-ahead log could not be cut back after a failed write: {error}"
-                                     ) from error
-            raise
+                for entry in logged:
+                    self.wal.append(entry.seq, entry.item.frames)
+            except OSError as error:
+                return self._refuse(appended, error)
+        return appended
+
+    def wal_sync(self, appended: Appended) -> None:
+        """The second half of ``log``: fsync the appended records and move the watermark (``OSError``
+        if the disk refuses; ``settle`` then cuts them back)."""
+        if appended.logged and not appended.refused:
+            self.wal.sync()
+
+    def settle(self, appended: Appended, error: OSError | None = None
+               ) -> tuple[list[IngestOutcome | Mem3dError | None], list[Logged]]:
+        """The end of ``log``: (outcomes, logged ingests) once ``wal_sync`` returned, or raised
+        ``error``: then the batch is cut out of the log and refused (nothing of it acknowledged)."""
+        if error is not None:
+            appended = self._refuse(appended, error)
+        return appended.outcomes, [] if appended.refused else appended.logged
+
+    def _refuse(self, appended: Appended, error: OSError) -> Appended:
+        """Cut the batch's records out of the log and forget them (disk full, I/O error)."""
+        log.error("could not log %d ingests: %s", len(appended.logged), error)
+        try:
+            self.wal.rollback(appended.start)
+        except OSError as broken:  # the log may now hold refused records: nothing may be logged after them
+            raise WalBrokenError(f"the write-ahead log could not be cut back after a failed write: {broken}"
+                                 ) from broken
+        self.seq, self.sources = appended.seq_before, appended.sources_before
+        self._unapplied -= len(appended.logged)
+        outcomes = list(appended.outcomes)
+        for entry in appended.logged:
+            outcomes[entry.index] = StoreError(f"the write-ahead log could not be written: {error}")
+        return replace(appended, outcomes=outcomes, refused=True)
 
     def apply(self, entry: Logged) -> IngestOutcome:
         """Apply one logged ingest to the map (in log order)."""
         try:
-            update = apply_frame(self.map, self.sources, entry.item.frame, entry.item.source, self.episodic,
-                                 entry.seq)
+            update = apply_frame(self.map, entry.item.frame, self.episodic, entry.seq)
         finally:
             self._unapplied -= 1
             self.frames_since_checkpoint += 1
@@ -297,18 +337,23 @@ class DurableMemory:
             self._lock.release()
 
 
-def apply_frame(voxel_map: VoxelMap, sources: OrderedDict[str, int], frame: FeatureFrame, source: str,
-                episodic: EpisodicMemory | None = None, seq: int = 0) -> MapUpdate:
-    """Apply one ingest: the map update, the episodic record of it (which may evict voxels for its
-    budget: they are in the returned update), and the newest obs_id of its source (for deduplication)."""
+def apply_frame(voxel_map: VoxelMap, frame: FeatureFrame, episodic: EpisodicMemory | None = None,
+                seq: int = 0) -> MapUpdate:
+    """Apply one ingest: the map update and the episodic record of it (which may evict voxels for its
+    budget: they are in the returned update)."""
     update = voxel_map.update(frame)
     if episodic is not None:
         update = episodic.record(frame, update, voxel_map, seq)
-    sources[source] = frame.obs_id
+    return update
+
+
+def note_source(sources: OrderedDict[str, int], source: str, obs_id: int) -> None:
+    """Remember ``obs_id`` as the newest logged from ``source`` (for deduplication; the newest
+    ``MAX_TRACKED_SOURCES`` sources are kept). Done when an ingest is logged, applied or not."""
+    sources[source] = obs_id
     sources.move_to_end(source)
     while len(sources) > MAX_TRACKED_SOURCES:
         sources.popitem(last=False)
-    return update
 
 
 def replay(voxel_map: VoxelMap, sources: OrderedDict[str, int], report: StoreReport,
@@ -325,7 +370,8 @@ def replay(voxel_map: VoxelMap, sources: OrderedDict[str, int], report: StoreRep
         replayed += 1
         try:
             frame, source = message_to_frame(decode(upgrade(frames)))
-            apply_frame(voxel_map, sources, frame, source, episodic, ref.seq)
+            note_source(sources, source, frame.obs_id)
+            apply_frame(voxel_map, frame, episodic, ref.seq)
         except Mem3dError as error:  # a record the live path would have refused
             log.warning("skipping log record %d: %s", ref.seq, error)
         except Exception:  # a bug must not make the store unusable: keep the record, go on

@@ -3,7 +3,11 @@ answers queries from a replica of the map (``mem3d.service.replica``).
 
 The loop reads up to ``BATCH`` waiting ingests and submits their raw wire frames. The worker decodes
 them, refuses the bad ones, logs the rest with one fsync (group commit) and applies them one at a
-time, in log order. For each applied frame it hands back the map's changes (copies of the rows the
+time, in log order. The fsync is pipelined: a batch's records are appended and their fsync runs in a
+second thread (``mem3d-wal-sync``, the GIL released) while the worker applies the previous batch,
+whose fsync had returned; a batch is applied, and its ingests answered, only once its own fsync
+returned, so nothing is applied or acknowledged before it is durable, and frames are applied in log
+order. For each applied frame it hands back the map's changes (copies of the rows the
 frame wrote); the loop applies them to its replica between two queries and only then acknowledges
 the frame and announces it on the change feed, so an acknowledged frame is in every later answer and
 no answer ever sees half of a frame. The worker also prepares each frame's change-feed message (the
@@ -19,6 +23,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from mem3d.nav.traversability import TraversabilityConfig, TraversabilityGrid
@@ -29,7 +34,7 @@ from mem3d.protocol.requests import IngestRequest
 from mem3d.protocol.wire import ErrorCode, ProtocolError, decode
 from mem3d.service.changes import ChangePublisher
 from mem3d.service.checkpoints import CheckpointPolicy
-from mem3d.service.durable import DurableMemory, Ingest, IngestOutcome, Logged
+from mem3d.service.durable import Appended, DurableMemory, Ingest, IngestOutcome, Logged
 from mem3d.service.replica import MapReplica
 from mem3d.service.routing import Router
 from mem3d.types import MapUpdate
@@ -94,6 +99,16 @@ class _Save:
     pass
 
 
+@dataclass(frozen=True)
+class _Syncing:
+    """A batch appended to the log whose fsync runs in the sync thread."""
+
+    received: list[tuple[list[bytes], int, Ingest]]
+    """(routing envelope, request id, ingest) per decoded ingest of the batch, in order."""
+    appended: Appended
+    fsync: Future
+
+
 _STOP = object()
 
 
@@ -111,6 +126,9 @@ class IngestWorker:
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
         self._thread = threading.Thread(target=self._run, name="mem3d-ingest", daemon=True)
+        self._syncing: _Syncing | None = None
+        """The newest batch appended, not yet applied (its fsync running or done)."""
+        self._sync_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mem3d-wal-sync")
 
     @property
     def wake_fd(self) -> int:
@@ -170,14 +188,17 @@ class IngestWorker:
     def _run(self) -> None:
         try:
             while True:
-                try:
-                    job = self._inbox.get(timeout=IDLE_CHECK_S)
+                try:  # without waiting while a batch is in the log, not applied yet
+                    job = self._inbox.get(timeout=IDLE_CHECK_S) if self._syncing is None else self._inbox.get_nowait()
                 except queue.Empty:
+                    self._apply_synced()
                     self._maybe_checkpoint()
                     continue
                 if job is _STOP:
+                    self._apply_synced()
                     break
                 if isinstance(job, _Save):
+                    self._apply_synced()
                     self._save()
                 else:
                     self._ingest(job.items)
@@ -186,9 +207,12 @@ class IngestWorker:
             log.exception("the ingest worker stopped")
             self._post(Stopped(error))
             return
+        finally:
+            self._sync_thread.shutdown(wait=True)
         self._post(Stopped(None))
 
     def _ingest(self, items: list[tuple[list[bytes], list[bytes]]]) -> None:
+        """Decode a batch, append it to the log and start its fsync; then apply the previous batch."""
         received: list[tuple[list[bytes], int, Ingest]] = []
         for envelope, frames in items:
             request_id = 0
@@ -207,16 +231,35 @@ class IngestWorker:
                 self._post(Answer(envelope, request_id, ErrorReply.of(error)))
         if not received:
             return
-        outcomes, logged = self.memory.log([item for _, _, item in received])
+        previous = self._settle()  # its fsync returned before anything more is appended
+        appended = self.memory.append([item for _, _, item in received])
+        self._syncing = _Syncing(received, appended, self._sync_thread.submit(self.memory.wal_sync, appended))
+        self._apply_all(previous)
+
+    def _settle(self) -> list[tuple[list[bytes], int, Logged]]:
+        """Wait for the batch in the log's fsync and answer its refusals and duplicates; its ingests
+        to apply, with their envelopes and request ids (none if its log write failed)."""
+        syncing, self._syncing = self._syncing, None
+        if syncing is None:
+            return []
+        error = syncing.fsync.exception()
+        outcomes, logged = self.memory.settle(syncing.appended, error)
+        received = syncing.received
         for (envelope, request_id, item), outcome in zip(received, outcomes):
             if isinstance(outcome, IngestOutcome):  # a duplicate
                 ack = IngestAck(obs_id=item.frame.obs_id, seq=0, duplicate=True)
                 self._post(Answer(envelope, request_id, ack))
             elif outcome is not None:
                 self._post(Answer(envelope, request_id, ErrorReply.of(outcome)))
-        for entry in logged:
-            envelope, request_id, _ = received[entry.index]
+        return [(received[entry.index][0], received[entry.index][1], entry) for entry in logged]
+
+    def _apply_all(self, logged: list[tuple[list[bytes], int, Logged]]) -> None:
+        for envelope, request_id, entry in logged:
             self._apply(envelope, request_id, entry)
+
+    def _apply_synced(self) -> None:
+        """Apply the batch in the log, once its fsync returned (before a checkpoint, a save, the end)."""
+        self._apply_all(self._settle())
 
     def _apply(self, envelope: list[bytes], request_id: int, entry: Logged) -> None:
         update: MapUpdate | None = None
@@ -235,6 +278,7 @@ class IngestWorker:
 
     def _maybe_checkpoint(self) -> None:
         if self.checkpoints.due(self.memory.frames_since_checkpoint) and not self.memory.saving:
+            self._apply_synced()  # a checkpoint holds every logged ingest
             self.memory.checkpoint()  # the snapshot is copied here, between frames; written in the background
             self.checkpoints.restart()
 

@@ -1,12 +1,13 @@
 """Checkpoints are written at a lower CPU priority than queries are answered (Linux).
 
-A checkpoint of 650k voxels costs about 2 s of CPU (zstd and checksums of 375 MB), most of it in
-zarr's I/O thread and the codec threads that thread starts. On the 2-core development VM, with paced
-clients, the queries answered while one was written waited for a core 4x longer (3.6 ms against 0.8
-ms a query) and their p99 tripled. Linux schedules every thread as a task with its own nice value,
-inherited by the threads it starts, so the service starts zarr's I/O thread from a thread a few steps
-nicer (zarr starts it on first use): the checkpoint then takes the CPU time the queries and frames
-leave, and they get a core first. Only checkpoints and start-up loading use zarr in the service.
+A checkpoint of 650k voxels cost about 2 s of CPU with zstd (compression and checksums of 375 MB;
+LZ4 now costs less, ``mem3d.io.checkpoint``), most of it in zarr's I/O thread and the codec threads
+that thread starts. On the 2-core development VM, with paced clients, the queries answered while one
+was written waited for a core 4x longer (3.6 ms against 0.8 ms a query) and their p99 tripled. Linux
+schedules every thread as a task with its own nice value, inherited by the threads it starts, so the
+service starts zarr's I/O thread from a thread a few steps nicer (zarr starts it on first use): the
+checkpoint then takes the CPU time the queries and frames leave, and they get a core first. Only
+checkpoints and start-up loading use zarr in the service.
 """
 
 from __future__ import annotations

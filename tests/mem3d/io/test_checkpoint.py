@@ -31,6 +31,23 @@ def test_round_trip_is_exact_and_answers_the_same(observed, concepts, tmp_path):
     assert loaded.localize(concepts[MUG]) == observed.localize(concepts[MUG])
 
 
+def test_checkpoints_compressed_with_zstd_before_lz4_still_load(observed, tmp_path, monkeypatch):
+    """Stores written before the codec became LZ4 (zstd level 1) load, exactly; new ones are LZ4."""
+    from zarr.codecs import ZstdCodec
+
+    import mem3d.io.checkpoint as checkpoint
+
+    with monkeypatch.context() as patched:
+        patched.setattr(checkpoint, "_compressor", lambda dtype: ZstdCodec(level=1))
+        save_map(observed, tmp_path / "old")
+    save_map(observed, tmp_path / "new")
+    codecs = {name: json.loads((tmp_path / name / "ckpt-000001" / "voxels" / "feature" / "zarr.json").read_text()
+                               )["codecs"][-1]["name"] for name in ("old", "new")}
+    assert codecs == {"old": "zstd", "new": "blosc"}
+    assert_same_map(observed, load_map(tmp_path / "old"))
+    assert_same_map(observed, load_map(tmp_path / "new"))
+
+
 def test_saving_again_keeps_the_newest_checkpoints(observed, tmp_path):
     for _ in range(4):
         save_map(observed, tmp_path, keep=2)
