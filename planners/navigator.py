@@ -384,10 +384,11 @@ class Navigator:
         views on the way uncovered the frontier (no need to stand at what was already seen)."""
         xy, yaw, _ = pose_of(self.obs)
         start = self.grid.cell(xy)
-        if not self.grid.inside(*start):
+        targets = self.frontier.targets(self.grid, self.obs.stamp, revisit)
+        if not targets or not self.grid.inside(*start):
             return False
         distance = distance_field(self.grid.cost(), start, self.grid.cell_m)
-        target = self.frontier.choose(self.frontier.targets(self.grid, self.obs.stamp, revisit), distance, (xy, yaw))
+        target = self.frontier.choose(targets, distance, (xy, yaw))
         if target is None:
             return False
         self._report(float(distance[target.cell]), True, f"exploring a {target.kind} target")
