@@ -29,6 +29,7 @@ from mem3d.source import Action, ActionKind, ActionResult
 from mem3d.types import Candidate, LocalizeResult, Observation
 from planners.approach import grew, may_stop_at, same_object, standoff_mask, within_reach
 from planners.astar import astar, distance_field, smooth
+from planners.exploration import ExplorationConfig, Trip
 from planners.frontier import FrontierConfig, FrontierMap
 from planners.goals import StandoffConfig, box_distance
 from planners.grid import CostConfig, PlanningGrid
@@ -75,6 +76,7 @@ class NavConfig:
     standoff: StandoffConfig = field(default_factory=StandoffConfig)
     costs: CostConfig = field(default_factory=CostConfig)
     frontier: FrontierConfig = field(default_factory=FrontierConfig)
+    exploration: ExplorationConfig = field(default_factory=ExplorationConfig)
     top_k: int = 5
     wrong_radius_m: float = 0.5
     """A candidate this close to a place found wrong is not tried again."""
@@ -157,10 +159,13 @@ class Navigator:
         """Places looked at where the goal was not (any more)."""
         deferred: list[np.ndarray] = []
         """Candidates no path reached yet: tried again after the next exploration step."""
-        reason, target, looked_here, retried = "budget", None, False, False
+        reason, target, looked_here, retried, recheck_from = "budget", None, False, False, 0
+        """``wrong[recheck_from:]`` are ruled out: once nothing is left to explore, the places found
+        wrong are approached once more (a view from elsewhere may confirm one; the stop is then at the
+        likeliest place memory knows rather than wherever the search ran out)."""
         try:
             while True:
-                candidate = self._candidate(goal, wrong + deferred)
+                candidate = self._candidate(goal, wrong[recheck_from:] + deferred)
                 if candidate is not None:
                     verdict, looked = self._approach(candidate, goal)
                     if verdict is not None:
@@ -172,10 +177,12 @@ class Navigator:
                     looked_here = True
                     self._look_around(exploring=True, down=True)
                     continue
-                if self._explore_once(goal, wrong + deferred):
+                if self._explore_once(goal, wrong[recheck_from:] + deferred):
                     retried = False
                 elif deferred and not retried:  # nothing left to explore: the unreached ones once more
                     retried = True
+                elif wrong and not recheck_from:  # and the places found wrong once more
+                    recheck_from = len(wrong)
                 else:
                     reason = "exhausted"
                     break
@@ -229,6 +236,7 @@ class Navigator:
         self._spent.actions += 1
         self._spent.exploring += int(exploring)
         self._spent.travelled += float(result.travelled_m)
+        self._spent.blocked += int(not result.success)
         return result
 
     def _look(self) -> Observation:
@@ -403,13 +411,13 @@ class Navigator:
         """Go to the best frontier (or stale area; only those with ``revisit``) and look around there;
         False when none is reachable. Stops early when the memory finds the goal on the way, or when the
         views on the way uncovered the frontier (no need to stand at what was already seen)."""
-        xy = pose_of(self.obs)[0]
+        xy, yaw, _ = pose_of(self.obs)
         start = self.grid.cell(xy)
         targets = self.frontier.targets(self.grid, self.obs.stamp, revisit)
         if not targets or not self.grid.inside(*start):
             return False
         distance = distance_field(self.grid.cost(), start, self.grid.cell_m)
-        target = self.frontier.choose(targets, distance)
+        target = self.frontier.choose(targets, distance, (xy, yaw))
         if target is None:
             return False
         self._report(float(distance[target.cell]), True, f"exploring a {target.kind} target")
@@ -420,8 +428,13 @@ class Navigator:
             return target.kind == "frontier" and \
                 self.frontier.resolved(self.grid, target.xy, self.frontier.config.resolved_radius_m)
 
+        trip = Trip(self.config.exploration, found_or_uncovered, lambda: self._look_around(exploring=True),
+                    lambda: self._spent.travelled, lambda: self._spent.blocked)
         mask = _disk_mask(self.grid, np.asarray(target.xy), 0.3)
-        outcome = self._drive(mask, np.asarray(target.xy), 0.3, exploring=True, interrupt=found_or_uncovered)
+        outcome = self._drive(mask, np.asarray(target.xy), 0.3, exploring=True, interrupt=trip.step)
+        if trip.gave_up:  # blocked on the way: what lies behind that opening is not for now
+            self.frontier.forbid(target.xy, self.config.exploration.blocked_radius_m)
+            return True
         if outcome == "interrupted":
             return True
         if outcome != "arrived":
@@ -440,6 +453,7 @@ class _Spent:
     actions: int = 0
     exploring: int = 0
     travelled: float = 0.0
+    blocked: int = 0
 
 
 def _with_budget(config: NavConfig, actions: int) -> NavConfig:
