@@ -2,6 +2,7 @@
 acknowledged frames of the log included, and only whole frames while a service writes."""
 
 import json
+import queue
 import subprocess
 import threading
 
@@ -99,10 +100,17 @@ def test_map_info_on_a_live_store_and_readers_during_writes(tmp_path, scene, con
             assert json.loads(info.stdout)["n_voxels"] == client.stats().n_voxels  # before any save
             assert json.loads(info.stdout)["log_seq"] == 2
 
+            views = queue.Queue()  # a token per reader view, so that the sender can wait for views
+
             def stream():
                 with service.client() as sender:
-                    for frame in frames[2:]:
+                    for k, frame in enumerate(frames[2:]):
                         sender.ingest(frame, "cam")
+                        if k < 2:  # the second view after this ack started after it: it sees exactly this frame
+                            while not views.empty():
+                                views.get_nowait()
+                            views.get(timeout=60)
+                            views.get(timeout=60)
 
             sender = threading.Thread(target=stream)
             sender.start()
@@ -114,9 +122,10 @@ def test_map_info_on_a_live_store_and_readers_during_writes(tmp_path, scene, con
                 for name in expected.__dataclass_fields__:
                     assert np.array_equal(getattr(voxels, name), getattr(expected, name)), (view.seq, name)
                 seen.add(view.seq)
+                views.put(view.seq)
             sender.join()
             assert open_store_readonly(store).seq == 12
-            assert len(seen) >= 2  # the readers really overlapped the writes
+            assert {3, 4} <= seen  # the readers really overlapped the writes
     finally:
         service.stop()
 
