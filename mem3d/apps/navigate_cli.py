@@ -28,19 +28,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=int, default=8000, help="points per perceived frame")
     parser.add_argument("--max-actions", type=int, default=400, help="budget of actions per goal")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each memory answer")
+    parser.add_argument("--standoff-max", type=float, default=None, metavar="M",
+                        help="farthest the robot stops from a goal's box, metres (default 0.93; 0.7 for perception "
+                             "whose boxes run past the objects, as CLIP's or noisy depth's do)")
     add_client_key_arguments(parser)
 
 
-def navigate(source, client, encoder, goals: Sequence[str], seed: int = 0, samples: int = 8000,
-             max_actions: int = 400, on_progress: Callable | None = None):
-    """Run the task on ``source`` (reset with ``seed``) against the service behind ``client``; the
-    ``planners.reports.TaskReport``. Each view is perceived and acknowledged before planning goes on."""
+def nav_config(max_actions: int = 400, standoff_max_m: float | None = None):
+    """The planner's ``NavConfig``: the default, with this action budget per goal and, when given, this
+    farthest standoff (metres from the goal's box; between the nearest standoff and the 1.0 m rule)."""
     from dataclasses import replace
 
+    from mem3d.errors import InvalidInputError
+    from planners.navigator import NavConfig
+
+    config = replace(NavConfig(), max_actions_per_goal=max_actions)
+    if standoff_max_m is None:
+        return config
+    if not config.standoff.min_m < standoff_max_m <= 1.0:
+        raise InvalidInputError(f"--standoff-max {standoff_max_m} m: it must be over {config.standoff.min_m} m "
+                                "(the nearest standoff) and at most 1.0 m (the ObjectNav rule)")
+    return replace(config, standoff=replace(config.standoff, max_m=standoff_max_m))
+
+
+def navigate(source, client, encoder, goals: Sequence[str], seed: int = 0, samples: int = 8000,
+             max_actions: int = 400, on_progress: Callable | None = None, standoff_max_m: float | None = None):
+    """Run the task on ``source`` (reset with ``seed``) against the service behind ``client``; the
+    ``planners.reports.TaskReport``. Each view is perceived and acknowledged before planning goes on."""
     from perception.config import FrameConfig
     from perception.node import PerceptionNode
     from planners.body import SensedBody
-    from planners.navigator import NavConfig, Navigator
+    from planners.navigator import Navigator
 
     node = PerceptionNode(encoder, client, FrameConfig(n_samples=samples), name="navigate")
 
@@ -51,7 +69,7 @@ def navigate(source, client, encoder, goals: Sequence[str], seed: int = 0, sampl
     first = source.reset(seed)
     perceive(first)
     body = SensedBody(source, perceive)
-    navigator = Navigator(body, client, replace(NavConfig(), max_actions_per_goal=max_actions), on_progress)
+    navigator = Navigator(body, client, nav_config(max_actions, standoff_max_m), on_progress)
     navigator.start(first)
     return navigator.run(goals)
 
@@ -74,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from mem3d.source import open_source
     from perception.cli import require_encoder_fits
 
+    config = nav_config(args.max_actions, args.standoff_max)  # a bad option fails before anything opens
     opened = open_source(args.source, tour=False)  # a bad source spec fails first
     try:
         with MemoryClient(args.memory, timeout=args.timeout, curve=client_curve_from_args(args)) as client:
@@ -82,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             encoder = create_encoder(args.encoder)
             encoder.info.require_compatible(stats.feature_dim, stats.feature_model)
             report = navigate(opened.source, client, encoder, args.goal, args.seed, args.samples,
-                              args.max_actions, _print_progress)
+                              args.max_actions, _print_progress, config.standoff.max_m)
     finally:
         opened.source.close()
     print(json.dumps(report.summary()), flush=True)

@@ -173,3 +173,12 @@ def test_launch_arguments_fill_the_commands(tmp_path):
     assert commands["simulator"][commands["simulator"].index("--scene") + 1] == "3"
     assert "tcp://127.0.0.1:6000" in commands["perception"] and "tcp://127.0.0.1:6000" in commands["planner"]
     assert not any("{" in word for command in commands.values() for word in command)
+
+
+def test_navigate_refuses_a_standoff_beyond_the_success_rule(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run_cli(capsys, "navigate", "--goal", "sofa", "--standoff-max", "1.5")
+    assert status == 1 and out == ""
+    assert_one_line_error(err, "navigate", "--standoff-max 1.5 m: it must be over 0.3 m (the nearest standoff) "
+                                           "and at most 1.0 m (the ObjectNav rule)")
+    assert list(tmp_path.iterdir()) == []
