@@ -41,12 +41,6 @@ class FrontierConfig:
     resolved_radius_m: float = 0.5
     """A frontier target with fewer than ``min_cells`` frontier cells left this close to it was
     uncovered by the views on the way: the trip there ends and the next target is chosen."""
-    gain_radius_m: float = 0.0
-    """With > 0, a frontier's gain is the unseen area (cells) within this of its target instead of the
-    frontier's own size: a doorway into an unseen room is worth more than a sliver behind a chair."""
-    turn_back_m: float = 0.0
-    """Path metres a target straight behind the robot costs extra (a target at right angles half that):
-    keeping the direction of travel instead of zigzagging between the nearest frontiers."""
     revisited_radius_m: float = 2.0
     """Stale targets this close to one just revisited are skipped (the look-around there renewed what
     the camera can see; the floor near the robot it never sees, so it would stay stale)."""
@@ -97,8 +91,6 @@ class FrontierMap:
         if revisit:
             return self.revisit_targets(grid, now)
         found = self._groups(grid, self.mask, "frontier", lambda cells: float(len(cells)), grid.last_seen)
-        if found and self.config.gain_radius_m > 0:
-            found = self._unseen_gain(grid, found)
         if not found and self.config.stale_after_s > 0:
             free = grid.free()
             age = np.where(np.isfinite(grid.last_seen), now - grid.last_seen, 0.0)
@@ -110,23 +102,6 @@ class FrontierMap:
                                      age[cells[:, 0], cells[:, 1]], 1e6).mean() / self.config.stale_after_s),
                                  -age)
         return found
-
-    def _unseen_gain(self, grid: PlanningGrid, found: list[Target]) -> list[Target]:
-        """``found`` with each gain the unseen cells within ``gain_radius_m`` (a box of that half-width)
-        of its target that connect to its unseen 4-neighbours: what a wall hides from it does not
-        count."""
-        k = int(np.ceil(self.config.gain_radius_m / grid.cell_m))
-        labels, _ = ndimage.label(grid.unknown())
-        h, w = grid.shape
-        gained = []
-        for target in found:
-            r, c = target.cell
-            near = [labels[r + dr, c + dc] for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1))
-                    if 0 <= r + dr < h and 0 <= c + dc < w]  # the frontier cell's unseen 4-neighbours
-            behind = np.unique([n for n in near if n > 0])
-            box = labels[max(0, r - k):min(h, r + k + 1), max(0, c - k):min(w, c + k + 1)]
-            gained.append(Target(target.cell, target.xy, float(np.isin(box, behind).sum()), target.kind))
-        return gained
 
     def revisit_targets(self, grid: PlanningGrid, now: float) -> list[Target]:
         """Where to renew old views of things: free cells about ``revisit_view_m`` from occupied cells
@@ -172,21 +147,15 @@ class FrontierMap:
                                 gain(cells[allowed]), kind))
         return found
 
-    def choose(self, targets: list[Target], distance: np.ndarray, pose: tuple[np.ndarray, float] | None = None
-               ) -> Target | None:
-        """The target of highest gain less weighted path cost (``distance``: (H, W) from the robot), less
-        ``turn_back_m`` scaled by how far the bearing to it turns from the heading (``pose``: robot xy,
-        yaw in radians; world frame); unreachable ones are skipped."""
+    def choose(self, targets: list[Target], distance: np.ndarray) -> Target | None:
+        """The target of highest gain less weighted path cost (``distance``: (H, W) from the robot);
+        unreachable ones are skipped."""
         best, best_utility = None, -np.inf
         for target in targets:
             d = distance[target.cell]
             if not np.isfinite(d):
                 continue
             utility = self.config.metres_per_cell * min(target.gain, self.config.gain_cap_cells) - d
-            if pose is not None and self.config.turn_back_m > 0:
-                offset = np.asarray(target.xy) - pose[0]
-                bearing = np.arctan2(offset[1], offset[0])
-                utility -= self.config.turn_back_m * (1.0 - np.cos(bearing - pose[1])) / 2
             if utility > best_utility:
                 best, best_utility = target, utility
         return best

@@ -29,7 +29,6 @@ from mem3d.source import Action, ActionKind, ActionResult
 from mem3d.types import Candidate, LocalizeResult, Observation
 from planners.approach import grew, may_stop_at, same_object, standoff_mask, within_reach
 from planners.astar import astar, distance_field, smooth
-from planners.exploration import ExplorationConfig, Trip
 from planners.frontier import FrontierConfig, FrontierMap
 from planners.goals import StandoffConfig, box_distance
 from planners.grid import CostConfig, PlanningGrid
@@ -76,7 +75,6 @@ class NavConfig:
     standoff: StandoffConfig = field(default_factory=StandoffConfig)
     costs: CostConfig = field(default_factory=CostConfig)
     frontier: FrontierConfig = field(default_factory=FrontierConfig)
-    exploration: ExplorationConfig = field(default_factory=ExplorationConfig)
     top_k: int = 5
     wrong_radius_m: float = 0.5
     """A candidate this close to a place found wrong is not tried again."""
@@ -236,7 +234,6 @@ class Navigator:
         self._spent.actions += 1
         self._spent.exploring += int(exploring)
         self._spent.travelled += float(result.travelled_m)
-        self._spent.blocked += int(not result.success)
         return result
 
     def _look(self) -> Observation:
@@ -411,13 +408,13 @@ class Navigator:
         """Go to the best frontier (or stale area; only those with ``revisit``) and look around there;
         False when none is reachable. Stops early when the memory finds the goal on the way, or when the
         views on the way uncovered the frontier (no need to stand at what was already seen)."""
-        xy, yaw, _ = pose_of(self.obs)
+        xy = pose_of(self.obs)[0]
         start = self.grid.cell(xy)
         targets = self.frontier.targets(self.grid, self.obs.stamp, revisit)
         if not targets or not self.grid.inside(*start):
             return False
         distance = distance_field(self.grid.cost(), start, self.grid.cell_m)
-        target = self.frontier.choose(targets, distance, (xy, yaw))
+        target = self.frontier.choose(targets, distance)
         if target is None:
             return False
         self._report(float(distance[target.cell]), True, f"exploring a {target.kind} target")
@@ -428,13 +425,8 @@ class Navigator:
             return target.kind == "frontier" and \
                 self.frontier.resolved(self.grid, target.xy, self.frontier.config.resolved_radius_m)
 
-        trip = Trip(self.config.exploration, found_or_uncovered, lambda: self._look_around(exploring=True),
-                    lambda: self._spent.travelled, lambda: self._spent.blocked)
         mask = _disk_mask(self.grid, np.asarray(target.xy), 0.3)
-        outcome = self._drive(mask, np.asarray(target.xy), 0.3, exploring=True, interrupt=trip.step)
-        if trip.gave_up:  # blocked on the way: what lies behind that opening is not for now
-            self.frontier.forbid(target.xy, self.config.exploration.blocked_radius_m)
-            return True
+        outcome = self._drive(mask, np.asarray(target.xy), 0.3, exploring=True, interrupt=found_or_uncovered)
         if outcome == "interrupted":
             return True
         if outcome != "arrived":
@@ -453,7 +445,6 @@ class _Spent:
     actions: int = 0
     exploring: int = 0
     travelled: float = 0.0
-    blocked: int = 0
 
 
 def _with_budget(config: NavConfig, actions: int) -> NavConfig:
