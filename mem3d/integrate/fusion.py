@@ -54,29 +54,63 @@ class FrameVoxels:
         ``out`` ((len(voxels), D) float32). A voxel holds points of one to a few palette rows: the
         sparse product costs pairs x D whatever K, where a dense one would cost U x K x D (4x slower
         at a ViT's K = 140)."""
+        return self.pairs_of(voxels).sums_into(0, voxels.size, self.palette, out)
+
+    def pairs_of(self, voxels: np.ndarray) -> VoxelPairs:
+        """The pairs of the voxels at the given indices, in that order (gathered once per frame, so
+        that each chunk of them is a slice)."""
         lengths = self.indptr[voxels + 1] - self.indptr[voxels]
         indptr = np.zeros(voxels.size + 1, dtype=np.int32)
         np.cumsum(lengths, out=indptr[1:])
         pairs = np.repeat(self.indptr[voxels] - indptr[:-1], lengths) + np.arange(indptr[-1])
-        _sparse_product(indptr, self.rows[pairs], self.points[pairs], self.palette, out)
+        return VoxelPairs(indptr, self.rows[pairs], self.points[pairs])
+
+
+@dataclass(frozen=True)
+class VoxelPairs:
+    """The (voxel, palette row) pairs of some voxels in a chosen order, as CSR rows with int32 offsets
+    (what scipy's kernel takes): voxel i's pairs are [indptr[i], indptr[i + 1])."""
+
+    indptr: np.ndarray
+    """(n + 1,) int32."""
+    rows: np.ndarray
+    """int32 palette row of each pair."""
+    points: np.ndarray
+    """float32 points of each pair."""
+
+    def sums_into(self, lo: int, hi: int, palette: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The feature sums of voxels [lo, hi) of this order into ``out`` ((hi - lo, D) float32)."""
+        out.fill(0.0)
+        _add_product(self.indptr[lo:hi + 1], self.rows, self.points, palette, out)
         return out
 
 
-def _sparse_product(indptr: np.ndarray, columns: np.ndarray, values: np.ndarray, dense: np.ndarray,
-                    out: np.ndarray) -> None:
-    """``out`` = the CSR matrix (int32 ``indptr`` / ``columns``, float32 ``values``) times ``dense``.
+def _add_product(indptr: np.ndarray, columns: np.ndarray, values: np.ndarray, dense: np.ndarray,
+                 out: np.ndarray) -> None:
+    """``out`` += the CSR matrix (int32 ``indptr`` / ``columns``, float32 ``values``) times ``dense``,
+    each row's entries in order: ``out[i] += values[j] * dense[columns[j]]``, the product rounded, then
+    the sum (as numpy's ``*`` and ``+=`` round). ``indptr`` need not start at 0.
 
     Through scipy's compiled kernel into ``out``: the public product allocates its result, and a fresh
     2 MB array per chunk costs 500 page faults, more than the product itself.
     """
     if not out.flags.c_contiguous:
         raise ValueError("the product needs a C-contiguous output array")
-    out.fill(0.0)
     if _csr_matvecs is None:
-        out += sp.csr_matrix((values, columns, indptr), shape=(out.shape[0], dense.shape[0])) @ dense
+        lo, hi = int(indptr[0]), int(indptr[-1])
+        matrix = sp.csr_matrix((values[lo:hi], columns[lo:hi], indptr - lo), shape=(out.shape[0], dense.shape[0]))
+        out += matrix @ dense
     else:
         _csr_matvecs(out.shape[0], dense.shape[0], dense.shape[1], indptr, columns, values, dense.ravel(),
                      out.ravel())
+
+
+def _add_scaled_rows(out: np.ndarray, weights: np.ndarray, rows: np.ndarray) -> None:
+    """``out[i] += weights[i] * rows[i]`` for float32 (n, D) ``out`` and ``rows``: one pass, where
+    ``rows *= weights[:, None]; out += rows`` takes two, with the same roundings."""
+    n = out.shape[0]
+    diagonal = np.arange(n + 1, dtype=np.int32)
+    _add_product(diagonal, diagonal[:n], weights.astype(np.float32, copy=False), rows, out)
 
 
 def group_by_voxel(frame: FeatureFrame, palette: np.ndarray, voxel_size: float) -> FrameVoxels:
@@ -157,38 +191,46 @@ def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, 
     ``palette_codes`` are the codebook codes of the frame's palette rows (``FeatureCodebook.learn``).
     """
     fv = frame_voxels
-    slots = grid.lookup(fv.coords)
-    is_new = slots < 0
-    slots[is_new] = grid.add(fv.coords[is_new])
+    slots, is_new = grid.lookup_or_add(fv.coords)
     store = grid.store
     store.mark_changed(slots)  # every row below is written
     seen = ~is_new
     old_weight = np.minimum(store.weight[slots], config.max_weight)  # zero for new voxels
     contradicted = np.zeros(slots.size, dtype=bool)
-
     dominant_codes = palette_codes[fv.dominant]
-    # Voxels the map held first: only they blend with a stored feature, so the new ones skip it (every
-    # step works row by row: the order changes no result).
-    order = np.concatenate([np.flatnonzero(seen), np.flatnonzero(is_new)])
-    n_seen = int(seen.sum())
-    for lo in range(0, order.size, CHUNK_ROWS):  # cache-sized chunks: every pass stays in cache
-        voxels = order[lo:lo + CHUNK_ROWS]
+    # Voxels the map held first: only they blend with a stored feature. Then the new ones, whose slots
+    # follow each other: they are quantized straight into the store. Every step works row by row, so
+    # neither the order nor the chunks change any result.
+    held, new = np.flatnonzero(seen), np.flatnonzero(is_new)
+    pairs = fv.pairs_of(np.concatenate([held, new]))
+    dim = store.feature_dim
+    for lo in range(0, held.size, CHUNK_ROWS):  # cache-sized chunks: every pass stays in cache
+        voxels = held[lo:lo + CHUNK_ROWS]
         chunk_slots = slots[voxels]
-        fused = fv.feature_sums(voxels, workspace.get("fused", voxels.size, store.feature_dim, np.float32))
-        held = voxels[: max(0, min(voxels.size, n_seen - lo))]
-        if held.size:
-            suspects = np.flatnonzero(store.code[chunk_slots[: held.size]] != dominant_codes[held])
-            weight = old_weight[held]
-            conflict = _blend_held(store, chunk_slots[: held.size], weight, fv.count[held], fused[: held.size],
-                                   suspects, config, workspace)
-            old_weight[held] = weight  # discounted where contradicted
-            contradicted[held[conflict]] = True
-        stored = workspace.get("stored", voxels.size, store.feature_dim, np.int8)
-        scales = quantize_into(fused, stored, workspace.get("held", voxels.size, store.feature_dim, np.float32))
+        fused = pairs.sums_into(lo, lo + voxels.size, fv.palette, workspace.get("fused", voxels.size, dim, np.float32))
+        codes = store.code[chunk_slots]
+        weight = old_weight[voxels]
+        conflict = _blend_held(store, chunk_slots, weight, fv.count[voxels], fused,
+                               np.flatnonzero(codes != dominant_codes[voxels]), config, workspace)
+        old_weight[voxels] = weight  # discounted where contradicted
+        contradicted[voxels[conflict]] = True
+        stored = workspace.get("stored", voxels.size, dim, np.int8)
+        scales = quantize_into(fused, stored, workspace.get("held", voxels.size, dim, np.float32))
         store.feature[chunk_slots] = stored
         store.feature_scale[chunk_slots] = scales
-        _assign_codes(store, codebook, chunk_slots, seen[voxels], fused, scales, dominant_codes[voxels],
-                      workspace.get("centroids", voxels.size, store.feature_dim, np.float32))
+        _assign_codes(store, codebook, chunk_slots, codes, fused, scales, dominant_codes[voxels],
+                      workspace.get("centroids", voxels.size, dim, np.float32))
+    first_new = int(slots[new[0]]) if new.size else 0
+    for lo in range(0, new.size, CHUNK_ROWS):
+        voxels = new[lo:lo + CHUNK_ROWS]
+        rows = slice(first_new + lo, first_new + lo + voxels.size)
+        fused = pairs.sums_into(held.size + lo, held.size + lo + voxels.size, fv.palette,
+                                workspace.get("fused", voxels.size, dim, np.float32))
+        scales = quantize_into(fused, store.feature[rows], workspace.get("held", voxels.size, dim, np.float32))
+        store.feature_scale[rows] = scales
+        codes = dominant_codes[voxels]
+        _assign_codes(store, codebook, rows, codes, fused, scales, codes,
+                      workspace.get("centroids", voxels.size, dim, np.float32))
 
     blend = old_weight / (old_weight + fv.count)  # old_weight is discounted where contradicted
     position = fv.position_sum / fv.count[:, None]
@@ -236,8 +278,7 @@ def _blend_held(store, slots: np.ndarray, old_weight: np.ndarray, count: np.ndar
         agreement = _agreement(held[suspects], fused[suspects])
         conflict = suspects[agreement < config.contradict_below]
         old_weight[conflict] = np.minimum(old_weight[conflict], config.contradicted_keep * count[conflict])
-    held *= old_weight[:, None]
-    fused += held
+    _add_scaled_rows(fused, old_weight, held)
     return conflict
 
 
@@ -253,13 +294,15 @@ def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.vecdot(a, b) if hasattr(np, "vecdot") else np.einsum("ij,ij->i", a, b)
 
 
-def _assign_codes(store, codebook: FeatureCodebook, slots: np.ndarray, seen: np.ndarray, rounded: np.ndarray,
-                  scales: np.ndarray, dominant_codes: np.ndarray, centroid_buffer: np.ndarray) -> None:
-    """Keep each voxel's code while its residual is small; otherwise try its dominant palette code.
+def _assign_codes(store, codebook: FeatureCodebook, slots: np.ndarray | slice, codes: np.ndarray,
+                  rounded: np.ndarray, scales: np.ndarray, dominant_codes: np.ndarray,
+                  centroid_buffer: np.ndarray) -> None:
+    """Keep each voxel's code (``codes``: what the voxels at ``slots`` hold, or for new ones their
+    dominant code) while its residual is small; otherwise try its dominant palette code.
 
     Residuals are exact for the stored features (``rounded`` x ``scales``), so query bounds hold.
     """
-    codes = np.where(seen, store.code[slots], dominant_codes).astype(np.int32)
+    codes = codes.astype(np.int32)  # a copy: changed below
     # sums of integer squares, below 2^24 for D <= 1040: exact in float32 in any order (the fastest product)
     squared_norms = _row_dots(rounded, rounded) * scales**2
     residuals = codebook.stored_residuals(rounded, scales, squared_norms, codes, centroid_buffer)
