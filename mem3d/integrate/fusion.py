@@ -9,18 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-
-try:  # the kernel behind scipy's CSR x dense product, which adds into an array we give it
-    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
-except ImportError:  # pragma: no cover - a scipy that moved it: the public product (one allocation more)
-    _csr_matvecs = None
 
 from mem3d.errors import InvalidInputError
 from mem3d.map import keys as voxel_keys
 from mem3d.map.codebook import FeatureCodebook
 from mem3d.map.codec import normalize_rows, quantize_into
 from mem3d.map.grid import VoxelGrid
+from mem3d.map.row_kernels import add_product, add_scaled_rows, scale_rows
 from mem3d.types import FeatureFrame
 
 
@@ -56,6 +51,18 @@ class FrameVoxels:
         at a ViT's K = 140)."""
         return self.pairs_of(voxels).sums_into(0, voxels.size, self.palette, out)
 
+    def repeated_pairs(self, voxels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Among the voxels at the given indices, those holding a single (palette row, points) pair that
+        an earlier one of them holds too: their positions in ``voxels``, and that earlier one's. New
+        voxels' features depend on nothing else, so such a voxel's come out as the earlier one's."""
+        single = np.flatnonzero(self.indptr[voxels + 1] - self.indptr[voxels] == 1)
+        first = self.indptr[voxels[single]]
+        pair_keys = (self.rows[first].astype(np.int64) << 32) | self.points[first].astype(np.int64)
+        _, first_of, inverse = np.unique(pair_keys, return_index=True, return_inverse=True)
+        original = first_of[inverse]
+        repeated = original != np.arange(single.size)
+        return single[repeated], single[original[repeated]]
+
     def pairs_of(self, voxels: np.ndarray) -> VoxelPairs:
         """The pairs of the voxels at the given indices, in that order (gathered once per frame, so
         that each chunk of them is a slice)."""
@@ -81,36 +88,8 @@ class VoxelPairs:
     def sums_into(self, lo: int, hi: int, palette: np.ndarray, out: np.ndarray) -> np.ndarray:
         """The feature sums of voxels [lo, hi) of this order into ``out`` ((hi - lo, D) float32)."""
         out.fill(0.0)
-        _add_product(self.indptr[lo:hi + 1], self.rows, self.points, palette, out)
+        add_product(self.indptr[lo:hi + 1], self.rows, self.points, palette, out)
         return out
-
-
-def _add_product(indptr: np.ndarray, columns: np.ndarray, values: np.ndarray, dense: np.ndarray,
-                 out: np.ndarray) -> None:
-    """``out`` += the CSR matrix (int32 ``indptr`` / ``columns``, float32 ``values``) times ``dense``,
-    each row's entries in order: ``out[i] += values[j] * dense[columns[j]]``, the product rounded, then
-    the sum (as numpy's ``*`` and ``+=`` round). ``indptr`` need not start at 0.
-
-    Through scipy's compiled kernel into ``out``: the public product allocates its result, and a fresh
-    2 MB array per chunk costs 500 page faults, more than the product itself.
-    """
-    if not out.flags.c_contiguous:
-        raise ValueError("the product needs a C-contiguous output array")
-    if _csr_matvecs is None:
-        lo, hi = int(indptr[0]), int(indptr[-1])
-        matrix = sp.csr_matrix((values[lo:hi], columns[lo:hi], indptr - lo), shape=(out.shape[0], dense.shape[0]))
-        out += matrix @ dense
-    else:
-        _csr_matvecs(out.shape[0], dense.shape[0], dense.shape[1], indptr, columns, values, dense.ravel(),
-                     out.ravel())
-
-
-def _add_scaled_rows(out: np.ndarray, weights: np.ndarray, rows: np.ndarray) -> None:
-    """``out[i] += weights[i] * rows[i]`` for float32 (n, D) ``out`` and ``rows``: one pass, where
-    ``rows *= weights[:, None]; out += rows`` takes two, with the same roundings."""
-    n = out.shape[0]
-    diagonal = np.arange(n + 1, dtype=np.int32)
-    _add_product(diagonal, diagonal[:n], weights.astype(np.float32, copy=False), rows, out)
 
 
 def group_by_voxel(frame: FeatureFrame, palette: np.ndarray, voxel_size: float) -> FrameVoxels:
@@ -198,11 +177,14 @@ def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, 
     old_weight = np.minimum(store.weight[slots], config.max_weight)  # zero for new voxels
     contradicted = np.zeros(slots.size, dtype=bool)
     dominant_codes = palette_codes[fv.dominant]
-    # Voxels the map held first: only they blend with a stored feature. Then the new ones, whose slots
-    # follow each other: they are quantized straight into the store. Every step works row by row, so
-    # neither the order nor the chunks change any result.
+    # Voxels the map held first: only they blend with a stored feature. A new voxel that holds a single
+    # (palette row, points) pair which an earlier new voxel holds too gets that voxel's feature, scale,
+    # code and slack: they are computed once. Every step works row by row, so neither the order nor
+    # the chunks change any result.
     held, new = np.flatnonzero(seen), np.flatnonzero(is_new)
-    pairs = fv.pairs_of(np.concatenate([held, new]))
+    repeats, originals = fv.repeated_pairs(new)
+    computed = np.delete(new, repeats)
+    pairs = fv.pairs_of(np.concatenate([held, computed]))
     dim = store.feature_dim
     for lo in range(0, held.size, CHUNK_ROWS):  # cache-sized chunks: every pass stays in cache
         voxels = held[lo:lo + CHUNK_ROWS]
@@ -214,23 +196,16 @@ def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, 
                                np.flatnonzero(codes != dominant_codes[voxels]), config, workspace)
         old_weight[voxels] = weight  # discounted where contradicted
         contradicted[voxels[conflict]] = True
-        stored = workspace.get("stored", voxels.size, dim, np.int8)
-        scales = quantize_into(fused, stored, workspace.get("held", voxels.size, dim, np.float32))
-        store.feature[chunk_slots] = stored
-        store.feature_scale[chunk_slots] = scales
-        _assign_codes(store, codebook, chunk_slots, codes, fused, scales, dominant_codes[voxels],
-                      workspace.get("centroids", voxels.size, dim, np.float32))
-    first_new = int(slots[new[0]]) if new.size else 0
-    for lo in range(0, new.size, CHUNK_ROWS):
-        voxels = new[lo:lo + CHUNK_ROWS]
-        rows = slice(first_new + lo, first_new + lo + voxels.size)
+        _store_features(store, codebook, chunk_slots, fused, codes, dominant_codes[voxels], workspace)
+    for lo in range(0, computed.size, CHUNK_ROWS):
+        voxels = computed[lo:lo + CHUNK_ROWS]
         fused = pairs.sums_into(held.size + lo, held.size + lo + voxels.size, fv.palette,
                                 workspace.get("fused", voxels.size, dim, np.float32))
-        scales = quantize_into(fused, store.feature[rows], workspace.get("held", voxels.size, dim, np.float32))
-        store.feature_scale[rows] = scales
         codes = dominant_codes[voxels]
-        _assign_codes(store, codebook, rows, codes, fused, scales, codes,
-                      workspace.get("centroids", voxels.size, dim, np.float32))
+        _store_features(store, codebook, slots[voxels], fused, codes, codes, workspace)
+    for name in ("feature", "feature_scale", "code", "bound_slack"):
+        column = store.array(name)
+        column[slots[new[repeats]]] = column[slots[new[originals]]]
 
     blend = old_weight / (old_weight + fv.count)  # old_weight is discounted where contradicted
     position = fv.position_sum / fv.count[:, None]
@@ -256,6 +231,19 @@ CHUNK_ROWS = 256
 the dozen passes over them hit it."""
 
 
+def _store_features(store, codebook: FeatureCodebook, slots: np.ndarray, fused: np.ndarray, codes: np.ndarray,
+                    dominant_codes: np.ndarray, workspace: Workspace) -> None:
+    """Quantize the fused feature sums (changed in place) into the rows at ``slots`` and give them codes
+    and slacks (``_assign_codes``)."""
+    n, dim = slots.size, store.feature_dim
+    stored = workspace.get("stored", n, dim, np.int8)
+    scales = quantize_into(fused, stored, workspace.get("held", n, dim, np.float32))
+    store.feature[slots] = stored
+    store.feature_scale[slots] = scales
+    _assign_codes(store, codebook, slots, codes, fused, scales, dominant_codes,
+                  workspace.get("centroids", n, dim, np.float32))
+
+
 def _blend_held(store, slots: np.ndarray, old_weight: np.ndarray, count: np.ndarray, fused: np.ndarray,
                 suspects: np.ndarray, config: FusionConfig, workspace: Workspace) -> np.ndarray:
     """``fused`` (the frame's feature sums for voxels the map holds at ``slots``) += stored feature x
@@ -272,13 +260,13 @@ def _blend_held(store, slots: np.ndarray, old_weight: np.ndarray, count: np.ndar
     held = workspace.get("held", n, dim, np.float32)
     np.take(store.feature, slots, axis=0, out=stored, mode="clip")  # valid slots; "raise" would buffer
     np.copyto(held, stored)  # exact; then a float32 product, faster than a mixed int8 x float32 one
-    held *= store.feature_scale[slots][:, None]  # the unit features held
+    scale_rows(held, store.feature_scale[slots])  # the unit features held
     conflict = np.empty(0, dtype=np.int64)
     if config.contradict_below is not None and suspects.size:
         agreement = _agreement(held[suspects], fused[suspects])
         conflict = suspects[agreement < config.contradict_below]
         old_weight[conflict] = np.minimum(old_weight[conflict], config.contradicted_keep * count[conflict])
-    _add_scaled_rows(fused, old_weight, held)
+    add_scaled_rows(fused, old_weight, held)
     return conflict
 
 
