@@ -12,6 +12,7 @@ writer pays the faults as before.
 from __future__ import annotations
 
 import ctypes
+import os
 import queue
 import threading
 import weakref
@@ -20,6 +21,8 @@ import numpy as np
 
 MADV_POPULATE_WRITE = 23
 PAGE = 4096
+MIN_AHEAD = 1024
+"""Rows kept populated ahead of the smallest maps."""
 
 
 def _load_madvise():
@@ -61,12 +64,15 @@ class Prefaulter:
         self.enabled = _madvise is not None
 
     def reach(self, rows: int) -> None:
-        """The writer now uses rows [0, ``rows``): populate the next ones if fewer than half of
-        ``ahead`` are left (in the helper thread; returns at once)."""
-        if not self.enabled or rows + self._ahead // 2 <= self._requested:
+        """The writer now uses rows [0, ``rows``): populate the next ones if fewer than half of those
+        to keep ahead are left (in the helper thread; returns at once). A small map keeps fewer rows
+        ahead, an eighth of its own (at least ``MIN_AHEAD``), so that what it commits stays close to
+        what it uses."""
+        ahead = min(self._ahead, max(MIN_AHEAD, rows // 8))
+        if not self.enabled or rows + ahead // 2 <= self._requested:
             return
         lo = max(rows, self._requested)
-        hi = min(rows + self._ahead, self._arrays[0].shape[0])
+        hi = min(rows + ahead, self._arrays[0].shape[0])
         self._requested = hi
         _start_worker()
         _requests.put((weakref.ref(self), lo, hi))
@@ -85,6 +91,16 @@ def _start_worker() -> None:
         if _worker is None:
             _worker = threading.Thread(target=_serve, name="mem3d-prefault", daemon=True)
             _worker.start()
+
+
+def _forget_worker() -> None:
+    """In a forked child: the helper thread was not copied, so start another when needed."""
+    global _worker, _requests, _worker_lock
+    _worker, _requests, _worker_lock = None, queue.SimpleQueue(), threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_worker)
 
 
 def _serve() -> None:

@@ -36,8 +36,8 @@ MIN_RESERVED_ROWS = 1 << 16
 """The reservation is halved on MemoryError (a strict overcommit policy or an address-space limit)
 down to this many rows; beyond it the store grows by copying."""
 PREFAULT_ROWS = 1 << 14
-"""Rows of a reservation kept populated ahead of the live ones (``mem3d.map.prefault``): 10 MB at
-D = 512, four frames of 4,000 new voxels."""
+"""Rows of a reservation kept populated ahead of the live ones (``mem3d.map.prefault``) once the map
+holds 8x as many: 10 MB at D = 512, four frames of 4,000 new voxels."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,7 @@ class VoxelStore:
     def _adopt(self, copy: ColumnCopy) -> None:
         """Use the complete ``copy`` (of this store, unchanged since it began) as the columns."""
         self._arrays = copy.arrays
+        self._prefault = None  # grown by copying: the reservation is gone
 
     def append(self, count: int) -> np.ndarray:
         """Make room for ``count`` new voxels at the end; returns their slots (zero-filled data)."""

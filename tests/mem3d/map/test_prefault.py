@@ -32,13 +32,22 @@ def test_populated_rows_keep_their_data_and_take_no_faults_when_written():
 def test_a_reserved_store_is_populated_ahead_of_its_voxels_in_the_background():
     store = VoxelStore(feature_dim=64)
     assert store._prefault is not None and store._prefault.enabled
-    store.append(10)
+    store.append(8 * PREFAULT_ROWS)  # a map this big keeps PREFAULT_ROWS populated ahead
     deadline = time.monotonic() + 10.0
-    while store._prefault.populated < PREFAULT_ROWS and time.monotonic() < deadline:
+    while store._prefault.populated < 9 * PREFAULT_ROWS and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert store._prefault.populated >= PREFAULT_ROWS
+    assert store._prefault.populated == 9 * PREFAULT_ROWS
     before = thread_faults()
     slots = store.append(PREFAULT_ROWS // 4)
     store.feature[slots] = 3
     assert thread_faults() - before < 20
-    assert (store.feature[slots] == 3).all() and not store.feature[:10].any()
+    assert (store.feature[slots] == 3).all() and not store.feature[: 8 * PREFAULT_ROWS].any()
+
+
+def test_a_small_map_keeps_few_rows_populated_ahead():
+    store = VoxelStore(feature_dim=64)
+    store.append(100)
+    deadline = time.monotonic() + 10.0
+    while store._prefault.populated < 100 + prefault.MIN_AHEAD and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert store._prefault.populated == 100 + prefault.MIN_AHEAD
