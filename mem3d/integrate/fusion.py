@@ -282,7 +282,7 @@ def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.vecdot(a, b) if hasattr(np, "vecdot") else np.einsum("ij,ij->i", a, b)
 
 
-def _assign_codes(store, codebook: FeatureCodebook, slots: np.ndarray | slice, codes: np.ndarray,
+def _assign_codes(store, codebook: FeatureCodebook, slots: np.ndarray, codes: np.ndarray,
                   rounded: np.ndarray, scales: np.ndarray, dominant_codes: np.ndarray,
                   centroid_buffer: np.ndarray) -> None:
     """Keep each voxel's code (``codes``: what the voxels at ``slots`` hold, or for new ones their

@@ -9,7 +9,7 @@ the machine's physical memory could hold (``reserved_rows``). ``numpy.zeros`` of
 pages the kernel commits only when they are first written, so the untouched reservation costs address
 space, not memory, and appending never copies the columns. ``nbytes`` counts the rows ever used (the
 committed pages). A store created with an explicit ``capacity`` (and one that outgrows its
-reservation, which would no longer fit in memory anyway) grows by one copy of 1.5x. A reservation's
+reservation, which would no longer fit in memory anyway) grows by one copy of 1.5x. Up to a reservation's
 next ``PREFAULT_ROWS`` rows are populated ahead of the writer by a helper thread (``mem3d.map.prefault``),
 so that appending does not wait for the kernel to zero pages.
 

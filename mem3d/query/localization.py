@@ -274,7 +274,7 @@ def _stale(store: VoxelStore, voxel_size: float, members: np.ndarray, after_s: f
 
 
 def _inside_box(positions: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Rows (ascending) of (V, 3) ``positions`` inside the box [lo, hi] (float64, metres, inclusive).
+    """Rows (ascending) of (V, 3) float32 ``positions`` inside the box [lo, hi] (float64, metres, inclusive).
 
     The x test first, over one column, in float32 against the float32 bounds that decide the same
     (no float64 copy of the column), then the whole test on the rows it leaves: the same rows as the
