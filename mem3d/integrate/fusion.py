@@ -9,18 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-
-try:  # the kernel behind scipy's CSR x dense product, which adds into an array we give it
-    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
-except ImportError:  # pragma: no cover - a scipy that moved it: the public product (one allocation more)
-    _csr_matvecs = None
 
 from mem3d.errors import InvalidInputError
 from mem3d.map import keys as voxel_keys
 from mem3d.map.codebook import FeatureCodebook
 from mem3d.map.codec import normalize_rows, quantize_into
 from mem3d.map.grid import VoxelGrid
+from mem3d.map.row_kernels import add_product, add_scaled_rows, scale_rows
 from mem3d.types import FeatureFrame
 
 
@@ -54,29 +49,47 @@ class FrameVoxels:
         ``out`` ((len(voxels), D) float32). A voxel holds points of one to a few palette rows: the
         sparse product costs pairs x D whatever K, where a dense one would cost U x K x D (4x slower
         at a ViT's K = 140)."""
+        return self.pairs_of(voxels).sums_into(0, voxels.size, self.palette, out)
+
+    def repeated_pairs(self, voxels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Among the voxels at the given indices, those holding a single (palette row, points) pair that
+        an earlier one of them holds too: their positions in ``voxels``, and that earlier one's. New
+        voxels' features depend on nothing else, so such a voxel's come out as the earlier one's."""
+        single = np.flatnonzero(self.indptr[voxels + 1] - self.indptr[voxels] == 1)
+        first = self.indptr[voxels[single]]
+        pair_keys = (self.rows[first].astype(np.int64) << 32) | self.points[first].astype(np.int64)
+        _, first_of, inverse = np.unique(pair_keys, return_index=True, return_inverse=True)
+        original = first_of[inverse]
+        repeated = original != np.arange(single.size)
+        return single[repeated], single[original[repeated]]
+
+    def pairs_of(self, voxels: np.ndarray) -> VoxelPairs:
+        """The pairs of the voxels at the given indices, in that order (gathered once per frame, so
+        that each chunk of them is a slice)."""
         lengths = self.indptr[voxels + 1] - self.indptr[voxels]
         indptr = np.zeros(voxels.size + 1, dtype=np.int32)
         np.cumsum(lengths, out=indptr[1:])
         pairs = np.repeat(self.indptr[voxels] - indptr[:-1], lengths) + np.arange(indptr[-1])
-        _sparse_product(indptr, self.rows[pairs], self.points[pairs], self.palette, out)
+        return VoxelPairs(indptr, self.rows[pairs], self.points[pairs])
+
+
+@dataclass(frozen=True)
+class VoxelPairs:
+    """The (voxel, palette row) pairs of some voxels in a chosen order, as CSR rows with int32 offsets
+    (what scipy's kernel takes): voxel i's pairs are [indptr[i], indptr[i + 1])."""
+
+    indptr: np.ndarray
+    """(n + 1,) int32."""
+    rows: np.ndarray
+    """int32 palette row of each pair."""
+    points: np.ndarray
+    """float32 points of each pair."""
+
+    def sums_into(self, lo: int, hi: int, palette: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The feature sums of voxels [lo, hi) of this order into ``out`` ((hi - lo, D) float32)."""
+        out.fill(0.0)
+        add_product(self.indptr[lo:hi + 1], self.rows, self.points, palette, out)
         return out
-
-
-def _sparse_product(indptr: np.ndarray, columns: np.ndarray, values: np.ndarray, dense: np.ndarray,
-                    out: np.ndarray) -> None:
-    """``out`` = the CSR matrix (int32 ``indptr`` / ``columns``, float32 ``values``) times ``dense``.
-
-    Through scipy's compiled kernel into ``out``: the public product allocates its result, and a fresh
-    2 MB array per chunk costs 500 page faults, more than the product itself.
-    """
-    if not out.flags.c_contiguous:
-        raise ValueError("the product needs a C-contiguous output array")
-    out.fill(0.0)
-    if _csr_matvecs is None:
-        out += sp.csr_matrix((values, columns, indptr), shape=(out.shape[0], dense.shape[0])) @ dense
-    else:
-        _csr_matvecs(out.shape[0], dense.shape[0], dense.shape[1], indptr, columns, values, dense.ravel(),
-                     out.ravel())
 
 
 def group_by_voxel(frame: FeatureFrame, palette: np.ndarray, voxel_size: float) -> FrameVoxels:
@@ -157,38 +170,42 @@ def fuse(grid: VoxelGrid, codebook: FeatureCodebook, frame_voxels: FrameVoxels, 
     ``palette_codes`` are the codebook codes of the frame's palette rows (``FeatureCodebook.learn``).
     """
     fv = frame_voxels
-    slots = grid.lookup(fv.coords)
-    is_new = slots < 0
-    slots[is_new] = grid.add(fv.coords[is_new])
+    slots, is_new = grid.lookup_or_add(fv.coords)
     store = grid.store
     store.mark_changed(slots)  # every row below is written
     seen = ~is_new
     old_weight = np.minimum(store.weight[slots], config.max_weight)  # zero for new voxels
     contradicted = np.zeros(slots.size, dtype=bool)
-
     dominant_codes = palette_codes[fv.dominant]
-    # Voxels the map held first: only they blend with a stored feature, so the new ones skip it (every
-    # step works row by row: the order changes no result).
-    order = np.concatenate([np.flatnonzero(seen), np.flatnonzero(is_new)])
-    n_seen = int(seen.sum())
-    for lo in range(0, order.size, CHUNK_ROWS):  # cache-sized chunks: every pass stays in cache
-        voxels = order[lo:lo + CHUNK_ROWS]
+    # Voxels the map held first: only they blend with a stored feature. A new voxel that holds a single
+    # (palette row, points) pair which an earlier new voxel holds too gets that voxel's feature, scale,
+    # code and slack: they are computed once. Every step works row by row, so neither the order nor
+    # the chunks change any result.
+    held, new = np.flatnonzero(seen), np.flatnonzero(is_new)
+    repeats, originals = fv.repeated_pairs(new)
+    computed = np.delete(new, repeats)
+    pairs = fv.pairs_of(np.concatenate([held, computed]))
+    dim = store.feature_dim
+    for lo in range(0, held.size, CHUNK_ROWS):  # cache-sized chunks: every pass stays in cache
+        voxels = held[lo:lo + CHUNK_ROWS]
         chunk_slots = slots[voxels]
-        fused = fv.feature_sums(voxels, workspace.get("fused", voxels.size, store.feature_dim, np.float32))
-        held = voxels[: max(0, min(voxels.size, n_seen - lo))]
-        if held.size:
-            suspects = np.flatnonzero(store.code[chunk_slots[: held.size]] != dominant_codes[held])
-            weight = old_weight[held]
-            conflict = _blend_held(store, chunk_slots[: held.size], weight, fv.count[held], fused[: held.size],
-                                   suspects, config, workspace)
-            old_weight[held] = weight  # discounted where contradicted
-            contradicted[held[conflict]] = True
-        stored = workspace.get("stored", voxels.size, store.feature_dim, np.int8)
-        scales = quantize_into(fused, stored, workspace.get("held", voxels.size, store.feature_dim, np.float32))
-        store.feature[chunk_slots] = stored
-        store.feature_scale[chunk_slots] = scales
-        _assign_codes(store, codebook, chunk_slots, seen[voxels], fused, scales, dominant_codes[voxels],
-                      workspace.get("centroids", voxels.size, store.feature_dim, np.float32))
+        fused = pairs.sums_into(lo, lo + voxels.size, fv.palette, workspace.get("fused", voxels.size, dim, np.float32))
+        codes = store.code[chunk_slots]
+        weight = old_weight[voxels]
+        conflict = _blend_held(store, chunk_slots, weight, fv.count[voxels], fused,
+                               np.flatnonzero(codes != dominant_codes[voxels]), config, workspace)
+        old_weight[voxels] = weight  # discounted where contradicted
+        contradicted[voxels[conflict]] = True
+        _store_features(store, codebook, chunk_slots, fused, codes, dominant_codes[voxels], workspace)
+    for lo in range(0, computed.size, CHUNK_ROWS):
+        voxels = computed[lo:lo + CHUNK_ROWS]
+        fused = pairs.sums_into(held.size + lo, held.size + lo + voxels.size, fv.palette,
+                                workspace.get("fused", voxels.size, dim, np.float32))
+        codes = dominant_codes[voxels]
+        _store_features(store, codebook, slots[voxels], fused, codes, codes, workspace)
+    for name in ("feature", "feature_scale", "code", "bound_slack"):
+        column = store.array(name)
+        column[slots[new[repeats]]] = column[slots[new[originals]]]
 
     blend = old_weight / (old_weight + fv.count)  # old_weight is discounted where contradicted
     position = fv.position_sum / fv.count[:, None]
@@ -214,6 +231,19 @@ CHUNK_ROWS = 256
 the dozen passes over them hit it."""
 
 
+def _store_features(store, codebook: FeatureCodebook, slots: np.ndarray, fused: np.ndarray, codes: np.ndarray,
+                    dominant_codes: np.ndarray, workspace: Workspace) -> None:
+    """Quantize the fused feature sums (changed in place) into the rows at ``slots`` and give them codes
+    and slacks (``_assign_codes``)."""
+    n, dim = slots.size, store.feature_dim
+    stored = workspace.get("stored", n, dim, np.int8)
+    scales = quantize_into(fused, stored, workspace.get("held", n, dim, np.float32))
+    store.feature[slots] = stored
+    store.feature_scale[slots] = scales
+    _assign_codes(store, codebook, slots, codes, fused, scales, dominant_codes,
+                  workspace.get("centroids", n, dim, np.float32))
+
+
 def _blend_held(store, slots: np.ndarray, old_weight: np.ndarray, count: np.ndarray, fused: np.ndarray,
                 suspects: np.ndarray, config: FusionConfig, workspace: Workspace) -> np.ndarray:
     """``fused`` (the frame's feature sums for voxels the map holds at ``slots``) += stored feature x
@@ -230,14 +260,13 @@ def _blend_held(store, slots: np.ndarray, old_weight: np.ndarray, count: np.ndar
     held = workspace.get("held", n, dim, np.float32)
     np.take(store.feature, slots, axis=0, out=stored, mode="clip")  # valid slots; "raise" would buffer
     np.copyto(held, stored)  # exact; then a float32 product, faster than a mixed int8 x float32 one
-    held *= store.feature_scale[slots][:, None]  # the unit features held
+    scale_rows(held, store.feature_scale[slots])  # the unit features held
     conflict = np.empty(0, dtype=np.int64)
     if config.contradict_below is not None and suspects.size:
         agreement = _agreement(held[suspects], fused[suspects])
         conflict = suspects[agreement < config.contradict_below]
         old_weight[conflict] = np.minimum(old_weight[conflict], config.contradicted_keep * count[conflict])
-    held *= old_weight[:, None]
-    fused += held
+    add_scaled_rows(fused, old_weight, held)
     return conflict
 
 
@@ -253,13 +282,15 @@ def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.vecdot(a, b) if hasattr(np, "vecdot") else np.einsum("ij,ij->i", a, b)
 
 
-def _assign_codes(store, codebook: FeatureCodebook, slots: np.ndarray, seen: np.ndarray, rounded: np.ndarray,
-                  scales: np.ndarray, dominant_codes: np.ndarray, centroid_buffer: np.ndarray) -> None:
-    """Keep each voxel's code while its residual is small; otherwise try its dominant palette code.
+def _assign_codes(store, codebook: FeatureCodebook, slots: np.ndarray, codes: np.ndarray,
+                  rounded: np.ndarray, scales: np.ndarray, dominant_codes: np.ndarray,
+                  centroid_buffer: np.ndarray) -> None:
+    """Keep each voxel's code (``codes``: what the voxels at ``slots`` hold, or for new ones their
+    dominant code) while its residual is small; otherwise try its dominant palette code.
 
     Residuals are exact for the stored features (``rounded`` x ``scales``), so query bounds hold.
     """
-    codes = np.where(seen, store.code[slots], dominant_codes).astype(np.int32)
+    codes = codes.astype(np.int32)  # a copy: changed below
     # sums of integer squares, below 2^24 for D <= 1040: exact in float32 in any order (the fastest product)
     squared_norms = _row_dots(rounded, rounded) * scales**2
     residuals = codebook.stored_residuals(rounded, scales, squared_norms, codes, centroid_buffer)

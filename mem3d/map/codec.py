@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mem3d.map.row_kernels import scale_rows
+
 
 def normalize_rows(rows: np.ndarray) -> np.ndarray:
     """L2-normalise rows in place (float32); zero rows stay zero."""
@@ -28,7 +30,7 @@ def quantize_into(rows: np.ndarray, out: np.ndarray, scratch: np.ndarray | None 
     peaks = peak_magnitudes(rows, scratch)
     peaks[peaks == 0] = 1.0
     norms[norms == 0] = 1.0
-    rows *= (127.0 / peaks)[:, None]
+    scale_rows(rows, 127.0 / peaks)
     np.rint(rows, out=rows)
     np.copyto(out, rows, casting="unsafe")
     return (peaks / (127.0 * norms)).astype(np.float32)
@@ -46,5 +48,5 @@ def peak_magnitudes(rows: np.ndarray, scratch: np.ndarray | None = None) -> np.n
 def dequantize_rows(quantized: np.ndarray, scales: np.ndarray) -> np.ndarray:
     """int8 rows and scales -> float32 rows (unit length up to quantization error)."""
     rows = quantized.astype(np.float32)
-    rows *= scales[:, None]
+    scale_rows(rows, scales)
     return rows

@@ -50,6 +50,19 @@ class VoxelGrid:
     def add(self, coords: np.ndarray) -> np.ndarray:
         """Create voxels at ``coords`` (unique, not present yet); returns their new slots."""
         rows, cells, _ = self._locate(coords, create=True)
+        return self._insert(rows, cells, coords)
+
+    def lookup_or_add(self, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Slots of the voxels at ``coords`` ((N, 3) int64, unique), creating the missing ones, and
+        which were created: their slots follow each other, ascending in the order of ``coords``.
+        The same as ``lookup`` then ``add`` of the missing ones, with one pass over the blocks."""
+        rows, cells, _ = self._locate(coords, create=True)
+        slots = self.blocks.slots[rows, cells].astype(np.int64)
+        is_new = slots == EMPTY
+        slots[is_new] = self._insert(rows[is_new], cells[is_new], coords[is_new])
+        return slots, is_new
+
+    def _insert(self, rows: np.ndarray, cells: np.ndarray, coords: np.ndarray) -> np.ndarray:
         slots = self.store.append(coords.shape[0])
         self.blocks.slots[rows, cells] = slots
         touched, counts = np.unique(rows, return_counts=True)

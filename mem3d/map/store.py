@@ -9,7 +9,9 @@ the machine's physical memory could hold (``reserved_rows``). ``numpy.zeros`` of
 pages the kernel commits only when they are first written, so the untouched reservation costs address
 space, not memory, and appending never copies the columns. ``nbytes`` counts the rows ever used (the
 committed pages). A store created with an explicit ``capacity`` (and one that outgrows its
-reservation, which would no longer fit in memory anyway) grows by one copy of 1.5x.
+reservation, which would no longer fit in memory anyway) grows by one copy of 1.5x. Up to a reservation's
+next ``PREFAULT_ROWS`` rows are populated ahead of the writer by a helper thread (``mem3d.map.prefault``),
+so that appending does not wait for the kernel to zero pages.
 
 **Change tracking.** Once ``track_changes`` is called, every slot written (appended, filled by a
 removal, or marked by the writer with ``mark_changed``) is remembered until ``take_changed``, so that a
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mem3d.map.bound_pages import BoundPages
+from mem3d.map.prefault import Prefaulter
 
 GROWTH = 1.5
 """Beyond its capacity a store grows by this factor (one copy of the columns)."""
@@ -32,6 +35,9 @@ PAGE_BYTES = 4096
 MIN_RESERVED_ROWS = 1 << 16
 """The reservation is halved on MemoryError (a strict overcommit policy or an address-space limit)
 down to this many rows; beyond it the store grows by copying."""
+PREFAULT_ROWS = 1 << 14
+"""Rows of a reservation kept populated ahead of the live ones (``mem3d.map.prefault``) once the map
+holds 8x as many: 10 MB at D = 512, four frames of 4,000 new voxels."""
 
 
 @dataclass(frozen=True)
@@ -95,8 +101,10 @@ class VoxelStore:
         """The search bounds by page (``mem3d.map.bound_pages``), kept on every write of ``code`` and
         ``bound_slack``: the store's own (append, remove, assign), and a writer's, which it announces
         with ``note_search_bounds``."""
+        self._prefault: Prefaulter | None = None
         if capacity is None:
             self._arrays = self._reserve(reserved_rows(sum(c.row_bytes for c in self.columns)))
+            self._prefault = Prefaulter(list(self._arrays.values()), PREFAULT_ROWS)
         else:
             self._arrays = {c.name: _allocate(c, max(capacity, 1)) for c in self.columns}
 
@@ -161,6 +169,7 @@ class VoxelStore:
     def _adopt(self, copy: ColumnCopy) -> None:
         """Use the complete ``copy`` (of this store, unchanged since it began) as the columns."""
         self._arrays = copy.arrays
+        self._prefault = None  # grown by copying: the reservation is gone
 
     def append(self, count: int) -> np.ndarray:
         """Make room for ``count`` new voxels at the end; returns their slots (zero-filled data)."""
@@ -212,6 +221,8 @@ class VoxelStore:
     def _set_live(self, n: int) -> None:
         self.n = n
         self._used = max(self._used, n)
+        if self._prefault is not None:
+            self._prefault.reach(n)
 
     # --- change tracking (for replicas) ---------------------------------------------------------
 

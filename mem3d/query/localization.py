@@ -268,9 +268,34 @@ def _stale(store: VoxelStore, voxel_size: float, members: np.ndarray, after_s: f
     ``after_s`` seconds after the latest of them."""
     positions = store.position[members].astype(np.float64)
     lo, hi = positions.min(axis=0) - 2.0 * voxel_size, positions.max(axis=0) + 2.0 * voxel_size
-    nearby = np.flatnonzero(np.all((store.position[: store.n] >= lo) & (store.position[: store.n] <= hi), axis=1))
+    nearby = _inside_box(store.position[: store.n], lo, hi)
     nearby = nearby[~np.isin(nearby, members)]
     return bool(nearby.size) and float(store.last_seen[nearby].max()) > float(store.last_seen[members].max()) + after_s
+
+
+def _inside_box(positions: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Rows (ascending) of (V, 3) float32 ``positions`` inside the box [lo, hi] (float64, metres, inclusive).
+
+    The x test first, over one column, in float32 against the float32 bounds that decide the same
+    (no float64 copy of the column), then the whole test on the rows it leaves: the same rows as the
+    whole test over every row, which makes three (V, 3) arrays (30x slower at 1 M voxels).
+    """
+    x = positions[:, 0]
+    low, high = _float32_within(lo[0], hi[0])
+    rows = np.flatnonzero(np.logical_and(x >= low, x <= high))
+    inside = np.all((positions[rows] >= lo) & (positions[rows] <= hi), axis=1)
+    return rows[inside]
+
+
+def _float32_within(lo: float, hi: float) -> tuple[np.float32, np.float32]:
+    """The least float32 >= ``lo`` and the greatest <= ``hi``: a float32 x lies in [lo, hi] exactly when
+    it lies between them."""
+    low, high = np.float32(lo), np.float32(hi)
+    if float(low) < lo:
+        low = np.nextafter(low, np.float32(np.inf))
+    if float(high) > hi:
+        high = np.nextafter(high, np.float32(-np.inf))
+    return low, high
 
 
 def _explained(store: VoxelStore, codebook: FeatureCodebook, slots: np.ndarray, labels: np.ndarray,

@@ -6,6 +6,7 @@ import pytest
 from mem3d.geometry import look_at
 from mem3d.integrate import fusion
 from mem3d.map import keys as voxel_keys
+from mem3d.map import prefault, row_kernels
 from mem3d.synthetic import FrameSpec, make_frame
 from mem3d.types import FeatureFrame
 from mem3d.voxel_map import MapConfig, VoxelMap
@@ -56,7 +57,7 @@ def test_feature_sums_for_any_voxels_in_any_order_match_the_dense_product(monkey
     out = np.empty((voxels.size, DIM), np.float32)
     sums = grouped.feature_sums(voxels, out).copy()
     assert np.allclose(sums, dense[voxels] @ grouped.palette, atol=1e-5)
-    monkeypatch.setattr(fusion, "_csr_matvecs", None)  # scipy's public product, the fallback
+    monkeypatch.setattr(row_kernels, "_csr_matvecs", None)  # scipy's public product, the fallback
     assert np.array_equal(grouped.feature_sums(voxels, out), sums)
     with pytest.raises(ValueError, match="C-contiguous"):
         grouped.feature_sums(voxels[:4], np.empty((DIM, 4), np.float32).T)
@@ -82,6 +83,47 @@ def test_the_map_is_the_same_bit_for_bit_whatever_the_chunk_size(monkeypatch, sc
     reference = build(fusion.CHUNK_ROWS)
     assert len(reference) > 3 * 7 and contradicted[0] > 0
     assert_same_map(build(7), reference)
+
+
+def test_the_shortcuts_of_fusion_change_no_bit_of_the_map(monkeypatch, scene, concepts, camera):
+    """Repeated single pairs computed once, scipy's row kernels and populated pages give the map that
+    computing every voxel, numpy's broadcasting and plain page faults give."""
+    def build() -> VoxelMap:
+        voxel_map = VoxelMap(MapConfig(feature_dim=DIM, feature_model="synthetic"))
+        spec = FrameSpec(n_points=4000, carve_downsample=2, palette_variants=2, feature_noise=0.3)
+        for obs_id, eye in enumerate([(-1.0, 0.0, 1.2), (-0.5, -1.0, 1.0), (-1.0, 1.0, 1.4), (-0.8, 0.0, 1.0)]):
+            view = look_at(eye, (2.0, 0.0, 0.3))
+            voxel_map.update(make_frame(scene, concepts, camera, view, obs_id=obs_id, stamp=10.0 + obs_id, spec=spec))
+        return voxel_map
+
+    repeats = []
+    find_repeats = fusion.FrameVoxels.repeated_pairs
+
+    def counted(self, voxels):
+        found = find_repeats(self, voxels)
+        repeats.append(found[0].size)
+        return found
+
+    monkeypatch.setattr(fusion.FrameVoxels, "repeated_pairs", counted)
+    reference = build()
+    assert sum(repeats) > 50  # the shortcut is taken
+    none = np.empty(0, dtype=np.int64)
+    monkeypatch.setattr(fusion.FrameVoxels, "repeated_pairs", lambda self, voxels: (none, none))
+    monkeypatch.setattr(row_kernels, "_csr_matvecs", None)
+    monkeypatch.setattr(row_kernels, "_csr_scale_rows", None)
+    monkeypatch.setattr(prefault, "_madvise", None)
+    assert_same_map(build(), reference)
+
+
+def test_repeated_pairs_are_the_later_voxels_holding_an_earlier_ones_single_pair():
+    frame = crowded_frame(seed=4, n_points=400, palette_rows=3)
+    grouped = fusion.group_by_voxel(frame, fusion.unit_palette(frame), 0.05)
+    voxels = np.random.default_rng(5).permutation(grouped.count.size)
+    repeats, originals = grouped.repeated_pairs(voxels)
+    pairs = [tuple(zip(grouped.rows[grouped.indptr[u]:grouped.indptr[u + 1]].tolist(),
+                       grouped.points[grouped.indptr[u]:grouped.indptr[u + 1]].tolist())) for u in voxels.tolist()]
+    expected = {i: pairs.index(pair) for i, pair in enumerate(pairs) if len(pair) == 1 and pairs.index(pair) < i}
+    assert dict(zip(repeats.tolist(), originals.tolist())) == expected and expected
 
 
 def test_each_voxel_holds_the_weighted_mean_of_what_it_held_and_what_the_frame_brought(scene, concepts, camera):

@@ -91,3 +91,20 @@ def test_matches_are_exactly_the_voxels_over_their_thresholds(observed, concepts
         wanted = (every >= high) | ((store.code[:n] == favourite) & (every >= low))
         assert np.array_equal(slots, np.flatnonzero(wanted))
         np.testing.assert_allclose(scores, every[slots], atol=1e-5)
+
+
+def test_the_box_test_finds_the_rows_a_test_of_every_row_finds():
+    from mem3d.query.localization import _float32_within, _inside_box
+
+    rng = np.random.default_rng(3)
+    positions = rng.uniform(-2.0, 2.0, (20_000, 3)).astype(np.float32)
+    for _ in range(200):
+        lo = rng.uniform(-2.0, 1.5, 3)
+        hi = lo + rng.uniform(0.0, 0.6, 3)
+        if rng.random() < 0.5:  # bounds exactly on positions, and just beside them
+            lo = positions[rng.integers(positions.shape[0])].astype(np.float64) - rng.choice([0.0, 1e-9, -1e-9])
+            hi = np.maximum(hi, lo)
+        every = np.flatnonzero(np.all((positions >= lo) & (positions <= hi), axis=1))
+        assert np.array_equal(_inside_box(positions, lo, hi), every)
+    low, high = _float32_within(0.1, 0.1)  # 0.1 is no float32: nothing lies in [0.1, 0.1]
+    assert low > high and float(low) > 0.1 > float(high)
