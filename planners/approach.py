@@ -39,12 +39,14 @@ def standing_extent(grid: PlanningGrid, candidate: Candidate) -> Candidate:
                    bbox_max=(min(x1, float(hi[0])), min(y1, float(hi[1])), z1))
 
 
-def standoff_mask(grid: PlanningGrid, candidate: Candidate, config: StandoffConfig) -> np.ndarray:
+def standoff_mask(grid: PlanningGrid, candidate: Candidate, config: StandoffConfig,
+                  camera_z: float | None = None) -> np.ndarray:
     """(H, W) bool: where to stop for ``candidate`` (its ``standing_extent``). Free cells with a clear
-    floor-plane sight line to it; else free cells without one (a table it stands on: the camera looks
-    down over it); else any enterable cell a little farther out. All False when there is none."""
+    sight line to it (in the floor plane; over the support it stands on for a camera at ``camera_z``,
+    world z metres); else free cells without one (the camera looks down over a table it stands on);
+    else any enterable cell a little farther out. All False when there is none."""
     candidate = standing_extent(grid, candidate)
-    mask = standoff_cells(grid, candidate, config)
+    mask = standoff_cells(grid, candidate, config, camera_z=camera_z)
     if not mask.any():
         mask = standoff_cells(grid, candidate, config, need_view=False)
     if not mask.any():
@@ -53,11 +55,13 @@ def standoff_mask(grid: PlanningGrid, candidate: Candidate, config: StandoffConf
     return mask
 
 
-def may_stop_at(grid: PlanningGrid, candidate: Candidate, xy: np.ndarray, config: StandoffConfig) -> bool:
-    """Whether the robot at ``xy`` already stands where ``standoff_mask`` would send it first (a free
-    cell with a clear sight line, at a standoff from the ``standing_extent``)."""
+def may_stop_at(grid: PlanningGrid, candidate: Candidate, xy: np.ndarray, config: StandoffConfig,
+                camera_z: float | None = None) -> bool:
+    """Whether the robot at ``xy`` (camera at height ``camera_z``) already stands where ``standoff_mask``
+    would send it first (a free cell with a clear sight line, at a standoff from the ``standing_extent``)."""
     row, col = grid.cell(np.asarray(xy, float))
-    return grid.inside(row, col) and bool(standoff_cells(grid, standing_extent(grid, candidate), config)[row, col])
+    return grid.inside(row, col) and bool(
+        standoff_cells(grid, standing_extent(grid, candidate), config, camera_z=camera_z)[row, col])
 
 
 def within_reach(grid: PlanningGrid, candidate: Candidate, xy: np.ndarray, config: StandoffConfig) -> bool:

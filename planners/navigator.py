@@ -324,11 +324,11 @@ class Navigator:
         target = np.asarray(candidate.centroid[:2])
         for leg in self.router.waypoints(pose_of(self.obs)[0], target)[:-1]:
             self._drive(_disk_mask(self.grid, leg, 1.0), leg, 1.0, exploring=False)
-        here = pose_of(self.obs)[0]
+        here, _, camera_z = pose_of(self.obs)
         if box_distance(here, candidate.bbox_min, candidate.bbox_max) <= self.config.preview_m:
             seen = self._verify(candidate, goal)
             if seen is not None:
-                if may_stop_at(self.grid, seen, here, self.config.standoff):
+                if may_stop_at(self.grid, seen, here, self.config.standoff, camera_z):
                     return seen, True
                 candidate = seen
         latest, looked = [candidate], False
@@ -337,13 +337,13 @@ class Navigator:
         def changed() -> bool:  # it vanished, the robot already stands near it, or its box grew
             fresh = self._near(goal, latest[0], self.config.verify_radius_m, fresh_after=None)
             previous, latest[0] = latest[0], fresh
-            return fresh is None or may_stop_at(self.grid, fresh, pose_of(self.obs)[0], self.config.standoff) \
-                or grew(previous, fresh, self.config.regrow_m)
+            return fresh is None or grew(previous, fresh, self.config.regrow_m) or \
+                may_stop_at(self.grid, fresh, pose_of(self.obs)[0], self.config.standoff, camera_z)
 
         for _ in range(self.config.max_approach_plans):  # the mask is remade when the grid or the box
             # grows or when the plan ends short
             candidate = latest[0]
-            mask = standoff_mask(self.grid, candidate, self.config.standoff)
+            mask = standoff_mask(self.grid, candidate, self.config.standoff, camera_z)
             if not mask.any():
                 return None, False
             outcome = self._drive(mask, np.asarray(candidate.centroid[:2]), self.config.standoff.max_m + 0.6,
@@ -351,7 +351,8 @@ class Navigator:
             if latest[0] is None:
                 return None, True  # the view on the way carved it: it is not there
             here = pose_of(self.obs)[0]
-            if outcome == "interrupted" and not may_stop_at(self.grid, latest[0], here, self.config.standoff):
+            if outcome == "interrupted" and not may_stop_at(self.grid, latest[0], here, self.config.standoff,
+                                                            camera_z):
                 continue  # its box grew: plan for the new one
             close = box_distance(here, latest[0].bbox_min, latest[0].bbox_max) <= self.config.standoff.max_m + 0.3
             if outcome in ("arrived", "interrupted") or close:  # close enough to look, even where the plan
