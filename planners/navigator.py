@@ -27,7 +27,7 @@ import numpy as np
 from mem3d.nav.traversability import OccupancyGrid
 from mem3d.source import Action, ActionKind, ActionResult
 from mem3d.types import Candidate, LocalizeResult, Observation
-from planners.approach import grew, may_stop_at, same_object, standoff_mask, within_reach
+from planners.approach import grew, may_stop_at, same_object, standoff_mask, step_in, within_reach
 from planners.astar import astar, distance_field, smooth
 from planners.frontier import FrontierConfig, FrontierMap
 from planners.goals import StandoffConfig, box_distance
@@ -331,6 +331,14 @@ class Navigator:
                 if may_stop_at(self.grid, seen, here, self.config.standoff, camera_z):
                     return seen, True
                 candidate = seen
+                line = step_in(self.grid, seen, here, self.config.standoff)
+                if line.any() and self._drive(line, np.asarray(seen.centroid[:2]), self.config.standoff.max_m + 0.6,
+                                              exploring=False) == "arrived":
+                    again = self._verify(seen, goal)
+                    if again is not None and within_reach(self.grid, again, pose_of(self.obs)[0],
+                                                          self.config.standoff):
+                        return again, True
+                    candidate = again or seen
         latest, looked = [candidate], False
         """The memory's newest answer for the object on the way (None: it vanished)."""
 
