@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from mem3d.nav.traversability import OCCUPIED
+from mem3d.nav.traversability import INFLATED, OCCUPIED
 from mem3d.types import Candidate
 from planners.goals import StandoffConfig, box_distance, standoff_cells
 from planners.grid import PlanningGrid
@@ -39,12 +39,14 @@ def standing_extent(grid: PlanningGrid, candidate: Candidate) -> Candidate:
                    bbox_max=(min(x1, float(hi[0])), min(y1, float(hi[1])), z1))
 
 
-def standoff_mask(grid: PlanningGrid, candidate: Candidate, config: StandoffConfig) -> np.ndarray:
+def standoff_mask(grid: PlanningGrid, candidate: Candidate, config: StandoffConfig,
+                  camera_z: float | None = None) -> np.ndarray:
     """(H, W) bool: where to stop for ``candidate`` (its ``standing_extent``). Free cells with a clear
-    floor-plane sight line to it; else free cells without one (a table it stands on: the camera looks
-    down over it); else any enterable cell a little farther out. All False when there is none."""
+    sight line to it (in the floor plane; over the support it stands on for a camera at ``camera_z``,
+    world z metres); else free cells without one (the camera looks down over a table it stands on);
+    else any enterable cell a little farther out. All False when there is none."""
     candidate = standing_extent(grid, candidate)
-    mask = standoff_cells(grid, candidate, config)
+    mask = standoff_cells(grid, candidate, config, camera_z=camera_z)
     if not mask.any():
         mask = standoff_cells(grid, candidate, config, need_view=False)
     if not mask.any():
@@ -53,11 +55,36 @@ def standoff_mask(grid: PlanningGrid, candidate: Candidate, config: StandoffConf
     return mask
 
 
-def may_stop_at(grid: PlanningGrid, candidate: Candidate, xy: np.ndarray, config: StandoffConfig) -> bool:
-    """Whether the robot at ``xy`` already stands where ``standoff_mask`` would send it first (a free
-    cell with a clear sight line, at a standoff from the ``standing_extent``)."""
+def may_stop_at(grid: PlanningGrid, candidate: Candidate, xy: np.ndarray, config: StandoffConfig,
+                camera_z: float | None = None) -> bool:
+    """Whether the robot at ``xy`` (camera at height ``camera_z``) already stands where ``standoff_mask``
+    would send it first (a free cell with a clear sight line, at a standoff from the ``standing_extent``)."""
     row, col = grid.cell(np.asarray(xy, float))
-    return grid.inside(row, col) and bool(standoff_cells(grid, standing_extent(grid, candidate), config)[row, col])
+    return grid.inside(row, col) and bool(
+        standoff_cells(grid, standing_extent(grid, candidate), config, camera_z=camera_z)[row, col])
+
+
+def step_in(grid: PlanningGrid, candidate: Candidate, xy: np.ndarray, config: StandoffConfig) -> np.ndarray:
+    """(H, W) bool: where to stop on the straight line from ``xy`` towards the candidate's centroid (the
+    cells at a standoff from its ``standing_extent`` nearest to ``xy``), when the robot at ``xy`` has just
+    seen it: a camera moved along its sight line towards the object looks at it along a line that lies
+    above the old one, so what did not hide it does not hide it there either. All False when the line
+    meets an obstacle or its inflation before it gets there (floor not seen yet, as near the robot
+    below the camera's view, may be crossed: the move is checked and replanned if blocked)."""
+    extent = standing_extent(grid, candidate)
+    start, target = np.asarray(xy, float), np.asarray(candidate.centroid[:2], float)
+    n = max(2, int(np.ceil(np.hypot(*(target - start)) / grid.cell_m * 2)) + 1)
+    points = start + np.linspace(0.0, 1.0, n)[:, None] * (target - start)
+    distance = box_distance(points, extent.bbox_min, extent.bbox_max)
+    mask = np.zeros(grid.shape, bool)
+    open_cells = np.isfinite(grid.cost()) & (grid.codes != INFLATED)
+    for point, d in zip(points, distance):
+        row, col = grid.cell(point)
+        if d < config.min_m or not grid.inside(row, col) or not open_cells[row, col]:
+            break
+        if d <= config.max_m:
+            mask[row, col] = True
+    return mask
 
 
 def within_reach(grid: PlanningGrid, candidate: Candidate, xy: np.ndarray, config: StandoffConfig) -> bool:

@@ -27,7 +27,7 @@ import numpy as np
 from mem3d.nav.traversability import OccupancyGrid
 from mem3d.source import Action, ActionKind, ActionResult
 from mem3d.types import Candidate, LocalizeResult, Observation
-from planners.approach import grew, may_stop_at, same_object, standoff_mask, within_reach
+from planners.approach import grew, may_stop_at, same_object, standoff_mask, step_in, within_reach
 from planners.astar import astar, distance_field, smooth
 from planners.frontier import FrontierConfig, FrontierMap
 from planners.goals import StandoffConfig, box_distance
@@ -318,32 +318,47 @@ class Navigator:
         """Go to a standoff from the candidate and look at it: (the fresh candidate if memory confirms
         it, whether the place was looked at; False when no path got there or it vanished on the way).
         From near enough it first looks from where it stands (turning costs no path): the box grows
-        to what is in view, and a confirmed object within reach needs no step. On the way it stops
+        to what is in view, and a confirmed object within reach needs no step; one confirmed farther
+        away is reached by stepping straight in along the sight line (``step_in``). On the way it stops
         as soon as it stands at a standoff of the newest box; when the views at the stop moved the
         box out of reach, it steps up to it once more."""
         target = np.asarray(candidate.centroid[:2])
         for leg in self.router.waypoints(pose_of(self.obs)[0], target)[:-1]:
             self._drive(_disk_mask(self.grid, leg, 1.0), leg, 1.0, exploring=False)
-        here = pose_of(self.obs)[0]
-        if box_distance(here, candidate.bbox_min, candidate.bbox_max) <= self.config.preview_m:
-            seen = self._verify(candidate, goal)
-            if seen is not None:
-                if may_stop_at(self.grid, seen, here, self.config.standoff):
-                    return seen, True
-                candidate = seen
         latest, looked = [candidate], False
         """The memory's newest answer for the object on the way (None: it vanished)."""
+        here, _, camera_z = pose_of(self.obs)
 
         def changed() -> bool:  # it vanished, the robot already stands near it, or its box grew
             fresh = self._near(goal, latest[0], self.config.verify_radius_m, fresh_after=None)
             previous, latest[0] = latest[0], fresh
-            return fresh is None or may_stop_at(self.grid, fresh, pose_of(self.obs)[0], self.config.standoff) \
-                or grew(previous, fresh, self.config.regrow_m)
+            return fresh is None or grew(previous, fresh, self.config.regrow_m) or \
+                may_stop_at(self.grid, fresh, pose_of(self.obs)[0], self.config.standoff, camera_z)
+
+        if box_distance(here, candidate.bbox_min, candidate.bbox_max) <= self.config.preview_m:
+            seen = self._verify(candidate, goal)
+            if seen is not None:
+                if may_stop_at(self.grid, seen, here, self.config.standoff, camera_z):
+                    return seen, True
+                latest[0] = seen
+                line = step_in(self.grid, seen, here, self.config.standoff)
+                if line.any():  # seen from here: straight in along the sight line
+                    outcome = self._drive(line, np.asarray(seen.centroid[:2]), self.config.standoff.max_m + 0.6,
+                                          exploring=False, interrupt=changed)
+                    if latest[0] is None:
+                        return None, True
+                    if outcome == "arrived" or \
+                            may_stop_at(self.grid, latest[0], pose_of(self.obs)[0], self.config.standoff, camera_z):
+                        again = self._verify(latest[0], goal)
+                        if again is not None and within_reach(self.grid, again, pose_of(self.obs)[0],
+                                                              self.config.standoff):
+                            return again, True
+                        latest[0] = again or latest[0]
 
         for _ in range(self.config.max_approach_plans):  # the mask is remade when the grid or the box
             # grows or when the plan ends short
             candidate = latest[0]
-            mask = standoff_mask(self.grid, candidate, self.config.standoff)
+            mask = standoff_mask(self.grid, candidate, self.config.standoff, camera_z)
             if not mask.any():
                 return None, False
             outcome = self._drive(mask, np.asarray(candidate.centroid[:2]), self.config.standoff.max_m + 0.6,
@@ -351,7 +366,8 @@ class Navigator:
             if latest[0] is None:
                 return None, True  # the view on the way carved it: it is not there
             here = pose_of(self.obs)[0]
-            if outcome == "interrupted" and not may_stop_at(self.grid, latest[0], here, self.config.standoff):
+            if outcome == "interrupted" and not may_stop_at(self.grid, latest[0], here, self.config.standoff,
+                                                            camera_z):
                 continue  # its box grew: plan for the new one
             close = box_distance(here, latest[0].bbox_min, latest[0].bbox_max) <= self.config.standoff.max_m + 0.3
             if outcome in ("arrived", "interrupted") or close:  # close enough to look, even where the plan

@@ -6,7 +6,8 @@ and config always give the same scene.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -20,6 +21,11 @@ from sim.scene import ObjectKind, Room, Scene, SceneObject, pose_from_xyz_yaw
 
 ROOM_TYPE_ORDER = ("living room", "kitchen", "bedroom", "office", "dining room", "bedroom")
 _CLEARANCE = 0.05  # gap kept between furniture footprints, metres
+_DOOR_MARGIN = 0.05
+"""Extra clearance (metres, beyond the robot radius) on the route that joins every door: one nav cell,
+so no door hangs on a gap whose navigable cells are one or two cells wide (touching at corners)."""
+_DOOR_PROBE_M = 0.5
+"""Each door is checked at its centre and this far into both rooms (inside its furniture-free zone)."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +203,12 @@ class _Furnisher:
             return self._new(spec, pose_from_xyz_yaw(cx, cy, self.scene.floor_z, yaw), None)
         return None
 
+    def take_back_last(self) -> None:
+        """Remove the object ``place_on_floor`` placed last, and its footprint."""
+        obj = self.placed.pop()
+        self.footprints.pop()
+        self.scene.remove(obj.instance_id)
+
     def place_on(self, support: SceneObject, spec: cat.Spec) -> SceneObject | None:
         radius = float(np.hypot(spec.size[0], spec.size[1])) / 2
         xy = spot_on_support(self.scene, support, radius, self.rng, attempts=20)
@@ -248,7 +260,7 @@ def generate_apartment(seed: int = 0, config: ApartmentConfig | None = None,
     interiors = {room.name: rect.shrunk(config.wall_thickness_m / 2) for room, rect in zip(scene.rooms, rects)}
     furnishers = {room.name: _furnish(scene, rng, room, interiors[room.name], zones, 4) for room in scene.rooms}
     _keep_doors_reachable(scene, rng, walls, furnishers, interiors, zones, agent)
-    _top_up(scene, rng, config, list(furnishers.values()))
+    _top_up(scene, rng, config, list(furnishers.values()), lambda: not _rooms_behind_doors(scene, walls, agent))
     return scene
 
 
@@ -272,19 +284,27 @@ def _add_structure(scene: Scene, rects: list[Rect], walls: list[Wall], config: A
                               ObjectKind.STRUCTURE))
 
 
+def _rooms_behind_doors(scene: Scene, walls: list[Wall], agent: AgentConfig) -> set[str]:
+    """Rooms next to a door that is not, with the floor just inside both its rooms, on the one navigable
+    region of a robot ``_DOOR_MARGIN`` wider than ``agent``'s (empty: the robot passes from any room to
+    any other with room to spare)."""
+    grid = NavGrid.from_scene(scene, replace(agent, radius_m=agent.radius_m + _DOOR_MARGIN))
+    blocked: set[str] = set()
+    for w in walls:
+        d = np.array([w.fixed, sum(w.door) / 2] if w.vertical else [sum(w.door) / 2, w.fixed])
+        n = np.array([_DOOR_PROBE_M, 0.0] if w.vertical else [0.0, _DOOR_PROBE_M])
+        if not np.all(grid.is_navigable(np.stack([d - n, d, d + n]))):
+            blocked |= {r.name for r in scene.rooms if r.min_xy[0] - 0.2 <= d[0] <= r.max_xy[0] + 0.2
+                        and r.min_xy[1] - 0.2 <= d[1] <= r.max_xy[1] + 0.2}
+    return blocked
+
+
 def _keep_doors_reachable(scene: Scene, rng: np.random.Generator, walls: list[Wall],
                           furnishers: dict[str, _Furnisher], interiors: dict[str, Rect], zones: list[Rect],
                           agent: AgentConfig) -> None:
-    """Refurnish rooms (with fewer optional pieces) until every door lies on one navigable region."""
-    doors = [np.array([w.fixed, sum(w.door) / 2] if w.vertical else [sum(w.door) / 2, w.fixed]) for w in walls]
+    """Refurnish rooms (with fewer optional pieces) until no room is behind a door (``_rooms_behind_doors``)."""
     for n_optional in (3, 2, 1, 0, -1):
-        grid = NavGrid.from_scene(scene, agent)
-        blocked_rooms: set[str] = set()
-        for d in doors:
-            if not grid.is_navigable(d):
-                blocked_rooms |= {r.name for r in scene.rooms
-                                  if r.min_xy[0] - 0.2 <= d[0] <= r.max_xy[0] + 0.2
-                                  and r.min_xy[1] - 0.2 <= d[1] <= r.max_xy[1] + 0.2}
+        blocked_rooms = _rooms_behind_doors(scene, walls, agent)
         if not blocked_rooms:
             return
         for name in sorted(blocked_rooms):
@@ -297,8 +317,10 @@ def _keep_doors_reachable(scene: Scene, rng: np.random.Generator, walls: list[Wa
     raise InvalidInputError("could not keep every door reachable; try another seed")
 
 
-def _top_up(scene: Scene, rng: np.random.Generator, config: ApartmentConfig, furnishers: list[_Furnisher]) -> None:
-    """Add small objects (preferring new categories) until the object and category minimums are met."""
+def _top_up(scene: Scene, rng: np.random.Generator, config: ApartmentConfig, furnishers: list[_Furnisher],
+            doors_open: Callable[[], bool]) -> None:
+    """Add small objects (preferring new categories) until the object and category minimums are met; an item
+    put on the floor is taken back when ``doors_open()`` then fails."""
     failed: set[tuple[str, str]] = set()
     while True:
         objects = scene.labelled_objects()
@@ -318,6 +340,9 @@ def _top_up(scene: Scene, rng: np.random.Generator, config: ApartmentConfig, fur
         furnisher, support, noun = choices[int(rng.integers(len(choices)))]
         if support is None:
             placed = furnisher.place_on_floor(cat.CATALOGUE[noun], attempts=10)
+            if placed is not None and not doors_open():
+                furnisher.take_back_last()
+                placed = None
         else:
             placed = furnisher.place_on(support, cat.SMALL[noun])
         if placed is None:

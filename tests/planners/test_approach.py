@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from mem3d.nav.traversability import FREE, OCCUPIED, OccupancyGrid
+from mem3d.nav.traversability import FREE, OCCUPIED, UNKNOWN, OccupancyGrid
 from mem3d.types import Candidate
-from planners.approach import grew, may_stop_at, same_object, standing_extent, standoff_mask
+from planners.approach import grew, may_stop_at, same_object, standing_extent, standoff_mask, step_in
 from planners.goals import StandoffConfig, box_distance
 from planners.grid import PlanningGrid
 
@@ -69,3 +69,22 @@ def test_the_standing_extent_drops_floor_the_label_bled_onto():
     here = np.array([0.12, 2.02])  # 0.68 m from the floor it bled onto, 0.88 m from the cabinet
     assert may_stop_at(grid, bled, here, StandoffConfig())
     assert not may_stop_at(grid, bled, np.array([0.02, 2.02]), StandoffConfig())
+
+
+def test_a_robot_that_just_saw_the_object_steps_straight_in_to_the_nearest_standoff():
+    """The floor in front of the robot is not seen yet (below the camera's view): the step in crosses
+    it along the sight line and stops at the first standoff; a chair on that line rules it out."""
+    codes = np.full((80, 80), FREE)
+    codes[:30, :] = UNKNOWN  # y < 1.5 m: unseen floor round the robot
+    codes[36:47, 30:50] = OCCUPIED  # a coffee table, x 1.5-2.5 m, y 1.8-2.35 m
+    grid, config = grid_of(codes), StandoffConfig()
+    mug = box((1.95, 2.25, 0.45), (2.05, 2.35, 0.55))
+    here = np.array([2.02, 0.52])
+    line = step_in(grid, mug, here, config)
+    rows, cols = np.nonzero(line)
+    centers = grid.center(rows, cols)
+    distances = box_distance(centers, mug.bbox_min, mug.bbox_max)
+    assert line.any() and distances.max() <= config.max_m and distances.max() > config.max_m - 0.1
+    assert np.abs(centers[:, 0] - 2.0).max() < 0.1  # on the line towards the mug
+    codes[24:30, 36:44] = OCCUPIED  # a chair on the way, y 1.2-1.5 m
+    assert not step_in(grid_of(codes), mug, here, config).any()

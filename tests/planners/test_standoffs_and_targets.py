@@ -32,6 +32,42 @@ def test_a_standoff_over_the_table_an_object_stands_on():
     assert loose.any() and not (loose & (grid.codes == OCCUPIED)).any()
 
 
+def mug_at(x: float, y: float, bottom: float = 0.45) -> Candidate:
+    return Candidate(centroid=(x, y, bottom + 0.05), bbox_min=(x - 0.05, y - 0.05, bottom),
+                     bbox_max=(x + 0.05, y + 0.05, bottom + 0.1), score=0.9, n_voxels=8, first_seen=0.0,
+                     last_seen=0.0, obs_id=0)
+
+
+def test_a_camera_above_the_coffee_table_sees_a_mug_on_it_from_the_near_side():
+    """A mug at the far edge of a coffee table (x 1.5-2.5 m, y 1.8-2.35 m): in the floor plane only the
+    far side sees it; a camera 1.2 m up looks over the table, so the near side counts too."""
+    codes = np.full((80, 80), FREE)
+    codes[36:47, 30:50] = OCCUPIED  # the table, 1.0 m x 0.55 m
+    grid = grid_of(codes)
+    mug = mug_at(2.0, 2.3)
+    near_side = grid.cell(np.array([2.0, 1.45]))  # 0.8 m from the mug's box
+    assert not standoff_cells(grid, mug)[near_side]
+    seen_over = standoff_cells(grid, mug, camera_z=1.2)
+    assert seen_over[near_side] and not (seen_over & (grid.codes == OCCUPIED)).any()
+    assert (seen_over >= standoff_cells(grid, mug)).all()  # what the floor plane saw still counts
+    assert not standoff_cells(grid, mug, camera_z=0.4)[near_side]  # a camera below the table top: no
+    assert not standoff_cells(grid, mug_at(2.0, 2.3, bottom=0.0), camera_z=1.2)[near_side]  # on the floor:
+    # what stands in front of it may be taller than the camera's line
+
+
+def test_a_support_joined_to_a_wall_still_hides_what_is_behind_the_wall():
+    """A counter against a wall (the wall x = 2.0 m runs on): from the other side of the wall the mug
+    on the counter is out of view whatever the camera height."""
+    codes = np.full((120, 120), FREE)
+    codes[:, 40:42] = OCCUPIED  # the wall
+    codes[50:70, 30:40] = OCCUPIED  # the counter, 0.5 m deep, against it
+    grid = grid_of(codes)
+    mug = mug_at(1.9, 3.0, bottom=0.9)
+    behind = grid.cell(np.array([2.5, 3.0]))  # 0.55 m from the mug, through the wall
+    assert not standoff_cells(grid, mug, camera_z=1.2)[behind]
+    assert not standoff_cells(grid, mug, camera_z=1.2)[:, 42:].any()
+
+
 def test_revisit_targets_look_at_things_seen_long_ago_not_at_frontiers():
     codes = np.full((80, 80), FREE)
     codes[:, 60:] = UNKNOWN  # a frontier at column 60

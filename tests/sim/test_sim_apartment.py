@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -51,6 +52,18 @@ def test_every_room_and_door_is_reachable(seed):
     for room in scene.rooms:
         (r0, r1), (c0, c1) = grid.to_cell(np.array([room.min_xy, room.max_xy]))
         assert grid.navigable[r0:r1, c0:c1].sum() * grid.cell ** 2 > 1.0, room.name  # > 1 m^2 reachable
+
+
+@pytest.mark.parametrize("seed", [0, 100, 123])
+def test_every_room_is_reachable_with_room_to_spare(seed):
+    # 100 and 123 once joined rooms by a diagonal chain of cells only a robot on an exact 45-degree line
+    # passes (the top-up's floor items closed the gap in 123); a robot 5 cm wider must reach every room too
+    scene = generate_apartment(seed)
+    agent = AgentConfig()
+    grid = NavGrid.from_scene(scene, replace(agent, radius_m=agent.radius_m + 0.05))
+    for room in scene.rooms:
+        (r0, r1), (c0, c1) = grid.to_cell(np.array([room.min_xy, room.max_xy]))
+        assert grid.navigable[r0:r1, c0:c1].sum() * grid.cell ** 2 > 1.0, room.name
 
 
 def test_same_seed_same_scene_and_different_seeds_differ():
