@@ -2,9 +2,9 @@
 queries (``episodic_handlers``), one typed reply each.
 
 Every request is decoded defensively; a bad one gets an ``ErrorReply`` and changes nothing. Queries
-read the front view (``mem3d.service.follower``): a replica of the map, which frames being applied
-never touch, and the traversability grid kept beside it (updated with the same frames), both as of
-one frame; replies say which frame the answer reflects (``seq``) and how many applied frames it trails.
+read the service's replica of the map (``mem3d.service.replica``), which frames being applied never
+touch, and the traversability grid kept beside it (updated with the same frames); replies say which
+frame the answer reflects (``seq``) and how many applied frames it trails.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 from mem3d import __version__
 from mem3d.encoder import TextEncoder
 from mem3d.errors import Mem3dError, NotAvailableError
+from mem3d.nav.traversability import TraversabilityGrid
 from mem3d.protocol.replies import (
     ErrorReply,
     LocalizeReply,
@@ -44,7 +45,7 @@ from mem3d.protocol.wire import ErrorCode, ProtocolError, decode
 from mem3d.query.terms import query_terms
 from mem3d.service.durable import DurableMemory
 from mem3d.service.episodic_handlers import EpisodicHandlers
-from mem3d.service.follower import MapView
+from mem3d.service.replica import MapReplica
 
 log = logging.getLogger("mem3d.service")
 
@@ -68,10 +69,11 @@ class ServiceControl(Protocol):
 
 
 class RequestHandlers:
-    def __init__(self, memory: DurableMemory, view: Callable[[], MapView], encoder: TextEncoder | None,
-                 control: ServiceControl) -> None:
-        """``view`` returns what queries read now (``IngestPipeline.view``: it changes between requests)."""
-        self.memory, self.view, self.encoder, self.control = memory, view, encoder, control
+    def __init__(self, memory: DurableMemory, replica: MapReplica, encoder: TextEncoder | None,
+                 control: ServiceControl, traversability: Callable[[], TraversabilityGrid]) -> None:
+        """``traversability`` returns the current grid (the service may rebuild it)."""
+        self.memory, self.replica, self.encoder, self.control = memory, replica, encoder, control
+        self.traversability = traversability
         self._started = time.time()
         self._handlers: dict[str, tuple[type[Request], Callable[[Any], Reply]]] = {
             kind.TYPE: (kind, handler) for kind, handler in (
@@ -103,8 +105,7 @@ class RequestHandlers:
         return Pong(server="mem3d", version=__version__)
 
     def stats(self, request: StatsRequest) -> StatsReply:
-        replica = self.view().replica
-        config = replica.config
+        replica, config = self.replica, self.replica.config
         return StatsReply(
             n_voxels=len(replica), feature_dim=config.feature_dim, feature_model=config.feature_model,
             voxel_size=config.voxel_size, map_bytes=self.memory.map.nbytes(), log_seq=self.memory.seq,
@@ -123,14 +124,13 @@ class RequestHandlers:
             embedding = self._embed(request.text)
             terms = query_terms(self.encoder, request.text)  # type: ignore[arg-type]
             threshold = threshold if threshold is not None else self.encoder.info.match_threshold
-        replica = self.view().replica
-        result = replica.localize(np.asarray(embedding), top_k=request.top_k, threshold=threshold, terms=terms)
-        return LocalizeReply.from_result(result, seq=replica.seq, applied_seq=self.control.applied_seq)
+        result = self.replica.localize(np.asarray(embedding), top_k=request.top_k, threshold=threshold, terms=terms)
+        return LocalizeReply.from_result(result, seq=self.replica.seq, applied_seq=self.control.applied_seq)
 
     def occupancy(self, request: OccupancyRequest) -> OccupancyReply:
         if request.since_seq < 0:
             raise ProtocolError(ErrorCode.INVALID_INPUT, f"since_seq must be >= 0, got {request.since_seq}")
-        grid = self.view().traversability.occupancy(request.region, request.since_seq)
+        grid = self.traversability().occupancy(request.region, request.since_seq)
         return OccupancyReply.from_grid(grid, applied_seq=self.control.applied_seq)
 
     def _embed(self, text: str) -> np.ndarray:
@@ -148,7 +148,7 @@ class RequestHandlers:
 
     def save(self, request: SaveRequest) -> SaveReply:
         checkpoint = self.control.save_now()
-        return SaveReply(checkpoint=checkpoint, n_voxels=len(self.view().replica))
+        return SaveReply(checkpoint=checkpoint, n_voxels=len(self.replica))
 
     def shutdown(self, request: ShutdownRequest) -> ShutdownAck:
         self.control.stop()

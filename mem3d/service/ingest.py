@@ -1,5 +1,5 @@
 """The ingest pipeline: frames are logged and applied in a worker thread while the service loop
-answers queries from copies of the map kept by a follower thread (``mem3d.service.follower``).
+answers queries from a replica of the map (``mem3d.service.replica``).
 
 The loop reads up to ``BATCH`` waiting ingests and submits their raw wire frames. The worker decodes
 them, refuses the bad ones, logs the rest with one fsync (group commit) and applies them one at a
@@ -7,24 +7,26 @@ time, in log order. The fsync is pipelined: a batch's records are appended and t
 second thread (``mem3d-wal-sync``, the GIL released) while the worker applies the previous batch,
 whose fsync had returned; a batch is applied, and its ingests answered, only once its own fsync
 returned, so nothing is applied or acknowledged before it is durable, and frames are applied in log
-order. For each applied frame it hands the map's changes (copies of the rows the frame wrote) to the
-follower, which writes them into the back copy of the map and prepares the frame's change-feed
-message; the loop swaps that copy in between two queries and only then acknowledges the frame and
-announces it, so an acknowledged frame is in every later answer and no answer ever sees half of a
-frame. The worker also writes the checkpoints (its snapshot copy runs between two frames, not
-between queries) and serves save requests in order with the frames. Results wake the loop through
-a pipe it polls (``wake_fd``).
+order. For each applied frame it hands back the map's changes (copies of the rows the
+frame wrote); the loop applies them to its replica between two queries and only then acknowledges
+the frame and announces it on the change feed, so an acknowledged frame is in every later answer and
+no answer ever sees half of a frame. The worker also prepares each frame's change-feed message (the
+loop only sends it) and writes the checkpoints (its snapshot copy runs
+between two frames, not between queries) and serves save requests in order with the frames.
+Results wake the loop through a pipe it polls (``wake_fd``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from mem3d.nav.traversability import TraversabilityConfig
+from mem3d.nav.traversability import TraversabilityConfig, TraversabilityGrid
 from mem3d.protocol.announcements import update_counts
 from mem3d.protocol.messages import message_to_frame
 from mem3d.protocol.replies import ErrorReply, IngestAck, Reply
@@ -33,13 +35,11 @@ from mem3d.protocol.wire import ErrorCode, ProtocolError, decode
 from mem3d.service.changes import ChangePublisher
 from mem3d.service.checkpoints import CheckpointPolicy
 from mem3d.service.durable import Appended, DurableMemory, Ingest, IngestOutcome, Logged
-from mem3d.service.follower import MapView, Published, ReplicaFollower
-from mem3d.service.mailbox import Mailbox
-from mem3d.service.results import Answer, Applied, Saved, Stopped
+from mem3d.service.replica import MapReplica
 from mem3d.service.routing import Router
 from mem3d.types import MapUpdate
+from mem3d.voxel_map import MapChanges
 
-__all__ = ["Answer", "Applied", "IngestPipeline", "IngestWorker", "Saved", "Stopped"]
 log = logging.getLogger("mem3d.service")
 BATCH = 16
 """Ingests read (and logged with one fsync) at a time."""
@@ -48,6 +48,45 @@ MAX_IN_FLIGHT = 2 * BATCH
 (ZeroMQ's queues then hold the senders back)."""
 IDLE_CHECK_S = 0.5
 """How often an idle worker checks whether a checkpoint is due (``checkpoint_every_s``)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A reply to an ingest that changed nothing: a refusal or a duplicate."""
+
+    envelope: list[bytes]
+    request_id: int
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A logged ingest went through the map (``reply`` is its ack, or an error if applying failed)."""
+
+    envelope: list[bytes]
+    request_id: int
+    reply: Reply
+    update: MapUpdate | None
+    changes: MapChanges
+    """What the frame changed in the map: the replica applies it before the reply goes out."""
+    seq: int
+    announcement: list[bytes] | None = None
+    """The change feed's message for ``update`` (None while nobody subscribes)."""
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A save request's outcome: the checkpoint's name, or the error that stopped it."""
+
+    checkpoint: str | None
+    error: Exception | None = None
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """The worker ended: after a stop request (``error`` None) or on a fatal error (a broken log)."""
+
+    error: BaseException | None
 
 
 @dataclass(frozen=True)
@@ -76,12 +115,16 @@ _STOP = object()
 class IngestWorker:
     """The thread that owns every change to the memory: logging, applying, checkpoints."""
 
-    def __init__(self, memory: DurableMemory, checkpoints: CheckpointPolicy) -> None:
-        self.memory, self.checkpoints = memory, checkpoints
+    def __init__(self, memory: DurableMemory, checkpoints: CheckpointPolicy,
+                 announce: Callable[[MapUpdate], list[bytes] | None] = lambda update: None) -> None:
+        self.memory, self.checkpoints, self._announce = memory, checkpoints, announce
         self.applied_seq = memory.seq
         """Log sequence number of the newest frame applied to the map."""
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self._results = Mailbox()
+        self._results: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
         self._thread = threading.Thread(target=self._run, name="mem3d-ingest", daemon=True)
         self._syncing: _Syncing | None = None
         """The newest batch appended, not yet applied (its fsync running or done)."""
@@ -90,7 +133,7 @@ class IngestWorker:
     @property
     def wake_fd(self) -> int:
         """Readable when results wait (poll it with the sockets)."""
-        return self._results.wake_fd
+        return self._wake_read
 
     def start(self) -> None:
         self._thread.start()
@@ -112,18 +155,35 @@ class IngestWorker:
 
     def results(self, timeout: float | None = 0.0) -> list:
         """The results waiting, oldest first; with a ``timeout`` (seconds, None = forever) wait for one."""
-        return self._results.take(timeout)
+        try:
+            while os.read(self._wake_read, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        found = []
+        try:
+            if timeout != 0.0:
+                found.append(self._results.get(timeout=timeout))
+            while True:
+                found.append(self._results.get_nowait())
+        except queue.Empty:
+            return found
 
     def join(self) -> None:
         """Wait for the thread (if it was started) and close the pipe."""
         if self.started:
             self._thread.join()
-        self._results.close()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
 
     # --- the worker thread ----------------------------------------------------------------
 
     def _post(self, result) -> None:
-        self._results.post(result)
+        self._results.put(result)
+        try:
+            os.write(self._wake_write, b"\0")
+        except BlockingIOError:  # the pipe is full of wake-ups already: the loop will look
+            pass
 
     def _run(self) -> None:
         try:
@@ -211,8 +271,10 @@ class IngestWorker:
             log.exception("internal error while applying ingest %d", entry.seq)
             reply = ErrorReply(code=ErrorCode.INTERNAL, message=f"internal error: {error}")
         self.applied_seq = entry.seq
-        # Taken even after a failure: whatever the frame wrote, the replicas must match the map.
-        self._post(Applied(envelope, request_id, reply, update, self.memory.map.take_changes(), entry.seq))
+        announcement = self._announce(update) if update is not None else None
+        # Taken even after a failure: whatever the frame wrote, the replica must match the map.
+        self._post(Applied(envelope, request_id, reply, update, self.memory.map.take_changes(), entry.seq,
+                           announcement))
 
     def _maybe_checkpoint(self) -> None:
         if self.checkpoints.due(self.memory.frames_since_checkpoint) and not self.memory.saving:
@@ -231,33 +293,22 @@ class IngestWorker:
 
 
 class IngestPipeline:
-    """The service loop's side of the worker and the follower: submits ingests, swaps in each view the
-    follower publishes, then sends the replies of the frames it holds."""
+    """The service loop's side of the worker: submits ingests, and applies each result to the replica
+    before sending its reply."""
 
     def __init__(self, router: Router, memory: DurableMemory, feed: ChangePublisher,
                  checkpoints: CheckpointPolicy, traversability: TraversabilityConfig | None = None) -> None:
         self.router, self.feed = router, feed
         memory.map.track_changes()
-        self.worker = IngestWorker(memory, checkpoints)
-        self.follower = ReplicaFollower(memory.map.contents(), memory.seq, memory.map.voxel_size, traversability,
-                                        self.worker.results, feed.announcement)
+        self.replica = MapReplica(memory.map.contents(), memory.seq)
+        """What queries read: the map as of the newest acknowledged frame."""
+        self.traversability = TraversabilityGrid.from_keys(
+            self.replica.contents().columns["key"], memory.map.voxel_size, traversability, memory.seq)
+        """The 2D grid, as of the same frame as the replica (``occupancy`` reads it)."""
+        self.worker = IngestWorker(memory, checkpoints, feed.announcement)
         self.frames_applied = 0
         self._in_flight = 0
         self._stopped = False
-
-    @property
-    def view(self) -> MapView:
-        """What queries read: the map (and its traversability grid) as of the newest acknowledged frame."""
-        return self.follower.front
-
-    @property
-    def wake_fd(self) -> int:
-        """Readable when results wait (poll it with the sockets)."""
-        return self.follower.mailbox.wake_fd
-
-    def start(self) -> None:
-        self.follower.start()
-        self.worker.start()
 
     @property
     def accepting(self) -> bool:
@@ -277,33 +328,36 @@ class IngestPipeline:
             self.worker.submit(items)
 
     def process(self, timeout: float | None = 0.0) -> Saved | None:
-        """Handle the follower's waiting results (waiting up to ``timeout`` s for one); the ``Saved``
-        among them, if any. Raises the worker's (or the follower's) fatal error."""
+        """Handle the worker's waiting results (waiting up to ``timeout`` s for one); the ``Saved``
+        among them, if any. Raises the worker's fatal error."""
         saved = None
-        for result in self.follower.mailbox.take(timeout):
-            results = [result]
-            if isinstance(result, Published):
-                self.follower.swap(result)
-                results = result.results
-            for item in results:
-                saved = self._handle(item) or saved
+        for result in self.worker.results(timeout):
+            if isinstance(result, Applied):
+                self.replica.apply(result.changes, result.seq)
+                self._follow(result)
+                self._send(result.envelope, result.request_id, result.reply)
+                if result.update is not None:
+                    self.frames_applied += 1
+                    self.feed.send(result.announcement)
+            elif isinstance(result, Answer):
+                self._send(result.envelope, result.request_id, result.reply)
+            elif isinstance(result, Saved):
+                saved = result
+            elif isinstance(result, Stopped):
+                self._stopped = True
+                if result.error is not None:
+                    raise result.error
         return saved
 
-    def _handle(self, result) -> Saved | None:
-        if isinstance(result, Applied):
-            self._send(result.envelope, result.request_id, result.reply)
-            if result.update is not None:
-                self.frames_applied += 1
-                self.feed.send(result.announcement)
-        elif isinstance(result, Answer):
-            self._send(result.envelope, result.request_id, result.reply)
-        elif isinstance(result, Saved):
-            return result
-        elif isinstance(result, Stopped):
-            self._stopped = True
-            if result.error is not None:
-                raise result.error
-        return None
+    def _follow(self, result: Applied) -> None:
+        """Bring the traversability grid to the replica's frame: fold the frame's update in, or (when
+        applying it failed, so what it wrote is unknown) rebuild the grid from the replica's voxels."""
+        if result.update is not None:
+            self.traversability.apply(result.update, result.seq)
+            return
+        grid = self.traversability
+        self.traversability = TraversabilityGrid.from_keys(
+            self.replica.contents().columns["key"], grid.voxel_size, grid.config, result.seq, grid.stamp)
 
     def _send(self, envelope: list[bytes], request_id: int, reply: Reply) -> None:
         self._in_flight -= 1
@@ -320,12 +374,9 @@ class IngestPipeline:
                 return saved.checkpoint
 
     def close(self) -> None:
-        """Let the worker finish what it was given (sending the replies), then end it and the follower."""
+        """Let the worker finish what it was given (sending the replies), then end it."""
         if self.worker.started and not self._stopped:
             self.worker.request_stop()
             while not self._stopped:
                 self.process(timeout=None)
-        if self.worker.started:
-            self.worker.request_stop()  # already ended, unless the follower failed first
         self.worker.join()
-        self.follower.join()

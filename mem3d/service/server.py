@@ -6,14 +6,12 @@ Sockets (all bound, default loopback only; layout in ``mem3d.comms.endpoints``):
 - changes (XPUB): a ``map.update`` announcement per applied frame (``changes``), for planners that
   react to change (summarised only while someone is subscribed).
 
-Three threads. The loop below owns the sockets: it hands ingests to a worker thread (``ingest``), which
-logs and applies them to the map and writes the checkpoints, and it answers queries meanwhile from
-the front one of two copies of the map that a follower thread keeps (``follower``: it writes each
-frame's rows into the back copy and prepares the frame's change-feed message). Per turn the loop
-takes the follower's results (a copy brought up to date becomes the front by a pointer swap, then its
-frames are acknowledged and announced), reads a batch of ingests, and answers up to
-``QUERIES_PER_TURN`` queries. A query never waits for a frame being applied, its rows being copied or
-a checkpoint being copied, only for the queries ahead (and for the GIL, which the other threads share).
+Two threads. The loop below owns the sockets: it hands ingests to a worker thread (``ingest``), which
+logs and applies them to the map and writes the checkpoints, and it answers queries from a replica of
+the map meanwhile. Per turn it takes the worker's results (each applied frame's changes go into the
+replica, then the frame is acknowledged and announced), reads a batch of ingests, and answers up to
+``QUERIES_PER_TURN`` queries. A query never waits for a frame being applied or a checkpoint being
+copied, only for the replica taking a frame's rows (a few milliseconds) and for the queries ahead.
 Checkpoints are written by threads a few steps nicer (``mem3d.service.priority``), so that on a machine
 with few cores the queries get a core first.
 """
@@ -91,7 +89,8 @@ class MemoryService:
         self._ingest = IngestPipeline(Router(sockets["ingest"]), self.memory, self._feed,
                                       CheckpointPolicy(config.checkpoint_every_frames, config.checkpoint_every_s),
                                       config.traversability)
-        self._handlers = RequestHandlers(self.memory, lambda: self._ingest.view, encoder, self)
+        self._handlers = RequestHandlers(self.memory, self._ingest.replica, encoder, self,
+                                         lambda: self._ingest.traversability)
         self._running = True
         """False once ``stop`` was called (also before ``run``: a signal right after the ready line)."""
 
@@ -132,11 +131,11 @@ class MemoryService:
         poller = zmq.Poller()
         for socket in self._sockets.values():
             poller.register(socket, zmq.POLLIN)
-        poller.register(self._ingest.wake_fd, zmq.POLLIN)
+        poller.register(self._ingest.worker.wake_fd, zmq.POLLIN)
         reading_ingest = True
         previous_interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        self._ingest.start()
+        self._ingest.worker.start()
         log.info("serving %d voxels from %s on %s (ingest %s, changes %s)", len(self.memory.map),
                  self.config.store, self.endpoints["requests"], self.endpoints["ingest"], self.endpoints["changes"])
         try:
