@@ -44,8 +44,6 @@ INITIAL_CHECKPOINT = 0
 """The number of the empty checkpoint a new store starts with (the first save is 1)."""
 
 
-FORK_CHECKPOINTS = True
-"""Write checkpoints from a forked child where that is available (``mem3d.service.forked``)."""
 CHILD_TIMEOUT_S = 1800.0
 """A checkpoint writer still running after this long is killed (the log is kept: nothing is lost)."""
 
@@ -142,13 +140,15 @@ class DurableMemory:
     """Owns one store directory: checkpoints (``mem3d.io.checkpoint``) and the write-ahead log (``wal/``)."""
 
     def __init__(self, store: str | Path, map_config: MapConfig | None = None,
-                 episodic_config: EpisodicConfig | None = None) -> None:
+                 episodic_config: EpisodicConfig | None = None, fork_checkpoints: bool = False) -> None:
         """Open ``store`` for writing: take its write lock for the life of this object (``StoreError``
         "store DIR is in use by pid N" if another holds it), check it (``StoreError`` naming the damage
         and the lost records if it is damaged; a torn tail is cut with a warning), load the checkpoint
         and replay the log after it. A new store gets an empty checkpoint of ``map_config`` at once,
         so that readers know its map before the first save. The episodic memory (``episodic``) is
-        loaded with the checkpoint and follows the same replay (``mem3d.io.episodic_store``)."""
+        loaded with the checkpoint and follows the same replay (``mem3d.io.episodic_store``).
+        ``fork_checkpoints``: write checkpoints from a forked child where that is available
+        (``mem3d.service.forked``; only safe while no other thread runs multi-threaded BLAS)."""
         self.store = Path(store)
         self.store.mkdir(parents=True, exist_ok=True)
         self._lock = StoreLock.acquire(self.store)
@@ -158,6 +158,7 @@ class DurableMemory:
             self._lock.release()
             raise
         self._saver: threading.Thread | None = None
+        self._fork = fork_checkpoints and forked.AVAILABLE
         self._unapplied = 0
         self._save_error: Exception | None = None
 
@@ -302,11 +303,11 @@ class DurableMemory:
         return self.last_checkpoint
 
     def begin_checkpoint(self) -> IncrementalStep:
-        """Start a checkpoint of the current state. Where ``mem3d.service.forked`` is available, a
-        forked child writes it from its copy-on-write image of this instant (``step`` completes at
-        once); else its snapshot is copied by ``step`` calls, between which the map must not change
-        (queries may run), and a thread writes it. Either way the checkpoint is then finished in the
-        background (``saving``)."""
+        """Start a checkpoint of the current state. With ``fork_checkpoints`` (and Linux), a forked
+        child writes it from its
+        copy-on-write image of this instant (``step`` completes at once); else its snapshot is copied
+        by ``step`` calls, between which the map must not change (queries may run), and a thread
+        writes it. Either way the checkpoint is then finished in the background (``saving``)."""
         if self._unapplied:
             raise Mem3dError(f"{self._unapplied} logged ingests are not applied yet: apply them before a checkpoint")
         if self._saver is not None:
@@ -320,7 +321,7 @@ class DurableMemory:
             save_state(self.store, name, episodic_state)  # before the checkpoint that CURRENT will name
             save_map(contents, self.store, extra_attrs=attrs, number=number)
 
-        if forked.AVAILABLE and FORK_CHECKPOINTS:
+        if self._fork:
             self.keyframe_files.sync()  # the state refers to them (here: the child takes no lock)
             child = forked.ChildWriter(lambda: write_files(self.map), CHECKPOINT_NICE)
             finish = self._finish_checkpoint(name, keyframes, self.wal.rotate())

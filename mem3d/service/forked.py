@@ -26,7 +26,12 @@ from mem3d.service.priority import lower_thread_priority
 
 log = logging.getLogger("mem3d.service")
 AVAILABLE = hasattr(os, "fork") and sys.platform.startswith("linux")
-"""Whether checkpoints are written by a forked child here (elsewhere: by a thread)."""
+"""Whether checkpoints can be written by a forked child here (elsewhere: by a thread).
+
+Forking is safe only where no other thread can be inside a multi-threaded BLAS call at that moment:
+OpenBLAS shuts its thread pool down when the process forks, under such a call, which then waits for
+its workers for ever. The service runs numpy's and scipy's BLAS on one thread
+(``ServiceConfig.blas_threads`` = 1, the default), and only then asks for forked checkpoints."""
 POLL_S = 0.02
 
 

@@ -27,26 +27,29 @@ def test_the_child_writes_the_map_as_of_the_fork_without_a_snapshot_copy(tmp_pat
         raise AssertionError("the forked checkpoint must not copy a snapshot here")
 
     monkeypatch.setattr(VoxelMap, "begin_snapshot", no_copy)
-    memory = DurableMemory(tmp_path, CONFIG)
+    memory = DurableMemory(tmp_path, CONFIG, fork_checkpoints=True)
     memory.ingest([ingest_of(f) for f in frames[:3]])
     assert memory.checkpoint() is None  # in the background: the child was forked, this process goes on
     memory.ingest([ingest_of(f) for f in frames[3:]])  # changes after the fork are not in the checkpoint
     memory._saver.join()
     assert memory.last_checkpoint == "ckpt-000001" and memory.wal.segments() == [2]
     crash(memory)
-    reopened = DurableMemory(tmp_path, CONFIG)
+    reopened = DurableMemory(tmp_path, CONFIG, fork_checkpoints=True)
     assert reopened.replayed == 2  # the checkpoint held exactly the first three frames
     assert_same(reopened.map, reference(frames))
     crash(reopened)
 
 
-def test_the_threaded_writer_remains_where_fork_is_not_used(tmp_path, frames, monkeypatch):
-    monkeypatch.setattr(durable, "FORK_CHECKPOINTS", False)
+def test_the_threaded_writer_remains_where_fork_is_not_asked_for(tmp_path, frames, monkeypatch):
+    def no_fork(*args, **kwargs):
+        raise AssertionError("no child unless fork_checkpoints")
+
+    monkeypatch.setattr(forked, "ChildWriter", no_fork)
     memory = DurableMemory(tmp_path, CONFIG)
     memory.ingest([ingest_of(f) for f in frames[:3]])
     assert memory.checkpoint(wait=True) == "ckpt-000001"
     crash(memory)
-    reopened = DurableMemory(tmp_path, CONFIG)
+    reopened = DurableMemory(tmp_path, CONFIG, fork_checkpoints=True)
     assert reopened.replayed == 0
     assert_same(reopened.map, reference(frames[:3]))
     crash(reopened)
@@ -56,14 +59,14 @@ def test_a_child_that_fails_reports_it_and_the_log_keeps_every_frame(tmp_path, f
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    memory = DurableMemory(tmp_path, CONFIG)
+    memory = DurableMemory(tmp_path, CONFIG, fork_checkpoints=True)
     memory.ingest([ingest_of(f) for f in frames[:3]])
     monkeypatch.setattr(durable, "save_map", disk_full)  # the child runs this process's code as of the fork
     with pytest.raises(Mem3dError, match="checkpoint failed: the checkpoint writer .* ended with status 1"):
         memory.checkpoint(wait=True)
     assert memory.last_checkpoint is None and memory.wal.segments() == [1, 2]
     crash(memory)
-    reopened = DurableMemory(tmp_path, CONFIG)
+    reopened = DurableMemory(tmp_path, CONFIG, fork_checkpoints=True)
     assert reopened.replayed == 3
     assert_same(reopened.map, reference(frames[:3]))
     crash(reopened)
