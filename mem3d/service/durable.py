@@ -323,11 +323,15 @@ class DurableMemory:
 
         if self._fork:
             self.keyframe_files.sync()  # the state refers to them (here: the child takes no lock)
-            child = forked.ChildWriter(lambda: write_files(self.map), CHECKPOINT_NICE)
-            finish = self._finish_checkpoint(name, keyframes, self.wal.rotate())
-            self.frames_since_checkpoint = 0
-            self._start_saver(lambda: finish(_child_outcome(child)))
-            return IncrementalStep(_Complete())
+            try:
+                child = forked.ChildWriter(lambda: write_files(self.map), CHECKPOINT_NICE)
+            except OSError as error:  # no memory or no process slot for a child: copy and write in a thread
+                log.warning("could not fork the checkpoint writer (%s): writing it from a thread", error)
+            else:
+                finish = self._finish_checkpoint(name, keyframes, self.wal.rotate())
+                self.frames_since_checkpoint = 0
+                self._start_saver(lambda: finish(_child_outcome(child)))
+                return IncrementalStep(_Complete())
         snapshot = self.map.begin_snapshot()
         finish = self._finish_checkpoint(name, keyframes, self.wal.rotate())
         self.frames_since_checkpoint = 0

@@ -105,3 +105,19 @@ def test_the_child_ends_when_the_service_is_killed():
         raise AssertionError(f"the checkpoint writer {child} outlived its killed parent")
     finally:
         parent.kill()
+
+
+def test_a_fork_that_fails_falls_back_to_the_threaded_writer(tmp_path, frames, monkeypatch, caplog):
+    def no_memory(*args, **kwargs):
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(forked, "ChildWriter", no_memory)
+    memory = DurableMemory(tmp_path, CONFIG, fork_checkpoints=True)
+    memory.ingest([ingest_of(f) for f in frames[:3]])
+    assert memory.checkpoint(wait=True) == "ckpt-000001"
+    assert any("could not fork the checkpoint writer" in r.getMessage() for r in caplog.records)
+    crash(memory)
+    reopened = DurableMemory(tmp_path, CONFIG)
+    assert reopened.replayed == 0
+    assert_same(reopened.map, reference(frames[:3]))
+    crash(reopened)
