@@ -10,6 +10,9 @@
    (``applied_seq - seq`` of each ``localize_result``). ``service_cpu_cores``: the service process's
    CPU seconds (all its threads, from ``/proc``; None off Linux) per second of this phase, beside the
    machine's ``cpus``: the clients, the ingest sender and the subscriber share the cores with it.
+   ``client_cpu_ms_per_query``: what a query costs its client process (all its threads, CPU
+   milliseconds: making the query, encoding it, ZeroMQ, decoding the reply), so that the share of the
+   cores the clients take from the service is known.
 
 The service is a separate ``mem3d serve`` process; frames are 640x480 views of the benchmark aisle
 with 20,000 points and D = 512 features (as ``mem3d bench map``), made before the clock starts.
@@ -129,6 +132,7 @@ def _query_client(endpoint: str, concepts: np.ndarray, seed: int, rate_hz: float
     latencies, trails, errors = [], [], []
     period, next_at = (1.0 / rate_hz if rate_hz > 0 else 0.0), time.perf_counter()
     with MemoryClient(endpoint, timeout=10) as querier:
+        cpu_started = time.process_time()
         while not stop.is_set():
             if period:
                 next_at += period
@@ -144,7 +148,8 @@ def _query_client(endpoint: str, concepts: np.ndarray, seed: int, rate_hz: float
                 continue
             latencies.append(1e3 * (time.perf_counter() - start))
             trails.append(reply.applied_seq - reply.seq)
-    results.put((latencies, trails, errors))
+        cpu_s = time.process_time() - cpu_started
+    results.put((latencies, trails, errors, cpu_s))
 
 
 def _take_acks(client: MemoryClient, errors: list[str], wait_s: float) -> int:
@@ -187,10 +192,11 @@ def _queries_under_load(client: MemoryClient, endpoints: dict, frames: list[Feat
         acked += 1
     elapsed = time.perf_counter() - started
     stop.set()
-    latencies, trails = [], []
+    latencies, trails, client_cpu_s = [], [], 0.0
     try:
         for _ in clients:
-            values, client_trails, client_errors = results.get(timeout=60)
+            values, client_trails, client_errors, cpu_s = results.get(timeout=60)
+            client_cpu_s += cpu_s
             latencies.extend(values)
             trails.extend(client_trails)
             errors.extend(client_errors)
@@ -204,6 +210,7 @@ def _queries_under_load(client: MemoryClient, endpoints: dict, frames: list[Feat
     return {"query_ms_p50": round(float(np.median(every)), 2),
             "query_ms_p99": round(float(np.percentile(every, 99)), 2), "queries": int(every.size),
             "queries_per_s": round(every.size / elapsed, 1),
+            "client_cpu_ms_per_query": round(1e3 * client_cpu_s / max(1, every.size), 3),
             "freshness_frames_p50": float(np.median(trails)), "freshness_frames_p99": float(np.percentile(trails, 99)),
             "load_offered_frames_per_s": round(len(schedule) / schedule_s, 2),
             "load_acked_frames_per_s": round(acked / elapsed, 2), "load_backlog_frames_at_end": backlog,

@@ -24,6 +24,9 @@ _held: dict[Path, StoreLock] = {}
 _registry = threading.Lock()
 PROBE_RETRIES = 5
 PROBE_WAIT_S = 0.01
+ORPHAN_WAIT_S = 5.0
+"""How long to wait for a lock whose writer (the pid in ``LOCK``) is gone: a child that shares its
+lock, the checkpoint writer, ends right after it (``mem3d.service.forked``)."""
 
 
 class StoreLock:
@@ -76,7 +79,25 @@ def _flock_exclusive(fd: int, store: Path) -> None:
                 raise StoreError(f"cannot lock store {store}: {error}") from error
         time.sleep(PROBE_WAIT_S)
     holder = lock_holder(store)
+    deadline = time.monotonic() + ORPHAN_WAIT_S
+    while holder and not _running(holder) and time.monotonic() < deadline:
+        time.sleep(PROBE_WAIT_S)  # the writer died: its checkpoint writer follows it (mem3d.service.forked)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError:
+            holder = lock_holder(store)
     raise StoreError(f"store {store} is in use by pid {holder}" if holder else f"store {store} is in use")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def lock_holder(store: str | Path) -> int | None:

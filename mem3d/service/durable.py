@@ -32,6 +32,7 @@ from mem3d.io.verify import WAL, StoreReport, Verdict, inspect_store, read_recor
 from mem3d.protocol.messages import message_to_frame
 from mem3d.protocol.migrations import upgrade
 from mem3d.protocol.wire import decode
+from mem3d.service import forked
 from mem3d.service.priority import CHECKPOINT_NICE, lower_thread_priority
 from mem3d.service.wal import WriteAheadLog
 from mem3d.types import FeatureFrame, MapUpdate
@@ -41,6 +42,10 @@ log = logging.getLogger("mem3d.service")
 MAX_TRACKED_SOURCES = 1024
 INITIAL_CHECKPOINT = 0
 """The number of the empty checkpoint a new store starts with (the first save is 1)."""
+
+
+CHILD_TIMEOUT_S = 1800.0
+"""A checkpoint writer still running after this long is killed (the log is kept: nothing is lost)."""
 
 
 def initial_checkpoint_name() -> str:
@@ -70,6 +75,19 @@ class IncrementalStep:
     def run(self) -> None:
         while not self.step():
             pass
+
+
+class _Complete:
+    """A step that has nothing to do (the forked checkpoint needs no snapshot copy)."""
+
+    def step(self) -> bool:
+        return True
+
+
+def _child_outcome(child: forked.ChildWriter) -> Exception | None:
+    """None once the child wrote the checkpoint, else the error that says why not."""
+    status = child.wait(CHILD_TIMEOUT_S)
+    return None if status == 0 else StoreError(f"the checkpoint writer (pid {child.pid}) ended with status {status}")
 
 
 class WalBrokenError(RuntimeError):
@@ -122,13 +140,15 @@ class DurableMemory:
     """Owns one store directory: checkpoints (``mem3d.io.checkpoint``) and the write-ahead log (``wal/``)."""
 
     def __init__(self, store: str | Path, map_config: MapConfig | None = None,
-                 episodic_config: EpisodicConfig | None = None) -> None:
+                 episodic_config: EpisodicConfig | None = None, fork_checkpoints: bool = False) -> None:
         """Open ``store`` for writing: take its write lock for the life of this object (``StoreError``
         "store DIR is in use by pid N" if another holds it), check it (``StoreError`` naming the damage
         and the lost records if it is damaged; a torn tail is cut with a warning), load the checkpoint
         and replay the log after it. A new store gets an empty checkpoint of ``map_config`` at once,
         so that readers know its map before the first save. The episodic memory (``episodic``) is
-        loaded with the checkpoint and follows the same replay (``mem3d.io.episodic_store``)."""
+        loaded with the checkpoint and follows the same replay (``mem3d.io.episodic_store``).
+        ``fork_checkpoints``: write checkpoints from a forked child where that is available
+        (``mem3d.service.forked``; only safe while no other thread runs multi-threaded BLAS)."""
         self.store = Path(store)
         self.store.mkdir(parents=True, exist_ok=True)
         self._lock = StoreLock.acquire(self.store)
@@ -138,6 +158,7 @@ class DurableMemory:
             self._lock.release()
             raise
         self._saver: threading.Thread | None = None
+        self._fork = fork_checkpoints and forked.AVAILABLE
         self._unapplied = 0
         self._save_error: Exception | None = None
 
@@ -282,38 +303,73 @@ class DurableMemory:
         return self.last_checkpoint
 
     def begin_checkpoint(self) -> IncrementalStep:
-        """Start a checkpoint of the current state: its snapshot is copied by ``step`` calls, between
-        which the map must not change (queries may run); then it is written in the background."""
+        """Start a checkpoint of the current state. With ``fork_checkpoints`` (and Linux), a forked
+        child writes it from its
+        copy-on-write image of this instant (``step`` completes at once); else its snapshot is copied
+        by ``step`` calls, between which the map must not change (queries may run), and a thread
+        writes it. Either way the checkpoint is then finished in the background (``saving``)."""
         if self._unapplied:
             raise Mem3dError(f"{self._unapplied} logged ingests are not applied yet: apply them before a checkpoint")
         if self._saver is not None:
             self._saver.join()
-        snapshot = self.map.begin_snapshot()
         episodic_state, keyframes = encode_state(self.episodic), set(self.episodic.keyframes)
         attrs = {"wal_seq": self.seq, "sources": dict(self.sources)}
-        first_uncovered_segment = self.wal.rotate()  # what is logged from now on is not in this checkpoint
+        number = _next_checkpoint_number(self.store)
+        name = f"{PREFIX}{number:06d}"
+
+        def write_files(contents: MapContents | VoxelMap) -> None:
+            save_state(self.store, name, episodic_state)  # before the checkpoint that CURRENT will name
+            save_map(contents, self.store, extra_attrs=attrs, number=number)
+
+        if self._fork:
+            self.keyframe_files.sync()  # the state refers to them (here: the child takes no lock)
+            try:
+                child = forked.ChildWriter(lambda: write_files(self.map), CHECKPOINT_NICE)
+            except OSError as error:  # no memory or no process slot for a child: copy and write in a thread
+                log.warning("could not fork the checkpoint writer (%s): writing it from a thread", error)
+            else:
+                finish = self._finish_checkpoint(name, keyframes, self.wal.rotate())
+                self.frames_since_checkpoint = 0
+                self._start_saver(lambda: finish(_child_outcome(child)))
+                return IncrementalStep(_Complete())
+        snapshot = self.map.begin_snapshot()
+        finish = self._finish_checkpoint(name, keyframes, self.wal.rotate())
         self.frames_since_checkpoint = 0
 
         def write(contents: MapContents) -> None:
             lower_thread_priority(CHECKPOINT_NICE)  # its checksums too (mem3d.service.priority)
             try:
-                number = _next_checkpoint_number(self.store)
-                name = f"{PREFIX}{number:06d}"
                 self.keyframe_files.sync()  # the state refers to them
-                save_state(self.store, name, episodic_state)  # before the checkpoint that CURRENT will name
-                self.last_checkpoint = save_map(contents, self.store, extra_attrs=attrs, number=number)
-                self._forget_old_episodic(name, keyframes)
-                self.wal.drop_before(first_uncovered_segment)
+                write_files(contents)
             except Exception as error:  # disk full, permissions: keep the log, report
+                finish(error)
+                return
+            finish(None)
+
+        return IncrementalStep(snapshot, lambda: self._start_saver(lambda: write(snapshot.contents)))
+
+    def _finish_checkpoint(self, name: str, keyframes: set[int], first_uncovered_segment: int
+                           ) -> Callable[[Exception | None], None]:
+        """What follows a checkpoint's files being written (``error`` None) or failing: the
+        bookkeeping, and dropping the log segments it covers (the segments logged since
+        ``first_uncovered_segment`` stay)."""
+        def finish(error: Exception | None) -> None:
+            if error is not None:
                 self._save_error = error
                 log.error("checkpoint failed, the write-ahead log is kept: %s", error)
+                return
+            try:
+                self.last_checkpoint = name
+                self._forget_old_episodic(name, keyframes)
+                self.wal.drop_before(first_uncovered_segment)
+            except Exception as failed:
+                self._save_error = failed
+                log.error("could not tidy up after checkpoint %s: %s", name, failed)
+        return finish
 
-        def start_writing() -> None:
-            self._saver = threading.Thread(target=write, args=(snapshot.contents,), name="mem3d-checkpoint",
-                                           daemon=True)
-            self._saver.start()
-
-        return IncrementalStep(snapshot, start_writing)
+    def _start_saver(self, target: Callable[[], None]) -> None:
+        self._saver = threading.Thread(target=target, name="mem3d-checkpoint", daemon=True)
+        self._saver.start()
 
     def _forget_old_episodic(self, checkpoint: str, keyframes: set[int]) -> None:
         """After a checkpoint: delete the episodic states of checkpoints that are gone, and the files of

@@ -71,7 +71,8 @@ class MemoryService:
             info = encoder.info
             map_config = MapConfig(feature_dim=info.feature_dim, feature_model=info.model_id,
                                    localize=LocalizeConfig(threshold=info.match_threshold))
-        self.memory = DurableMemory(Path(config.store), map_config, config.episodic)
+        self.memory = DurableMemory(Path(config.store), map_config, config.episodic,
+                                    fork_checkpoints=config.blas_threads == 1)  # safe then: mem3d.service.forked
         if encoder is not None:
             encoder.info.require_compatible(self.memory.map.feature_dim, self.memory.map.config.feature_model)
         self._context = zmq.Context()

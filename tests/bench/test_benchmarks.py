@@ -44,6 +44,7 @@ def test_service_benchmark_reduced():
     assert figures["ingest_frames_per_s"] > 0 and figures["query_ms_p99"] >= figures["query_ms_p50"] > 0
     assert figures["frames_ingested"] == 8 + 20
     assert 0 < figures["service_cpu_cores"] <= figures["machine"]["cpus"]
+    assert 0 < figures["client_cpu_ms_per_query"] < figures["query_ms_p99"] * 2  # CPU a query costs its client
 
 
 @pytest.mark.parametrize("setting, message", [("voxels=3", "unknown key(s) ['voxels']"),
