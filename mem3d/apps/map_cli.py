@@ -8,7 +8,7 @@
 A store written by ``mem3d serve`` holds checkpoints and a write-ahead log; these commands read the
 current checkpoint and replay the acknowledged records of the log after it, in memory, without the
 store's write lock and without writing anything, so they work on a live store too
-(``mem3d.service.durable.open_store_readonly``). ``--checkpoint`` reads one checkpoint alone.
+(``mem3d.service.store_view.open_store_readonly``). ``--checkpoint`` reads one checkpoint alone.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ read-only with one-line errors, the text encoder of its map, the episodic eviden
 the place graph as a layer of the top-down pictures.
 
 Opening reads the current checkpoint and replays the acknowledged log records after it, in memory,
-without the write lock and without writing (``mem3d.service.durable.open_store_readonly``), so every
+without the write lock and without writing (``mem3d.service.store_view.open_store_readonly``), so every
 tool works on a store a live service holds. The map's schema (feature model, dimension) is read before
 any encoder loads, so a map no encoder can query is refused at once.
 """
@@ -32,7 +32,7 @@ def require_store_dir(store: str | Path) -> Path:
 
 def open_view(store: str | Path):
     """The store as a reader sees it (``StoreView``), or a one-line ``StoreError``."""
-    from mem3d.service.durable import open_store_readonly
+    from mem3d.service.store_view import open_store_readonly
 
     return open_store_readonly(require_store_dir(store))
 

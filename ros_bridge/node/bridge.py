@@ -306,7 +306,7 @@ class BridgeNode(Node):
             self._events_since = max(self._events_since, event.stamp)
 
     def _publish_cloud(self) -> None:
-        from mem3d.service.durable import open_store_readonly
+        from mem3d.service.store_view import open_store_readonly
 
         try:
             columns = open_store_readonly(self.config.store).voxel_map.contents().columns

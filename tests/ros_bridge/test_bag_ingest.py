@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mem3d.errors import EndOfStreamError
-from mem3d.service.durable import open_store_readonly
+from mem3d.service.store_view import open_store_readonly
 from ros_bridge.bag.ingest import IngestConfig, ingest_bag
 from ros_bridge.bag.reader import BagError, BagSource
 from ros_bridge.bag.writer import BAG_FORMATS, BagLayout, BagRecorder, write_bag

@@ -10,7 +10,8 @@ from mem3d.errors import StoreError
 from mem3d.io.episodic_store import EPISODIC, KEYFRAMES, state_path
 from mem3d.io.repair import repair_store
 from mem3d.io.verify import Verdict, inspect_store
-from mem3d.service.durable import DurableMemory, open_store_readonly
+from mem3d.service.durable import DurableMemory
+from mem3d.service.store_view import open_store_readonly
 from mem3d.voxel_map import VoxelMap
 from tests.helpers.synthetic_room import ingest_then_kill, serve_process
 from tests.mem3d.service.stores import CONFIG, crash, ingest_of, make_frames

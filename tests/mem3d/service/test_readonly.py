@@ -11,7 +11,8 @@ import pytest
 
 from mem3d.apps.service_process import mem3d_executable
 from mem3d.errors import StoreError
-from mem3d.service.durable import DurableMemory, open_store_readonly
+from mem3d.service.durable import DurableMemory
+from mem3d.service.store_view import open_store_readonly
 from tests.helpers.synthetic_room import serve_process
 from tests.mem3d.service.stores import (
     CONFIG,
